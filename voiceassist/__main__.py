@@ -1,0 +1,5 @@
+import sys
+
+from voiceassist.cli import main
+
+sys.exit(main())

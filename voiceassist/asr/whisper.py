@@ -1,0 +1,153 @@
+"""faster-whisper backend. The model is owned by the ASR worker; segments are consumed there."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import numpy as np
+
+from voiceassist.asr import AsrResult
+from voiceassist.asr.models import ResolvedModel, resolve_whisper_model
+from voiceassist.config import AsrConfig
+from voiceassist.paths import models_dir
+
+log = logging.getLogger(__name__)
+
+
+def cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:
+        return False
+
+
+def _encoder_caching_model_class():  # type: ignore[no-untyped-def]
+    """WhisperModel that reuses the encoder output when asked to encode the same features twice.
+
+    With the language left open, faster-whisper 1.2 encodes each window once to detect the language and
+    again to decode it. Our utterances fit one 30 s window, so detecting on the same features first and
+    then decoding hits this one-entry cache: one encoder pass per utterance instead of two.
+    """
+    from faster_whisper import WhisperModel
+
+    class EncoderCachingWhisperModel(WhisperModel):  # type: ignore[misc]
+        encoder_calls = 0
+
+        def encode(self, features: np.ndarray):  # type: ignore[no-untyped-def]
+            last = getattr(self, "_last_encoded", None)
+            if last is not None and last[0].shape == features.shape and np.array_equal(last[0], features):
+                return last[1]
+            self.encoder_calls += 1
+            out = super().encode(features)
+            self._last_encoded = (np.array(features, copy=True), out)
+            return out
+
+    return EncoderCachingWhisperModel
+
+
+class FasterWhisperBackend:
+    name = "faster-whisper"
+
+    def __init__(self, cfg: AsrConfig, models_dir_setting: str = "") -> None:
+        self.cfg = cfg
+        self.models_dir = models_dir(models_dir_setting)
+        self.model = None
+        self.resolved: ResolvedModel | None = None
+        self.device = "cpu"
+        self.compute_type = "int8"
+        self._converter = None
+
+    @property
+    def description(self) -> str:
+        if self.resolved is None:
+            return f"faster-whisper {self.cfg.model} (not loaded)"
+        tag = " [embedded default]" if self.resolved.embedded else ""
+        return f"faster-whisper {self.resolved.name} ({self.resolved.source}, {self.device}/{self.compute_type}){tag}"
+
+    def load(self) -> None:
+        WhisperModel = _encoder_caching_model_class()  # noqa: N806
+        self.resolved = resolve_whisper_model(self.cfg.model, self.models_dir, self.cfg.allow_download)
+        want_cuda = self.cfg.device == "cuda" or (self.cfg.device == "auto" and cuda_available())
+        attempts = [("cuda", "float16")] if want_cuda else []
+        attempts.append(("cpu", "int8"))
+        last_error: Exception | None = None
+        for device, default_ct in attempts:
+            ct = default_ct if self.cfg.compute_type == "default" else self.cfg.compute_type
+            try:
+                threads = self.cfg.cpu_threads or min(os.cpu_count() or 4, 8)
+                self.model = WhisperModel(str(self.resolved.path), device=device, compute_type=ct,
+                                          cpu_threads=threads)
+                self.device, self.compute_type = device, ct
+                break
+            except (RuntimeError, ValueError, OSError) as e:  # e.g. CUDA libraries missing
+                last_error = e
+                log.warning("loading Whisper on %s/%s failed: %s", device, ct, e)
+        if self.model is None:
+            raise RuntimeError(f"cannot load Whisper model from {self.resolved.path}: {last_error}") from last_error
+        if self.cfg.chinese_script != "as-is":
+            import opencc
+
+            self._converter = opencc.OpenCC("t2s" if self.cfg.chinese_script == "simplified" else "s2t")
+        log.info("ASR ready: %s", self.description)
+
+    def warmup(self) -> None:
+        """One short decode so the first utterance does not pay for lazy initialisation."""
+        self.transcribe(np.zeros(8000, dtype=np.float32))
+
+    def _decode(self, audio: np.ndarray, language: str | None):  # type: ignore[no-untyped-def]
+        assert self.model is not None
+        segments, info = self.model.transcribe(
+            audio, language=language, beam_size=self.cfg.beam_size, temperature=0.0,
+            condition_on_previous_text=False, vad_filter=False, without_timestamps=True,
+        )
+        return list(segments), info  # decoding happens here, while iterating, in this (worker) thread
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """Most likely language among ``asr.languages``, from the first 30 s (shares the encoder pass)."""
+        assert self.model is not None
+        if not self.model.model.is_multilingual:
+            return "en", 1.0
+        features = self.model.feature_extractor(audio)[..., :-1]  # the frames decoding will encode
+        _, _, all_probs = self.model.detect_language(features=features)
+        probs = dict(all_probs)
+        allowed = {lang: probs.get(lang, 0.0) for lang in self.cfg.languages}
+        best = max(allowed, key=lambda lang: allowed[lang])
+        total = sum(allowed.values()) or 1.0
+        return best, allowed[best] / total
+
+    def transcribe(self, audio: np.ndarray) -> AsrResult:
+        if self.model is None:
+            self.load()
+        if self.cfg.language == "auto":
+            language, probability = self.detect_language(audio)
+        else:
+            language, probability = self.cfg.language, 1.0
+        segments, _ = self._decode(audio, language)
+        kept, produced = [], False
+        for s in segments:
+            produced = produced or bool(s.text.strip())
+            if self._is_hallucination(s):
+                log.debug("dropped %r (no_speech %.2f, logprob %.2f, cr %.2f)", s.text, s.no_speech_prob,
+                          s.avg_logprob, s.compression_ratio)
+                continue
+            kept.append(s)
+        text = "".join(s.text for s in kept).strip()
+        if language == "zh" and self._converter is not None:
+            text = self._converter.convert(text)
+        nsp = float(np.mean([s.no_speech_prob for s in segments])) if segments else 1.0
+        weights = [max(s.end - s.start, 1e-3) for s in segments]
+        lp = float(np.average([s.avg_logprob for s in segments], weights=weights)) if segments else -math.inf
+        return AsrResult(text, language, probability, nsp, lp,
+                         dropped_as_hallucination=produced and not text)
+
+    def _is_hallucination(self, s) -> bool:  # type: ignore[no-untyped-def]
+        c = self.cfg
+        return bool(
+            (s.no_speech_prob > c.no_speech_threshold and s.avg_logprob < c.logprob_threshold)
+            or s.avg_logprob < c.min_avg_logprob
+            or s.compression_ratio > c.max_compression_ratio
+        )

@@ -1,0 +1,1 @@
+"""Audio front-end: one audio currency (AudioChunk), sources, VAD segmentation, quality checks."""

@@ -1,0 +1,269 @@
+"""Command line: ``voiceassist analyze FILE``, ``voiceassist listen``, ``voiceassist devices``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from voiceassist import __version__
+from voiceassist.audio.sources import AudioInputError, FileSource, MicSource, list_input_devices
+from voiceassist.bus import Collector, EventBus
+from voiceassist.config import Config, ConfigError, default_config_path, load_config
+from voiceassist.events import (
+    Event,
+    InputOverflow,
+    QualityReport,
+    SourceEnded,
+    SpeechDiscarded,
+    SpeechSegment,
+    SpeechStarted,
+    StageError,
+    StageReady,
+    Transcript,
+)
+from voiceassist.logs import setup_logging
+from voiceassist.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_INPUT, EXIT_CONFIG, EXIT_FAILED = 0, 2, 3, 4
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None, help="config TOML (default: the user config file)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, e.g. --set vad.aggressiveness=3 (repeatable)")
+    p.add_argument("--language", choices=["auto", "zh", "en"], help="spoken language (default: auto)")
+    p.add_argument("--model", help="Whisper model name or folder (default: base)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the models run")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voiceassist", description="Emotion-aware voice assistant")
+    parser.add_argument("--version", action="version", version=f"voiceassist {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="segment and transcribe a recording into one JSON document")
+    a.add_argument("file", type=Path)
+    a.add_argument("-o", "--output", type=Path, help="write the JSON here (default: print it)")
+    a.add_argument("--realtime", action="store_true", help="replay at real-time speed, as if live")
+    _common(a)
+
+    li = sub.add_parser("listen", help="live: microphone to events, printed as they happen")
+    li.add_argument("--input", help="input device name or index (see 'voiceassist devices')")
+    li.add_argument("--file", type=Path, help="replay this recording in real time instead of the microphone")
+    li.add_argument("--seconds", type=float, default=0, help="stop after this many seconds (0: until Ctrl-C)")
+    li.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    _common(li)
+
+    sub.add_parser("devices", help="list audio input devices")
+    sub.add_parser("config-path", help="print where the config file is read from")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides = list(args.overrides)
+    for flag, key in (("language", "asr.language"), ("model", "asr.model"), ("device", "asr.device")):
+        value = getattr(args, flag, None)
+        if value:
+            overrides.append(f"{key}={json.dumps(value)}")
+    if getattr(args, "input", None):
+        overrides.append(f"audio.input_device={json.dumps(args.input)}")
+    return load_config(args.config or default_config_path(), overrides)
+
+
+def build_result(file: Path, duration: float, events: list[Event]) -> dict[str, Any]:
+    """The analyze document: {"file", "duration", "segments": [{"start", "end", "text", "language",
+    "quality"}, ...]} plus "backends" and "errors". Segment fields are only ever added to, never renamed."""
+    quality = {e.segment_id: e for e in events if isinstance(e, QualityReport)}
+    transcripts = {e.segment_id: e for e in events if isinstance(e, Transcript)}
+    errors = [{"stage": e.stage, "segment": e.segment_id, "message": e.message}
+              for e in events if isinstance(e, StageError)]
+    errors += [{"stage": "input", "segment": None, "message": e.error}
+               for e in events if isinstance(e, SourceEnded) and e.error]
+    segments = []
+    for seg in (e for e in events if isinstance(e, SpeechSegment)):
+        q, tr = quality.get(seg.segment_id), transcripts.get(seg.segment_id)
+        start = q.trimmed_start_s if q and q.ok else seg.start_s
+        end = q.trimmed_end_s if q and q.ok else seg.end_s
+        segments.append({
+            "id": seg.segment_id,
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "text": tr.text if tr else "",
+            "language": tr.language if tr and tr.text else None,
+            "quality": None if q is None else {
+                "ok": q.ok, "issue": q.issue, "message": q.message, "message_zh": q.message_zh,
+                "rms_dbfs": q.rms_dbfs, "peak_dbfs": q.peak_dbfs, "clipped_ratio": q.clipped_ratio,
+            },
+            "asr": None if tr is None else {
+                "language_probability": tr.language_probability, "no_speech_prob": tr.no_speech_prob,
+                "avg_logprob": tr.avg_logprob, "dropped_as_hallucination": tr.dropped_as_hallucination,
+            },
+        })
+    backends = {e.stage: {"description": e.description, "embedded": e.embedded}
+                for e in events if isinstance(e, StageReady)}
+    return {"file": str(file), "duration": round(duration, 3), "backends": backends,
+            "segments": segments, "errors": errors}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
+    source = FileSource(args.file, realtime=args.realtime, chunk_ms=cfg.audio.file_chunk_ms)
+    try:
+        info = source.open()
+    except AudioInputError as e:
+        print(f"voiceassist: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if info.duration_s == 0:
+        print(f"voiceassist: {args.file}: the file contains no audio samples", file=sys.stderr)
+        return EXIT_INPUT
+    collector = Collector()
+    pipeline = Pipeline(cfg, source)
+    pipeline.bus.subscribe(collector)
+    pipeline.start()
+    try:
+        pipeline.wait()
+    except KeyboardInterrupt:
+        pipeline.stop()
+        return 130
+    ended = collector.of(SourceEnded)
+    duration = ended[-1].duration_s if ended else 0.0
+    doc = build_result(args.file, duration, collector.events)
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    if args.output:
+        try:
+            _write_atomic(args.output, text + "\n")
+        except OSError as e:
+            print(f"voiceassist: cannot write {args.output}: {e}", file=sys.stderr)
+            print(text)  # the result is not lost
+            return EXIT_FAILED
+    else:
+        print(text)
+    for err in doc["errors"]:
+        print(f"voiceassist: warning: {err['stage']}: {err['message']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _describe(ev: Event) -> str | None:
+    if isinstance(ev, StageReady):
+        tag = "  (embedded default model)" if ev.embedded else ""
+        return f"ready: {ev.stage}: {ev.description} in {ev.load_s:.1f} s{tag}"
+    if isinstance(ev, SpeechStarted):
+        return f"[{ev.start_s:7.2f}] speech started (#{ev.segment_id})"
+    if isinstance(ev, SpeechDiscarded):
+        return f"[{ev.start_s:7.2f}] too short, ignored (#{ev.segment_id})"
+    if isinstance(ev, QualityReport) and not ev.ok:
+        return f"          #{ev.segment_id}: {ev.message} / {ev.message_zh}"
+    if isinstance(ev, Transcript):
+        text = ev.text or "(no words recognised)"
+        return f"[{ev.start_s:7.2f}-{ev.end_s:7.2f}] ({ev.language}) {text}"
+    if isinstance(ev, InputOverflow):
+        return f"warning: audio input overflow ({ev.count} blocks dropped so far)"
+    if isinstance(ev, StageError):
+        return f"error: {ev.stage}: {ev.message}"
+    if isinstance(ev, SourceEnded):
+        return f"input ended after {ev.duration_s:.1f} s" + (f": {ev.error}" if ev.error else "")
+    return None
+
+
+def _as_json(ev: Event) -> str:
+    d = {k: v for k, v in vars(ev).items() if k != "audio"}
+    return json.dumps({"event": type(ev).__name__, **d}, ensure_ascii=False)
+
+
+def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
+    if args.file:
+        source: FileSource | MicSource = FileSource(args.file, realtime=True, chunk_ms=cfg.audio.block_ms)
+    else:
+        source = MicSource(cfg.audio.input_device or None, cfg.audio.block_ms, cfg.audio.queue_seconds,
+                           cfg.audio.no_data_timeout_s)
+    bus = EventBus()
+    done = threading.Event()
+
+    def show(ev: Event) -> None:
+        line = _as_json(ev) if args.json else _describe(ev)
+        if line:
+            print(line, flush=True)
+        if isinstance(ev, SourceEnded):
+            done.set()
+
+    bus.subscribe(show)
+    pipeline = Pipeline(cfg, source, bus)
+    try:
+        print("loading models...", file=sys.stderr, flush=True)
+        pipeline.start()
+    except AudioInputError as e:
+        print(f"voiceassist: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    print("listening (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait(args.seconds if args.seconds > 0 else None)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        pipeline.stop()
+    return EXIT_OK
+
+
+def cmd_devices() -> int:
+    try:
+        devices = list_input_devices()
+    except AudioInputError as e:
+        print(f"voiceassist: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if not devices:
+        print("No audio input devices found.")
+        return EXIT_OK
+    for d in devices:
+        mark = "*" if d["default"] else " "
+        print(f"{mark} {d['index']:3d}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+              f"{int(float(str(d['default_samplerate'])))} Hz)")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "config-path":
+        print(default_config_path())
+        return EXIT_OK
+    setup_logging(getattr(args, "verbose", 0))
+    if args.command == "devices":
+        return cmd_devices()
+    try:
+        cfg = _config(args)
+    except ConfigError as e:
+        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return cmd_analyze(args, cfg) if args.command == "analyze" else cmd_listen(args, cfg)
+    except Exception as e:  # a last line of defence: a message, the details in the log, no traceback
+        log.error("%s failed", args.command, exc_info=True)
+        print(f"voiceassist: {args.command} failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""One config tree of documented dataclasses, loaded from TOML and validated once at start.
+
+The file lives at ``<user config dir>/voiceassist/config.toml`` (``voiceassist config-path`` prints it).
+Each section of the file is one dataclass below; unknown keys and wrong types are errors, not ignored.
+Command-line overrides use dotted paths: ``--set vad.aggressiveness=3``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and what is allowed."""
+
+
+@dataclass
+class AudioConfig:
+    input_device: str = ""
+    """Microphone by name (substring match) or index; empty: the system default input."""
+    block_ms: int = 30
+    """Capture block length. The audio callback only copies blocks into a bounded queue."""
+    queue_seconds: float = 10.0
+    """Seconds of audio the capture queue holds before blocks are dropped (and counted)."""
+    no_data_timeout_s: float = 2.0
+    """A running microphone that delivers nothing for this long is treated as unplugged."""
+    file_chunk_ms: int = 100
+    """Chunk length when reading files."""
+
+    def validate(self) -> None:
+        _require(self.block_ms in (10, 20, 30, 40, 50, 100), "audio.block_ms", "one of 10, 20, 30, 40, 50, 100")
+        _require(self.queue_seconds > 0, "audio.queue_seconds", "> 0")
+        _require(self.no_data_timeout_s > 0, "audio.no_data_timeout_s", "> 0")
+        _require(10 <= self.file_chunk_ms <= 5000, "audio.file_chunk_ms", "between 10 and 5000")
+
+
+@dataclass
+class VadConfig:
+    aggressiveness: int = 2
+    """webrtcvad aggressiveness, 0 (keeps most audio as speech) to 3 (most eager to call it non-speech)."""
+    frame_ms: int = 30
+    """webrtcvad frame length: 10, 20 or 30 ms."""
+    start_window_ms: int = 150
+    """Speech starts when at least ``start_ratio`` of the frames in this window are voiced."""
+    start_ratio: float = 0.6
+    end_ratio: float = 0.9
+    """Speech ends when at least ``end_ratio`` of the frames in the hangover window are unvoiced."""
+    hangover_ms: int = 500
+    """End-of-speech hangover: how much trailing silence closes an utterance."""
+    preroll_ms: int = 300
+    """Audio kept from before the detected start so first words are not clipped."""
+    postroll_ms: int = 150
+    """Audio kept after the last voiced frame."""
+    min_speech_ms: int = 250
+    """Utterances with less voiced audio than this are dropped as clicks or coughs."""
+    max_segment_s: float = 20.0
+    """Long monologues are cut into pieces of at most this length (Whisper reads 30 s windows)."""
+    silero_confirm: bool = False
+    """Also run silero-vad on each segment and drop segments where it finds no speech (noise)."""
+    silero_threshold: float = 0.5
+
+    def validate(self) -> None:
+        _require(self.aggressiveness in (0, 1, 2, 3), "vad.aggressiveness", "0, 1, 2 or 3")
+        _require(self.frame_ms in (10, 20, 30), "vad.frame_ms", "10, 20 or 30")
+        _require(self.start_window_ms >= self.frame_ms, "vad.start_window_ms", ">= vad.frame_ms")
+        _require(0 < self.start_ratio <= 1, "vad.start_ratio", "in (0, 1]")
+        _require(0 < self.end_ratio <= 1, "vad.end_ratio", "in (0, 1]")
+        _require(self.hangover_ms >= self.frame_ms, "vad.hangover_ms", ">= vad.frame_ms")
+        _require(0 <= self.preroll_ms <= 2000, "vad.preroll_ms", "between 0 and 2000")
+        _require(0 <= self.postroll_ms <= self.hangover_ms, "vad.postroll_ms", "between 0 and vad.hangover_ms")
+        _require(self.min_speech_ms >= 0, "vad.min_speech_ms", ">= 0")
+        _require(1.0 <= self.max_segment_s <= 30.0, "vad.max_segment_s", "between 1 and 30")
+        _require(0 < self.silero_threshold < 1, "vad.silero_threshold", "in (0, 1)")
+
+
+@dataclass
+class QualityConfig:
+    rms_floor_dbfs: float = -45.0
+    """A segment whose speech is quieter than this is not transcribed ("please speak closer")."""
+    clip_ratio: float = 0.01
+    """A segment with more than this fraction of samples at full scale counts as clipped."""
+    reject_clipped: bool = True
+    trim_threshold_db: float = 40.0
+    """Leading/trailing audio this many dB below the segment's loudest 10 ms is trimmed as silence."""
+
+    def validate(self) -> None:
+        _require(-90 < self.rms_floor_dbfs < 0, "quality.rms_floor_dbfs", "between -90 and 0")
+        _require(0 < self.clip_ratio < 1, "quality.clip_ratio", "in (0, 1)")
+        _require(10 <= self.trim_threshold_db <= 80, "quality.trim_threshold_db", "between 10 and 80")
+
+
+@dataclass
+class AsrConfig:
+    backend: str = "faster-whisper"
+    model: str = "base"
+    """A size name (tiny, base, small, ..., large-v3, tiny.en...), a hub repo id, or a folder path."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """auto: CUDA when CTranslate2 sees a GPU, else CPU."""
+    compute_type: str = "default"
+    """default: float16 on CUDA, int8 on CPU."""
+    language: Literal["auto", "zh", "en"] = "auto"
+    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    """With language=auto, detection is restricted to these languages."""
+    chinese_script: Literal["simplified", "traditional", "as-is"] = "simplified"
+    """Whisper often writes Mandarin in traditional characters; convert with OpenCC."""
+    beam_size: int = 1
+    cpu_threads: int = 0
+    """0: one per CPU core (at most 8); measured faster than CTranslate2's own default on 2 cores."""
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    """A piece with no_speech_prob above the first AND avg_logprob below the second is dropped."""
+    min_avg_logprob: float = -1.6
+    """A piece whose avg_logprob is below this is dropped whatever no_speech_prob says."""
+    max_compression_ratio: float = 2.4
+    """Repetitive output (a hallucination loop) is dropped."""
+    allow_download: bool = True
+    """Try the Hugging Face hub when no local copy is found (needs a network)."""
+
+    def validate(self) -> None:
+        _require(self.device in ("auto", "cpu", "cuda"), "asr.device", "auto, cpu or cuda")
+        _require(self.language in ("auto", "zh", "en"), "asr.language", "auto, zh or en")
+        _require(bool(self.languages), "asr.languages", "a non-empty list")
+        _require(self.chinese_script in ("simplified", "traditional", "as-is"), "asr.chinese_script",
+                 "simplified, traditional or as-is")
+        _require(1 <= self.beam_size <= 10, "asr.beam_size", "between 1 and 10")
+        _require(0 < self.no_speech_threshold <= 1, "asr.no_speech_threshold", "in (0, 1]")
+        _require(bool(self.model), "asr.model", "a model name or path")
+
+
+@dataclass
+class PathsConfig:
+    models_dir: str = ""
+    """Where local model folders live; empty: ./models when run from a checkout, else the user data dir."""
+
+
+@dataclass
+class Config:
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+    def validate(self) -> Config:
+        for f in dataclasses.fields(self):
+            section = getattr(self, f.name)
+            if hasattr(section, "validate"):
+                section.validate()
+        return self
+
+
+def _require(ok: bool, key: str, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"invalid value for {key}: must be {allowed}")
+
+
+def _coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Check a TOML value against a field's annotation (int/float/bool/str/list[str]/Literal)."""
+    origin_args = get_args(annotation)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # e.g. an input device index given as a number
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    if getattr(annotation, "__origin__", None) is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key} must be a list of strings, got {value!r}")
+        return list(value)
+    if origin_args and all(isinstance(a, str) for a in origin_args):  # Literal["a", "b"]
+        if value not in origin_args:
+            raise ConfigError(f"{key} must be one of {', '.join(origin_args)}, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported setting type {annotation!r}")  # pragma: no cover
+
+
+def _apply(section_obj: Any, values: dict[str, Any], prefix: str) -> None:
+    hints = get_type_hints(type(section_obj))
+    names = {f.name for f in dataclasses.fields(section_obj)}
+    for key, value in values.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if key not in names:
+            raise ConfigError(f"unknown setting {path!r}; known: {', '.join(sorted(names))}")
+        current = getattr(section_obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path} must be a table ([{path}] in TOML)")
+            _apply(current, value, path)
+        else:
+            setattr(section_obj, key, _coerce(value, hints[key], path))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"vad.aggressiveness=3"`` -> (["vad", "aggressiveness"], 3). Values are TOML; bare words are strings."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.strip().split("."), value
+
+
+def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then the TOML file (if it exists), then overrides; validated."""
+    cfg = Config()
+    if path is not None and path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read config file {path}: {e}") from e
+        _apply(cfg, data, "")
+    for item in overrides:
+        keys, value = parse_override(item)
+        nested: dict[str, Any] = {keys[-1]: value}
+        for k in reversed(keys[:-1]):
+            nested = {k: nested}
+        _apply(cfg, nested, "")
+    return cfg.validate()
+
+
+def default_config_path() -> Path:
+    from voiceassist.paths import user_config_dir
+
+    return user_config_dir() / "config.toml"

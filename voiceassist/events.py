@@ -1,0 +1,129 @@
+"""Typed pipeline events.
+
+Every event is a frozen dataclass with ``t`` (``time.monotonic()`` when it was made) and the
+``segment_id`` it belongs to (``None`` for session-level events), so a timeline can line them up.
+Stream times (``start_s``/``end_s``) are seconds from the start of the audio stream.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from voiceassist.audio.chunk import AudioChunk
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    segment_id: int | None = None
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceStarted(Event):
+    source: str
+    sample_rate_in: int
+    channels_in: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceEnded(Event):
+    """The source has no more audio: end of file, stop requested, or a failure (then ``error`` is set)."""
+
+    source: str
+    duration_s: float
+    overflows: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputOverflow(Event):
+    """The microphone delivered faster than we consumed; ``count`` blocks dropped so far."""
+
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechStarted(Event):
+    start_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechDiscarded(Event):
+    """A started utterance was too short to keep (a click, a cough)."""
+
+    start_s: float
+    voiced_s: float
+
+
+EndReason = Literal["silence", "max_length", "end_of_stream"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechSegment(Event):
+    """A finished utterance. ``audio`` includes the pre-roll; ``speech_end_at`` is the monotonic time the
+    last voiced frame was captured (for end-of-speech latency)."""
+
+    start_s: float
+    end_s: float
+    audio: AudioChunk
+    reason: EndReason
+    speech_end_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class QualityReport(Event):
+    """Input quality of a segment. When ``ok`` is False the segment is not transcribed and ``message``
+    tells the person what to do, in English and Chinese."""
+
+    ok: bool
+    issue: str | None
+    message: str | None
+    message_zh: str | None
+    rms_dbfs: float
+    peak_dbfs: float
+    clipped_ratio: float
+    trimmed_start_s: float
+    trimmed_end_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transcript(Event):
+    text: str
+    language: str
+    language_probability: float
+    start_s: float
+    end_s: float
+    backend: str
+    no_speech_prob: float
+    avg_logprob: float
+    dropped_as_hallucination: bool = False
+    processing_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageReady(Event):
+    """A stage loaded its model. ``embedded`` is True when it runs on the embedded default model."""
+
+    stage: str
+    description: str
+    embedded: bool
+    load_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageError(Event):
+    """A stage failed on one item; the pipeline goes on."""
+
+    stage: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineStopped(Event):
+    reason: str
