@@ -16,6 +16,7 @@ def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
     root.setLevel(logging.DEBUG)
     for h in list(root.handlers):
         root.removeHandler(h)
+        h.close()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

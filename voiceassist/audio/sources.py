@@ -246,6 +246,7 @@ def resolve_input_device(spec: str | int | None) -> int | None:
 
 
 class MicSource(AudioSource):
+    STARTUP_GRACE_S = 6.0
     def __init__(self, device: str | int | None = None, block_ms: int = 30, queue_seconds: float = 10.0,
                  no_data_timeout_s: float = 2.0) -> None:
         self.device_spec = device
@@ -291,13 +292,16 @@ class MicSource(AudioSource):
             raise AudioInputError(f"Cannot open the microphone {self.info.name!r}: {e}") from e
         last_data = time.monotonic()
         error: DeviceLostError | None = None
+        got_data = False
         try:
             while not stop.is_set():
                 try:
                     block = self._queue.get(timeout=0.1)
                 except queue.Empty:
                     silent_for = time.monotonic() - last_data
-                    if not stream.active or silent_for > self.no_data_timeout_s:
+                    # Some devices take seconds to deliver their first block (PulseAudio via ALSA: ~2 s).
+                    limit = self.no_data_timeout_s if got_data else max(self.STARTUP_GRACE_S, self.no_data_timeout_s)
+                    if not stream.active or silent_for > limit:
                         error = DeviceLostError(
                             f"The microphone {self.info.name!r} stopped delivering audio "
                             f"(no data for {silent_for:.1f} s): was it unplugged?"
@@ -305,6 +309,7 @@ class MicSource(AudioSource):
                         break
                     continue
                 last_data = time.monotonic()
+                got_data = True
                 yield from maker.feed(resample(block))
         finally:
             try:

@@ -65,7 +65,7 @@ class Segmenter:
         self._origin_s: float | None = None  # stream time of frame 0
         self._frame_idx = 0  # index of the next frame to classify
         # Recent frames while silent: (frame index, samples, voiced, captured_at), for pre-roll and entry.
-        self._recent: deque[tuple[int, Int16Array, bool, float]] = deque(maxlen=max(self._n_pre, self._n_start) + 1)
+        self._recent: deque[tuple[int, Int16Array, bool, float]] = deque(maxlen=self._n_pre + self._n_start)
         # The open utterance.
         self._seg_id = 0
         self._seg_frames: list[Int16Array] = []

@@ -1,0 +1,120 @@
+"""The microphone path for real: a PulseAudio null sink as a virtual microphone, paced in real time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import espeak, silence, write_wav
+from voiceassist.audio.sources import AudioInputError, DeviceLostError, MicSource, list_input_devices
+from voiceassist.bus import Collector
+from voiceassist.config import Config
+from voiceassist.events import SourceEnded, SpeechSegment, Transcript
+from voiceassist.pipeline import Pipeline
+
+pytestmark = pytest.mark.slow
+
+
+def test_lists_the_virtual_device(virtual_mic):
+    names = [d["name"] for d in list_input_devices()]
+    assert "pulse" in names
+
+
+def test_unknown_device_is_a_clear_error(virtual_mic):
+    with pytest.raises(AudioInputError, match="No audio input device named like 'no-such-mic'"):
+        MicSource("no-such-mic").open()
+    with pytest.raises(AudioInputError, match="index 99"):
+        MicSource(99).open()
+
+
+def test_captures_played_audio_in_real_time(virtual_mic, tmp_path: Path):
+    t = np.arange(16000 * 2) / 16000
+    path = write_wav(tmp_path / "tone.wav", (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
+    src = MicSource("pulse", block_ms=30)
+    src.open()
+    stop = threading.Event()
+    got: list[np.ndarray] = []
+    player = None
+    started = 0.0
+    for chunk in src.chunks(stop):
+        got.append(chunk.samples)
+        if player is None:  # the device is live: play into it
+            player = virtual_mic.play(path)
+            started = time.monotonic()
+        if time.monotonic() - started > 3.5:
+            stop.set()
+    player.wait(timeout=10)
+    audio = np.concatenate(got)
+    spec = np.abs(np.fft.rfft(audio.astype(np.float64)))
+    assert spec.argmax() * 16000 / len(audio) == pytest.approx(440, abs=3)
+    loud = np.flatnonzero(np.abs(audio) > 2000)
+    assert (loud[-1] - loud[0]) / 16000 == pytest.approx(2.0, abs=0.25)  # paced: 2 s of tone took ~2 s
+    assert src.overflows == 0
+
+
+def test_live_pipeline_transcribes_microphone_speech(virtual_mic, whisper_backend, tmp_path: Path):
+    path = write_wav(tmp_path / "say.wav", np.concatenate(
+        [silence(0.3), espeak("Please set an alarm for seven o'clock."), silence(1.2)]))
+    collector = Collector()
+    p = Pipeline(Config(), MicSource("pulse"), asr=whisper_backend)
+    p.bus.subscribe(collector)
+    p.start()
+    virtual_mic.play(path).wait(timeout=20)
+    deadline = time.monotonic() + 20
+    while not collector.of(Transcript) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    p.stop()
+    texts = [t.text.lower() for t in collector.of(Transcript)]
+    assert any("alarm" in t for t in texts), texts
+
+
+def test_unplugged_microphone_is_reported_and_speech_kept(virtual_mic, tmp_path: Path):
+    """Kill the sound server mid-utterance: the pipeline reports the lost device and still delivers
+    the speech captured before it vanished."""
+    path = write_wav(tmp_path / "long.wav", espeak("This sentence keeps going for a while, " * 4))
+    collector = Collector()
+    cfg = Config()
+    cfg.audio.no_data_timeout_s = 1.0
+
+    class Probe:
+        name, description = "probe", "probe"
+        calls: list[int] = []
+
+        def load(self):
+            pass
+
+        def transcribe(self, audio):
+            from voiceassist.asr import AsrResult
+
+            self.calls.append(len(audio))
+            return AsrResult("probe", "en", 1.0, 0.0, 0.0, False)
+
+    p = Pipeline(cfg, MicSource("pulse", no_data_timeout_s=1.0), asr=Probe())
+    p.bus.subscribe(collector)
+    p.start()
+    player = virtual_mic.play(path)
+    deadline = time.monotonic() + 15
+    while not p.segmenter.in_speech and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # mid-utterance
+    virtual_mic.kill()
+    player.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while not collector.of(SourceEnded) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    p.stop()
+    ended = collector.of(SourceEnded)
+    assert len(ended) == 1 and ended[0].error
+    assert "unplugged" in ended[0].error or "microphone" in ended[0].error.lower()
+    segs = collector.of(SpeechSegment)
+    assert len(segs) == 1 and segs[0].reason == "end_of_stream"
+    assert segs[0].audio.duration_s > 1.0  # what was heard before the device vanished is kept
+    assert len(collector.of(Transcript)) == 1
+
+
+def test_device_lost_error_is_an_input_error():
+    assert issubclass(DeviceLostError, AudioInputError)
