@@ -3,6 +3,7 @@ PulseAudio null sink used as a real-time virtual microphone."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -111,10 +112,8 @@ def virtual_mic(tmp_path: Path):
             return subprocess.Popen(["paplay", "--device=vsink", str(path)], env=env)
 
         def kill(self) -> None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     mic = Mic()
     yield mic

@@ -26,7 +26,7 @@ def analyze(*args: str) -> tuple[int, str, str]:
 def test_analyze_writes_the_documented_json(two_utterances, tmp_path: Path):
     path, truth = two_utterances
     out = tmp_path / "out" / "result.json"
-    code, stdout, stderr = analyze(str(path), "-o", str(out))
+    code, _stdout, stderr = analyze(str(path), "-o", str(out))
     assert code == 0, stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["file"] == str(path)

@@ -82,7 +82,8 @@ def test_unplugged_microphone_is_reported_and_speech_kept(virtual_mic, tmp_path:
 
     class Probe:
         name, description = "probe", "probe"
-        calls: list[int] = []
+        def __init__(self):
+            self.calls: list[int] = []
 
         def load(self):
             pass

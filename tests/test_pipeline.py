@@ -146,7 +146,7 @@ def test_stop_mid_utterance_still_processes_it(tmp_path: Path):
 
 @pytest.mark.slow
 def test_real_model_transcribes_both_utterances(two_utterances, whisper_backend):
-    path, truth = two_utterances
+    path, _truth = two_utterances
     c = run_pipeline(path, whisper_backend)
     texts = [t.text.lower() for t in c.of(Transcript)]
     assert len(texts) == 2

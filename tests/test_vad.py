@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -104,7 +106,7 @@ def test_long_monologue_is_cut_at_max_length_without_gaps():
     segs = segments(events)
     assert [s.reason for s in segs] == ["max_length", "max_length", "silence"]
     assert all(s.audio.duration_s <= 5.0 + 1e-6 for s in segs)
-    for a, b in zip(segs, segs[1:], strict=False):
+    for a, b in itertools.pairwise(segs):
         assert b.start_s == pytest.approx(a.end_s)  # contiguous: nothing lost at the cut
     assert len([e for e in events if isinstance(e, SpeechStarted)]) == 3
 

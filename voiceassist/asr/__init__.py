@@ -48,5 +48,7 @@ def create_backend(cfg: AsrConfig, models_dir: str = "") -> AsrBackend:
     try:
         mod = importlib.import_module(module)
     except ImportError as e:
-        raise ImportError(f"the {cfg.backend} backend needs the 'asr' extra: pip install 'voiceassist[asr]' ({e})") from e
+        raise ImportError(
+            f"the {cfg.backend} backend needs the 'asr' extra: pip install 'voiceassist[asr]' ({e})"
+        ) from e
     return getattr(mod, cls)(cfg, models_dir)  # type: ignore[no-any-return]

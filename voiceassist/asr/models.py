@@ -104,7 +104,7 @@ def resolve_whisper_model(name: str, models_dir: Path, allow_download: bool = Tr
                           use_embedded: bool = True) -> ResolvedModel:
     tried: list[str] = []
     as_path = Path(name).expanduser()
-    if as_path.is_absolute() or name.startswith((".", "~")) or os.sep in name and as_path.exists():
+    if as_path.is_absolute() or name.startswith((".", "~")) or (os.sep in name and as_path.exists()):
         if is_model_dir(as_path):
             return ResolvedModel(name, as_path, "path")
         raise ModelNotFoundError(

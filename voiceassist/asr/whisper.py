@@ -69,7 +69,7 @@ class FasterWhisperBackend:
         return f"faster-whisper {self.resolved.name} ({self.resolved.source}, {self.device}/{self.compute_type}){tag}"
 
     def load(self) -> None:
-        WhisperModel = _encoder_caching_model_class()  # noqa: N806
+        WhisperModel = _encoder_caching_model_class()
         self.resolved = resolve_whisper_model(self.cfg.model, self.models_dir, self.cfg.allow_download)
         want_cuda = self.cfg.device == "cuda" or (self.cfg.device == "auto" and cuda_available())
         attempts = [("cuda", "float16")] if want_cuda else []
