@@ -55,7 +55,7 @@ bootstrap() {  # $1: "run" or "test"
   if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     echo "== installing torch (CPU build unless one is already installed)"
     "${pip[@]}" "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
-    "$VENV/bin/python" -c "import torch" >/dev/null
+    "$VENV/bin/python" -c "import torch" >/dev/null 2>&1
   fi
   echo "== installing voiceassist[$extras] (first time: a few minutes)"
   "${pip[@]}" -e "$ROOT[$extras]" 2>&1 | grep -v "^WARNING: Location" || true

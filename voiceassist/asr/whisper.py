@@ -59,6 +59,7 @@ class FasterWhisperBackend:
         self.resolved: ResolvedModel | None = None
         self.device = "cpu"
         self.compute_type = "int8"
+        self.cpu_threads = 0
         self._converter = None
 
     @property
@@ -81,7 +82,7 @@ class FasterWhisperBackend:
                 threads = self.cfg.cpu_threads or min(os.cpu_count() or 4, 8)
                 self.model = WhisperModel(str(self.resolved.path), device=device, compute_type=ct,
                                           cpu_threads=threads)
-                self.device, self.compute_type = device, ct
+                self.device, self.compute_type, self.cpu_threads = device, ct, threads
                 break
             except (RuntimeError, ValueError, OSError) as e:  # e.g. CUDA libraries missing
                 last_error = e

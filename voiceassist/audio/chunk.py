@@ -54,4 +54,5 @@ def int16_to_float32(samples: Int16Array) -> Float32Array:
 def float_to_int16(samples: npt.NDArray[np.floating]) -> Int16Array:
     """Scale float audio in [-1, 1] to int16, clipping out-of-range values."""
     scaled = np.clip(np.asarray(samples, dtype=np.float32) * 32768.0, -32768.0, 32767.0)
-    return np.rint(scaled).astype(np.int16)
+    out: Int16Array = np.rint(scaled).astype(np.int16)
+    return out
