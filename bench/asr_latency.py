@@ -24,13 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import SR, espeak, silence, write_wav  # noqa: E402
-from voiceassist.asr import create_backend  # noqa: E402
-from voiceassist.audio.sources import FileSource  # noqa: E402
-from voiceassist.bus import Collector  # noqa: E402
-from voiceassist.config import Config  # noqa: E402
-from voiceassist.events import SpeechSegment, Transcript  # noqa: E402
-from voiceassist.pipeline import Pipeline  # noqa: E402
+from tests.conftest import SR, espeak, silence, write_wav
+from voiceassist.asr import create_backend
+from voiceassist.audio.sources import FileSource
+from voiceassist.bus import Collector
+from voiceassist.config import Config
+from voiceassist.events import SpeechSegment, Transcript
+from voiceassist.pipeline import Pipeline
 
 SENTENCES = [
     "Could you remind me to call my sister tomorrow.",
