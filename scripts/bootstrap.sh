@@ -50,15 +50,16 @@ bootstrap() {  # $1: "run" or "test"
     "$PY" -m venv "$VENV"
   fi
   local pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+  local piplog="$VENV/pip-install.log"
   # torch first and pinned: an unpinned torch can pull a multi-GB CUDA build. On a machine with an NVIDIA
   # GPU, install the CUDA build of the same version yourself before running this (pip keeps it).
   if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     echo "== installing torch (CPU build unless one is already installed)"
-    "${pip[@]}" "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
+    "${pip[@]}" "torch==2.13.0" >"$piplog" 2>&1 || { tail -30 "$piplog" >&2; exit 1; }
     "$VENV/bin/python" -c "import torch" >/dev/null 2>&1
   fi
   echo "== installing voiceassist[$extras] (first time: a few minutes)"
-  "${pip[@]}" -e "$ROOT[$extras]" 2>&1 | grep -v "^WARNING: Location" || true
+  "${pip[@]}" -e "$ROOT[$extras]" >"$piplog" 2>&1 || { tail -30 "$piplog" >&2; exit 1; }
   "$VENV/bin/python" -c "import voiceassist, faster_whisper, webrtcvad" >/dev/null
   echo "$key" > "$stamp"
 }

@@ -167,8 +167,7 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
 
 def _describe(ev: Event) -> str | None:
     if isinstance(ev, StageReady):
-        tag = "  (embedded default model)" if ev.embedded else ""
-        return f"ready: {ev.stage}: {ev.description} in {ev.load_s:.1f} s{tag}"
+        return f"ready: {ev.stage}: {ev.description}, loaded in {ev.load_s:.1f} s"
     if isinstance(ev, SpeechStarted):
         return f"[{ev.start_s:7.2f}] speech started (#{ev.segment_id})"
     if isinstance(ev, SpeechDiscarded):
