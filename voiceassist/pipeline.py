@@ -39,8 +39,6 @@ from voiceassist.worker import Worker
 
 log = logging.getLogger(__name__)
 
-MESSAGES.setdefault("noise", ("Only noise was heard: nothing was transcribed", "只检测到噪音，未识别到语音"))
-
 
 class Pipeline:
     def __init__(self, cfg: Config, source: AudioSource, bus: EventBus | None = None,

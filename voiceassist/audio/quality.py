@@ -22,13 +22,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "clipped": ("The sound is distorted (too loud): move back a little or lower the input gain",
                 "声音过大失真，建议离麦克风远一点或调低输入音量"),
     "silent": ("No sound was heard in this segment", "没有检测到声音"),
+    "noise": ("Only noise was heard: nothing was transcribed", "只检测到噪音，未识别到语音"),  # silero verdict
 }
 
 
 @dataclass(frozen=True)
 class Quality:
     ok: bool
-    issue: str | None  # None, "too_quiet", "clipped" or "silent"
+    issue: str | None  # None or a key of MESSAGES
     rms_dbfs: float  # over the trimmed (active) part
     peak_dbfs: float
     clipped_ratio: float
