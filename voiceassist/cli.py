@@ -17,12 +17,17 @@ from voiceassist import __version__
 from voiceassist.audio.sources import AudioInputError, FileSource, MicSource, list_input_devices
 from voiceassist.bus import Collector, EventBus
 from voiceassist.config import Config, ConfigError, default_config_path, load_config
+from voiceassist.emotion import EmotionEstimate
+from voiceassist.emotion.labels import LABELS, LABELS_ZH, as_dict
 from voiceassist.events import (
+    EmotionFrames,
     Event,
+    FusedEmotion,
     InputOverflow,
     QualityReport,
     SourceEnded,
     SpeechDiscarded,
+    SpeechEmotion,
     SpeechSegment,
     SpeechStarted,
     StageError,
@@ -56,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("file", type=Path)
     a.add_argument("-o", "--output", type=Path, help="write the JSON here (default: print it)")
     a.add_argument("--realtime", action="store_true", help="replay at real-time speed, as if live")
+    a.add_argument("--granularity", choices=["utterance", "frame"], default="utterance",
+                   help="frame: add each segment's frame-level emotion curves (50 frames/s)")
+    a.add_argument("--embeddings", type=Path, metavar="DIR",
+                   help="write emotion embeddings as .npy: seg<ID>.npy (D,), and with --granularity frame "
+                        "seg<ID>_frames.npy (T, D)")
+    a.add_argument("--no-emotion", action="store_true", help="segment and transcribe only")
     _common(a)
 
     li = sub.add_parser("listen", help="live: microphone to events, printed as they happen")
@@ -78,14 +89,38 @@ def _config(args: argparse.Namespace) -> Config:
             overrides.append(f"{key}={json.dumps(value)}")
     if getattr(args, "input", None):
         overrides.append(f"audio.input_device={json.dumps(args.input)}")
+    if getattr(args, "no_emotion", False):
+        overrides.append("emotion.enabled=false")
     return load_config(args.config or default_config_path(), overrides)
 
 
-def build_result(file: Path, duration: float, events: list[Event]) -> dict[str, Any]:
+def _emotion_doc(fused: FusedEmotion | None, speech: SpeechEmotion | None, frames: bool) -> dict[str, Any] | None:
+    if fused is None:
+        return None
+    doc: dict[str, Any] = {
+        "speech": fused.speech.to_json() if fused.speech else None,
+        "text": fused.text.to_json() if fused.text else None,
+        "fused": {"label": fused.label, "label_zh": LABELS_ZH[fused.label], "confidence": fused.confidence,
+                  "scores": as_dict(fused.scores), "backend": "fusion",
+                  "weights": {"speech": fused.speech_weight, "text": fused.text_weight}, "rule": fused.rule},
+        "fallback_action": fused.fallback_action,
+        "suggested_response": fused.suggested_response,
+    }
+    if frames and speech is not None and speech.frames is not None:
+        probs = speech.frames.probs
+        doc["frames"] = {"frame_rate": speech.frames.frame_rate, "start": round(speech.start_s, 3),
+                         "labels": list(LABELS), "probs": [[round(float(p), 4) for p in row] for row in probs]}
+    return doc
+
+
+def build_result(file: Path, duration: float, events: list[Event], frames: bool = False) -> dict[str, Any]:
     """The analyze document: {"file", "duration", "segments": [{"start", "end", "text", "language",
-    "quality"}, ...]} plus "backends" and "errors". Segment fields are only ever added to, never renamed."""
+    "quality", "asr", "emotion"}, ...]} plus "backends" and "errors". Segment fields are only ever added
+    to, never renamed."""
     quality = {e.segment_id: e for e in events if isinstance(e, QualityReport)}
     transcripts = {e.segment_id: e for e in events if isinstance(e, Transcript)}
+    fused = {e.segment_id: e for e in events if isinstance(e, FusedEmotion)}
+    speech = {e.segment_id: e for e in events if isinstance(e, SpeechEmotion)}
     errors = [{"stage": e.stage, "segment": e.segment_id, "message": e.message}
               for e in events if isinstance(e, StageError)]
     errors += [{"stage": "input", "segment": None, "message": e.error}
@@ -109,8 +144,9 @@ def build_result(file: Path, duration: float, events: list[Event]) -> dict[str, 
                 "language_probability": tr.language_probability, "no_speech_prob": tr.no_speech_prob,
                 "avg_logprob": tr.avg_logprob, "dropped_as_hallucination": tr.dropped_as_hallucination,
             },
+            "emotion": _emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
         })
-    backends = {e.stage: {"description": e.description, "embedded": e.embedded}
+    backends = {e.stage: {"description": e.description, "embedded": e.embedded, "note": e.note}
                 for e in events if isinstance(e, StageReady)}
     return {"file": str(file), "duration": round(duration, 3), "backends": backends,
             "segments": segments, "errors": errors}
@@ -149,7 +185,13 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
         return 130
     ended = collector.of(SourceEnded)
     duration = ended[-1].duration_s if ended else 0.0
-    doc = build_result(args.file, duration, collector.events)
+    doc = build_result(args.file, duration, collector.events, frames=args.granularity == "frame")
+    if args.embeddings:
+        try:
+            doc["embeddings"] = write_embeddings(args.embeddings, collector.of(SpeechEmotion),
+                                                 frames=args.granularity == "frame")
+        except OSError as e:
+            doc["errors"].append({"stage": "embeddings", "segment": None, "message": f"cannot write: {e}"})
     text = json.dumps(doc, ensure_ascii=False, indent=2)
     if args.output:
         try:
@@ -165,9 +207,41 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def write_embeddings(folder: Path, emotions: list[SpeechEmotion], frames: bool) -> dict[str, Any]:
+    """seg<ID>.npy: the utterance embedding (D,); seg<ID>_frames.npy: frame features (T, D)."""
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {"dir": str(folder), "files": []}
+    for ev in emotions:
+        if ev.estimate.embedding is not None:
+            path = folder / f"seg{ev.segment_id:04d}.npy"
+            np.save(path, ev.estimate.embedding)
+            written["files"].append({"segment": ev.segment_id, "kind": "utterance", "file": path.name,
+                                     "shape": list(ev.estimate.embedding.shape), "backend": ev.estimate.backend})
+        if frames and ev.frames is not None and ev.frames.features is not None:
+            path = folder / f"seg{ev.segment_id:04d}_frames.npy"
+            np.save(path, ev.frames.features)
+            written["files"].append({"segment": ev.segment_id, "kind": "frames", "file": path.name,
+                                     "shape": list(ev.frames.features.shape), "frame_rate": ev.frames.frame_rate})
+    return written
+
+
 def _describe(ev: Event) -> str | None:
     if isinstance(ev, StageReady):
-        return f"ready: {ev.stage}: {ev.description}, loaded in {ev.load_s:.1f} s"
+        line = f"ready: {ev.stage}: {ev.description}, loaded in {ev.load_s:.1f} s"
+        return line + (f"\n       ({ev.note})" if ev.note else "")
+    if isinstance(ev, FusedEmotion):
+        parts = [f"          #{ev.segment_id}: {ev.label} / {LABELS_ZH[ev.label]} ({ev.confidence:.2f})"]
+        if ev.speech:
+            parts.append(f"voice {ev.speech.label} {ev.speech.confidence:.2f}")
+        if ev.text:
+            kw = f" [{', '.join(ev.text.keywords[:3])}]" if ev.text.keywords else ""
+            parts.append(f"words {ev.text.label} {ev.text.confidence:.2f}{kw}")
+        line = ", ".join(parts)
+        if ev.fallback_action:
+            line += f"\n          -> {ev.fallback_action}: {ev.suggested_response}"
+        return line
     if isinstance(ev, SpeechStarted):
         return f"[{ev.start_s:7.2f}] speech started (#{ev.segment_id})"
     if isinstance(ev, SpeechDiscarded):
@@ -186,8 +260,26 @@ def _describe(ev: Event) -> str | None:
     return None
 
 
+def _jsonable(v: Any) -> Any:
+    import numpy as np
+
+    if isinstance(v, EmotionEstimate):
+        return v.to_json()
+    if isinstance(v, np.ndarray):
+        return np.round(v.astype(np.float64), 4).tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    if hasattr(v, "probs") and hasattr(v, "frame_rate"):  # FrameCurves: too long for a log line
+        return {"frames": int(v.probs.shape[0]), "frame_rate": v.frame_rate}
+    return v
+
+
 def _as_json(ev: Event) -> str:
-    d = {k: v for k, v in vars(ev).items() if k != "audio"}
+    d = {k: _jsonable(v) for k, v in vars(ev).items() if k != "audio"}
+    if isinstance(ev, FusedEmotion):
+        d["scores"] = as_dict(ev.scores)
+    if isinstance(ev, EmotionFrames):
+        d["labels"] = list(LABELS)
     return json.dumps({"event": type(ev).__name__, **d}, ensure_ascii=False)
 
 

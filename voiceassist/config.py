@@ -137,6 +137,52 @@ class AsrConfig:
 
 
 @dataclass
+class EmotionConfig:
+    enabled: bool = True
+    speech_backend: Literal["auto", "emotion2vec", "prosody"] = "auto"
+    """auto: Emotion2Vec+ when its model folder is found, else the embedded prosody (arousal) estimate."""
+    speech_model: str = "emotion2vec_plus_base"
+    """emotion2vec_plus_seed, emotion2vec_plus_base, emotion2vec_plus_large, or a model folder."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where Emotion2Vec+ runs; auto: CUDA when torch sees a GPU."""
+    text_backend: Literal["auto", "lexicon", "transformers"] = "auto"
+    """auto: the transformers classifier in ``text_model`` when set and found, else the embedded lexicons."""
+    text_model: str = ""
+    """A transformers sequence-classification model folder (or its name under models/)."""
+    lexicon_overlay: str = ""
+    """Extra emotion words (TOML); empty: resources/emotion_lexicon.toml."""
+    live_frames: bool = True
+    """Emit frame-level curves while the person is speaking (live sources only)."""
+    live_interval_ms: int = 250
+    """How often live curves are updated."""
+    live_context_s: float = 1.0
+    """Audio before the new part that each live update also reads (context for the model)."""
+    frame_smoothing_ms: int = 200
+    """Frame curves are smoothed over this window."""
+    speech_weight: float = 0.5
+    text_weight: float = 0.5
+    """Fusion weights, each scaled by that side's reliability (see voiceassist/emotion/fusion.py)."""
+    min_confidence: float = 0.3
+    """A fused result below this confidence asks the person to clarify."""
+    text_override_evidence: float = 0.5
+    """Text evidence above which clearly negative words overrule a positive-sounding voice."""
+
+    def validate(self) -> None:
+        _require(self.speech_backend in ("auto", "emotion2vec", "prosody"), "emotion.speech_backend",
+                 "auto, emotion2vec or prosody")
+        _require(self.device in ("auto", "cpu", "cuda"), "emotion.device", "auto, cpu or cuda")
+        _require(self.text_backend in ("auto", "lexicon", "transformers"), "emotion.text_backend",
+                 "auto, lexicon or transformers")
+        _require(50 <= self.live_interval_ms <= 2000, "emotion.live_interval_ms", "between 50 and 2000")
+        _require(0.0 <= self.live_context_s <= 10.0, "emotion.live_context_s", "between 0 and 10")
+        _require(0 <= self.frame_smoothing_ms <= 2000, "emotion.frame_smoothing_ms", "between 0 and 2000")
+        _require(self.speech_weight >= 0 and self.text_weight >= 0 and self.speech_weight + self.text_weight > 0,
+                 "emotion.speech_weight/text_weight", ">= 0 and not both 0")
+        _require(0 <= self.min_confidence < 1, "emotion.min_confidence", "in [0, 1)")
+        _require(0 <= self.text_override_evidence <= 1, "emotion.text_override_evidence", "in [0, 1]")
+
+
+@dataclass
 class PathsConfig:
     models_dir: str = ""
     """Where local model folders live; empty: ./models when run from a checkout, else the user data dir."""
@@ -148,6 +194,7 @@ class Config:
     vad: VadConfig = field(default_factory=VadConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
+    emotion: EmotionConfig = field(default_factory=EmotionConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
 
     def validate(self) -> Config:

@@ -11,7 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from voiceassist.audio.chunk import AudioChunk
+from voiceassist.emotion import EmotionEstimate, FrameCurves
 
 
 def _now() -> float:
@@ -114,6 +118,8 @@ class StageReady(Event):
     description: str
     embedded: bool
     load_s: float
+    note: str | None = None
+    """Why a fallback is in use and how to get the real model (shown on screen)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,3 +133,56 @@ class StageError(Event):
 @dataclass(frozen=True, kw_only=True)
 class PipelineStopped(Event):
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmotionFrames(Event):
+    """Live frame-level emotion curves for the utterance in progress: ``probs`` (n, 9) for the frames
+    starting at stream time ``start_s``. ``audio_captured_at`` is the monotonic capture time of the newest
+    audio they cover (``t - audio_captured_at`` is the curve's lag)."""
+
+    start_s: float
+    frame_rate: float
+    probs: npt.NDArray[np.float32]
+    audio_captured_at: float
+    backend: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechEmotion(Event):
+    """Emotion in the voice for a whole utterance, with its embedding and full frame curves."""
+
+    estimate: EmotionEstimate
+    frames: FrameCurves | None
+    start_s: float
+    end_s: float
+    processing_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextEmotion(Event):
+    """Emotion in the words of an utterance's transcript."""
+
+    estimate: EmotionEstimate
+    text: str
+    language: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FusedEmotion(Event):
+    """Speech and text emotion fused; keeps both inputs. ``fallback_action`` is set when the result is
+    unknown/other or unsure: ask to repeat / ask to clarify, with ``suggested_response`` to say."""
+
+    scores: npt.NDArray[np.float64]
+    label: str
+    confidence: float
+    speech: EmotionEstimate | None
+    text: EmotionEstimate | None
+    speech_weight: float
+    text_weight: float
+    rule: str
+    fallback_action: str | None
+    suggested_response: str | None
+    language: str
+    start_s: float
+    end_s: float

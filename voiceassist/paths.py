@@ -41,3 +41,17 @@ def models_dir(configured: str = "") -> Path:
     if env:
         return Path(env).expanduser()
     return checkout_models_dir() or user_data_dir() / "models"
+
+
+def resources_dir() -> Path:
+    """Data files (lexicons, reply templates, crisis phrases): $VOICEASSIST_RESOURCES, the checkout's
+    resources/, or the copy installed under ``<prefix>/share/voiceassist/resources``."""
+    env = os.environ.get("VOICEASSIST_RESOURCES")
+    if env:
+        return Path(env).expanduser()
+    here = Path(__file__).resolve().parent.parent / "resources"
+    if here.is_dir():
+        return here
+    import sys
+
+    return Path(sys.prefix) / "share" / "voiceassist" / "resources"

@@ -5,8 +5,16 @@ Threads (each owned here, each with a stop path and a bounded join):
     source (file or microphone) --chunks--> [capture thread] segmenter + quality checks
                                                  |  SpeechSegment (bounded queue, backpressure)
                                                  v
-                                           [asr worker] owns Whisper --> Transcript
+                                           [asr worker] owns Whisper --> Transcript ----------------.
+                                                 |                                          v
+         (live, while speaking: latest audio only)  [text-emotion worker] --> TextEmotion --.
+                                                 v                                           |
+                                   [emotion worker] owns the speech-emotion model            |
+                                     EmotionFrames (live), SpeechEmotion --> fusion join <---'
+                                                                               --> FusedEmotion
 
+The fusion join runs in whichever worker delivers the second half of a segment, right after it, so
+FusedEmotion always follows the SpeechEmotion and TextEmotion it is made from.
 Everything a stage produces is a typed event on the bus; the CLI and the window are just subscribers.
 """
 
@@ -16,6 +24,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
 
 from voiceassist.asr import AsrBackend, create_backend
 from voiceassist.audio.quality import MESSAGES, assess
@@ -23,16 +34,22 @@ from voiceassist.audio.sources import AudioInputError, AudioSource
 from voiceassist.audio.vad import Segmenter
 from voiceassist.bus import EventBus
 from voiceassist.config import Config
+from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmotionBackend
+from voiceassist.emotion.fusion import fuse
 from voiceassist.events import (
+    EmotionFrames,
     Event,
+    FusedEmotion,
     InputOverflow,
     PipelineStopped,
     QualityReport,
     SourceEnded,
     SourceStarted,
+    SpeechEmotion,
     SpeechSegment,
     StageError,
     StageReady,
+    TextEmotion,
     Transcript,
 )
 from voiceassist.worker import Worker
@@ -40,16 +57,58 @@ from voiceassist.worker import Worker
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class LiveRequest:
+    """The utterance heard so far, for a live frame-curve update."""
+
+    segment_id: int
+    audio: np.ndarray  # int16
+    start_s: float
+    captured_at: float
+
+
+class _FusionJoin:
+    """Waits for both halves of a segment (speech emotion, text emotion) and fuses them once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts: dict[int, dict[str, object]] = {}
+
+    def add(self, segment_id: int, key: str, value: object, need: tuple[str, ...]) -> dict[str, object] | None:
+        """Record one part; return all parts once every needed one is in (missing ones are None)."""
+        with self._lock:
+            parts = self._parts.setdefault(segment_id, {})
+            parts[key] = value
+            if all(k in parts for k in need):
+                return self._parts.pop(segment_id)
+        return None
+
+
 class Pipeline:
     def __init__(self, cfg: Config, source: AudioSource, bus: EventBus | None = None,
-                 asr: AsrBackend | None = None) -> None:
+                 asr: AsrBackend | None = None, speech_emotion: SpeechEmotionBackend | None = None,
+                 text_emotion: TextEmotionBackend | None = None, live_frames: bool | None = None) -> None:
         self.cfg = cfg
         self.source = source
         self.bus = bus or EventBus()
         self._asr = asr
+        self._ser = speech_emotion
+        self._ter = text_emotion
         self._stop = threading.Event()
         self._capture: threading.Thread | None = None
         self._asr_worker: Worker[SpeechSegment] = Worker("asr", self.bus, self._transcribe, setup=self._load_asr)
+        self.emotion_enabled = cfg.emotion.enabled
+        self._emotion_worker: Worker[SpeechSegment | LiveRequest] = Worker(
+            "speech-emotion", self.bus, self._speech_emotion, setup=self._load_speech_emotion)
+        self._text_worker: Worker[Transcript] = Worker("text-emotion", self.bus, self._text_emotion,
+                                                       setup=self._load_text_emotion)
+        if live_frames is None:
+            live_frames = cfg.emotion.live_frames and bool(getattr(source, "realtime", True))
+        self.live_frames = live_frames and self.emotion_enabled
+        self._join = _FusionJoin()
+        self._languages: dict[int, str] = {}
+        self._live_done: dict[int, int] = {}  # segment id -> frames already sent live
+        self._live_offered: tuple[int, float] = (-1, 0.0)  # (segment id, seconds heard at the last offer)
         self.segmenter = Segmenter(cfg.vad)
         self._stopped = False
         self._stop_lock = threading.Lock()
@@ -59,9 +118,12 @@ class Pipeline:
         """Open the source (errors raise AudioInputError here, before any thread starts), start the
         workers (models load and warm up in their own threads), then start capturing."""
         info = self.source.open()
-        self._asr_worker.start()
+        workers = self._workers()
+        for w in workers:
+            w.start()
         if wait_ready:
-            self._asr_worker.ready.wait()
+            for w in workers:
+                w.ready.wait()
         self.bus.publish(SourceStarted(source=info.name, sample_rate_in=info.sample_rate, channels_in=info.channels))
         self._capture = threading.Thread(target=self._capture_loop, name="voiceassist-capture", daemon=True)
         self._capture.start()
@@ -74,8 +136,10 @@ class Pipeline:
         self._capture.join(timeout)
         if self._capture.is_alive():
             return False
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        done = self._asr_worker.drain(remaining)
+        done = True
+        for w in self._workers():  # asr first: it feeds the text worker
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done = w.drain(remaining) and done
         self._finish("end of input")
         return done
 
@@ -85,9 +149,16 @@ class Pipeline:
         self._stop.set()
         if self._capture is not None:
             self._capture.join(timeout)
-        self._asr_worker.drain(timeout)
-        self._asr_worker.stop(1.0)
+        for w in self._workers():
+            w.drain(timeout)
+        for w in reversed(self._workers()):
+            w.stop(1.0)
         self._finish("stopped")
+
+    def _workers(self) -> list[Worker]:  # type: ignore[type-arg]
+        if not self.emotion_enabled:
+            return [self._asr_worker]
+        return [self._asr_worker, self._emotion_worker, self._text_worker]
 
     def _finish(self, reason: str) -> None:
         with self._stop_lock:
@@ -106,6 +177,8 @@ class Pipeline:
                 duration = chunk.end_s
                 for ev in self.segmenter.push(chunk):
                     self._on_segmenter_event(ev)
+                if self.live_frames:
+                    self._maybe_offer_live(chunk.captured_at)
                 if self.source.overflows != last_overflows:
                     last_overflows = self.source.overflows
                     self.bus.publish(InputOverflow(count=last_overflows))
@@ -128,7 +201,22 @@ class Pipeline:
         report = self._check_quality(ev)
         self.bus.publish(report)
         if report.ok:
+            if self.emotion_enabled:
+                self._emotion_worker.submit(ev, self._stop)
             self._asr_worker.submit(ev)
+
+    def _maybe_offer_live(self, captured_at: float) -> None:
+        seg_id = self.segmenter.current_id
+        if seg_id is None:
+            return
+        audio = self.segmenter.current_audio()
+        heard_s = len(audio) / 16000
+        last_id, last_s = self._live_offered
+        if heard_s < 0.2 or (last_id == seg_id and heard_s - last_s < self.cfg.emotion.live_interval_ms / 1000):
+            return
+        self._live_offered = (seg_id, heard_s)
+        self._emotion_worker.offer(LiveRequest(segment_id=seg_id, audio=audio,
+                                               start_s=self.segmenter.current_start_s, captured_at=captured_at))
 
     def _check_quality(self, seg: SpeechSegment) -> QualityReport:
         q = assess(seg.audio.samples, self.cfg.quality)
@@ -167,15 +255,150 @@ class Pipeline:
     def _transcribe(self, seg: SpeechSegment) -> Iterable[Event]:
         assert self._asr is not None
         t0 = time.monotonic()
-        r = self._asr.transcribe(seg.audio.as_float32())
-        yield Transcript(
+        try:
+            r = self._asr.transcribe(seg.audio.as_float32())
+        except Exception:
+            if self.emotion_enabled:  # fusion goes on with the voice alone
+                yield from self._join_part(seg.segment_id, "text", None, seg.start_s, seg.end_s)
+            raise
+        tr = Transcript(
             segment_id=seg.segment_id, text=r.text, language=r.language,
             language_probability=round(r.language_probability, 4), start_s=seg.start_s, end_s=seg.end_s,
             backend=self._asr.description, no_speech_prob=round(r.no_speech_prob, 4),
             avg_logprob=round(r.avg_logprob, 4) if r.avg_logprob > -1e9 else -99.0,
             dropped_as_hallucination=r.dropped_as_hallucination, processing_s=time.monotonic() - t0,
         )
+        yield tr
+        if self.emotion_enabled:
+            if tr.text.strip():
+                self._text_worker.submit(tr, self._stop)
+            else:
+                self._languages[seg.segment_id] = tr.language
+                yield from self._join_part(seg.segment_id, "text", None, tr.start_s, tr.end_s)
+
+    # -- emotion workers ---------------------------------------------------------------------------
+    def _load_speech_emotion(self) -> Iterable[Event]:
+        from voiceassist.emotion import create_speech_backend
+        from voiceassist.paths import models_dir
+
+        t0 = time.monotonic()
+        note = None
+        if self._ser is None:
+            try:
+                self._ser, note = create_speech_backend(self.cfg.emotion, models_dir(self.cfg.paths.models_dir))
+                self._ser.load()
+            except Exception as e:  # a broken model folder: say so, and go on with the embedded backend
+                log.error("speech emotion model failed to load", exc_info=True)
+                from voiceassist.emotion.prosody import ProsodyBackend
+
+                self._ser, note = ProsodyBackend(self.cfg.emotion), str(e)
+                self.bus.publish(StageError(stage="speech-emotion", message=str(e)))
+        else:
+            self._ser.load()
+        self._ser.warmup()
+        yield StageReady(stage="speech-emotion", description=self._ser.description, embedded=self._ser.embedded,
+                         load_s=time.monotonic() - t0, note=note)
+
+    def _load_text_emotion(self) -> Iterable[Event]:
+        from voiceassist.emotion import create_text_backend
+        from voiceassist.paths import models_dir
+
+        t0 = time.monotonic()
+        note = None
+        if self._ter is None:
+            try:
+                self._ter, note = create_text_backend(self.cfg.emotion, models_dir(self.cfg.paths.models_dir))
+                self._ter.load()
+            except Exception as e:
+                log.error("text emotion model failed to load", exc_info=True)
+                from voiceassist.emotion.text import LexiconTextBackend
+
+                self._ter, note = LexiconTextBackend(self.cfg.emotion), str(e)
+                self._ter.load()
+                self.bus.publish(StageError(stage="text-emotion", message=str(e)))
+        else:
+            self._ter.load()
+        yield StageReady(stage="text-emotion", description=self._ter.description, embedded=self._ter.embedded,
+                         load_s=time.monotonic() - t0, note=note)
+
+    def _speech_emotion(self, item: SpeechSegment | LiveRequest) -> Iterable[Event]:
+        assert self._ser is not None
+        if isinstance(item, LiveRequest):
+            yield from self._live_frames(item)
+            return
+        t0 = time.monotonic()
+        est: EmotionEstimate | None = None
+        try:
+            est, curves = self._ser.analyze(item.audio.as_float32())
+            yield SpeechEmotion(segment_id=item.segment_id, estimate=est, frames=curves, start_s=item.start_s,
+                                end_s=item.end_s, processing_s=time.monotonic() - t0)
+        except Exception as e:
+            log.error("speech emotion failed on segment %s", item.segment_id, exc_info=True)
+            yield StageError(segment_id=item.segment_id, stage="speech-emotion", message=f"{type(e).__name__}: {e}")
+        self._live_done.pop(item.segment_id, None)
+        yield from self._join_part(item.segment_id, "speech", est, start_s=item.start_s, end_s=item.end_s)
+
+    def _live_frames(self, req: LiveRequest) -> Iterable[Event]:
+        """Frames for the audio heard since the last update, computed on it plus a little context."""
+        assert self._ser is not None
+        rate = self._ser.frame_rate
+        done = self._live_done.get(req.segment_id, 0)
+        total = int(len(req.audio) / 16000 * rate)
+        if total <= done:
+            return
+        ctx_frames = int(self.cfg.emotion.live_context_s * rate)
+        first = max(0, done - ctx_frames)
+        audio = req.audio[int(first / rate * 16000):].astype(np.float32) / 32768.0
+        curves = self._ser.frames(audio)
+        new = curves.probs[done - first: total - first]
+        if len(new) == 0:
+            return
+        self._live_done[req.segment_id] = done + len(new)
+        yield EmotionFrames(segment_id=req.segment_id, start_s=req.start_s + done / rate, frame_rate=rate,
+                            probs=new, audio_captured_at=req.captured_at, backend=self._ser.description)
+
+    def _text_emotion(self, tr: Transcript) -> Iterable[Event]:
+        assert self._ter is not None
+        self._languages[tr.segment_id or 0] = tr.language
+        est: EmotionEstimate | None = None
+        try:
+            est = self._ter.analyze(tr.text, tr.language)
+            yield TextEmotion(segment_id=tr.segment_id, estimate=est, text=tr.text, language=tr.language)
+        except Exception as e:
+            log.error("text emotion failed on segment %s", tr.segment_id, exc_info=True)
+            yield StageError(segment_id=tr.segment_id, stage="text-emotion", message=f"{type(e).__name__}: {e}")
+        yield from self._join_part(tr.segment_id, "text", est, tr.start_s, tr.end_s)
+
+    def _join_part(self, segment_id: int | None, key: str, value: EmotionEstimate | None,
+                   start_s: float = 0.0, end_s: float = 0.0) -> Iterable[Event]:
+        """One half of a segment's emotion is in; fuse when the other half is too (or cannot come)."""
+        if segment_id is None:
+            return
+        need = tuple(k for k, worker in (("speech", self._emotion_worker), ("text", self._asr_worker))
+                     if worker.failed_setup is None) or (key,)
+        parts = self._join.add(segment_id, key, (value, (start_s, end_s)), need)
+        if parts is None:
+            return
+        speech, span = parts.get("speech") or (None, None)  # type: ignore[misc]
+        text, text_span = parts.get("text") or (None, None)  # type: ignore[misc]
+        start, end = span or text_span or (start_s, end_s)
+        lang = "zh" if self._languages.pop(segment_id, "") == "zh" or self.cfg.asr.language == "zh" else "en"
+        speech_est = speech if isinstance(speech, EmotionEstimate) else None
+        text_est = text if isinstance(text, EmotionEstimate) else None
+        f = fuse(speech_est, text_est, self.cfg.emotion, lang)
+        yield FusedEmotion(segment_id=segment_id, scores=f.scores, label=f.label, confidence=round(f.confidence, 4),
+                           speech=speech_est, text=text_est, speech_weight=f.speech_weight,
+                           text_weight=f.text_weight, rule=f.rule, fallback_action=f.fallback_action,
+                           suggested_response=f.suggested_response, language=lang, start_s=start, end_s=end)
 
     @property
     def asr_backend(self) -> AsrBackend | None:
         return self._asr
+
+    @property
+    def speech_emotion_backend(self) -> SpeechEmotionBackend | None:
+        return self._ser
+
+    @property
+    def text_emotion_backend(self) -> TextEmotionBackend | None:
+        return self._ter

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _DRAIN = object()
+_LATEST = object()
 
 
 class Worker(Generic[T]):
@@ -34,6 +35,8 @@ class Worker(Generic[T]):
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
         self.failed_setup: str | None = None
+        self._latest: Any = None
+        self._latest_lock = threading.Lock()
 
     def start(self) -> None:
         if self._thread is None:
@@ -49,6 +52,19 @@ class Worker(Generic[T]):
             except queue.Full:
                 continue
         return False
+
+    def offer(self, item: T) -> None:
+        """Hand over an item that only matters while it is the newest (a live view update): it replaces
+        any offered item not yet taken, and never blocks or queues up behind a slow model."""
+        with self._latest_lock:
+            replaced = self._latest is not None
+            self._latest = item
+        if not replaced:
+            try:
+                self._queue.put_nowait(_LATEST)
+            except queue.Full:
+                with self._latest_lock:
+                    self._latest = None
 
     @property
     def pending(self) -> int:
@@ -71,6 +87,11 @@ class Worker(Generic[T]):
                 continue
             if item is _DRAIN:
                 break
+            if item is _LATEST:
+                with self._latest_lock:
+                    item, self._latest = self._latest, None
+                if item is None:
+                    continue
             try:
                 if self.failed_setup is not None:
                     seg = getattr(item, "segment_id", None)

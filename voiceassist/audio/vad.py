@@ -102,6 +102,15 @@ class Segmenter:
     def in_speech(self) -> bool:
         return self.state is VadState.SPEECH
 
+    @property
+    def current_id(self) -> int | None:
+        """Segment id of the utterance in progress (None when silent)."""
+        return self._seg_id if self.state is VadState.SPEECH else None
+
+    @property
+    def current_start_s(self) -> float:
+        return self._time(self._seg_first)
+
     def current_audio(self) -> Int16Array:
         """Audio of the utterance in progress (empty when silent); for live per-frame analysis."""
         if not self._seg_frames:

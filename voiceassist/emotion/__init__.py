@@ -1,0 +1,176 @@
+"""Emotion recognition: result types, backend interfaces and the lazy registries.
+
+Speech backends: ``emotion2vec`` (Emotion2Vec+ through FunASR, when its weights are present) and
+``prosody`` (the embedded default: arousal from pitch, energy and rate). Text backends: ``lexicon`` (the
+embedded default, NRC and DUTIR lexicons) and ``transformers`` (a sequence classifier from a local
+folder). Every backend maps into the 9 Emotion2Vec+ classes (``labels.LABELS``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceassist.emotion.labels import LABELS, N_LABELS, as_dict
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class EmotionModelError(RuntimeError):
+    """A model folder is missing, incomplete or does not match its config; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class EmotionEstimate:
+    """One emotion estimate over the 9 labels. ``scores`` sums to 1."""
+
+    scores: npt.NDArray[np.float64]
+    backend: str
+    embedding: FloatArray | None = None
+    keywords: tuple[str, ...] = ()
+    """Text backends: the emotion words the estimate rests on (e.g. "压力", "失眠")."""
+    evidence: float = 1.0
+    """How much the backend has to go on, 0..1 (a text with no emotion words has little)."""
+
+    def __post_init__(self) -> None:
+        if self.scores.shape != (N_LABELS,):
+            raise ValueError(f"scores must have shape ({N_LABELS},), got {self.scores.shape}")
+
+    @property
+    def label(self) -> str:
+        return LABELS[int(np.argmax(self.scores))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.scores))
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"label": self.label, "confidence": round(self.confidence, 4),
+                             "scores": as_dict(self.scores), "backend": self.backend}
+        if self.keywords:
+            d["keywords"] = list(self.keywords)
+        return d
+
+
+@dataclass(frozen=True)
+class FrameCurves:
+    """Per-frame emotion probabilities (T, 9), smoothed, at ``frame_rate`` frames per second, and the
+    per-frame features (T, D) they were computed from."""
+
+    probs: npt.NDArray[np.float32]
+    frame_rate: float
+    features: FloatArray | None = field(default=None, repr=False)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.probs.shape[0])
+
+
+class SpeechEmotionBackend(Protocol):
+    name: str
+    description: str
+    embedded: bool
+    frame_rate: float
+
+    def load(self) -> None: ...
+
+    def warmup(self) -> None: ...
+
+    def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
+        """Utterance estimate (with embedding) and frame curves for 16 kHz mono float32 audio."""
+        ...
+
+    def frames(self, audio: FloatArray) -> FrameCurves:
+        """Frame curves only (the live view)."""
+        ...
+
+
+class TextEmotionBackend(Protocol):
+    name: str
+    description: str
+    embedded: bool
+
+    def load(self) -> None: ...
+
+    def analyze(self, text: str, language: str) -> EmotionEstimate: ...
+
+
+SPEECH_BACKENDS: dict[str, str] = {
+    "emotion2vec": "voiceassist.emotion.emotion2vec:Emotion2VecBackend",
+    "prosody": "voiceassist.emotion.prosody:ProsodyBackend",
+}
+TEXT_BACKENDS: dict[str, str] = {
+    "lexicon": "voiceassist.emotion.text:LexiconTextBackend",
+    "transformers": "voiceassist.emotion.text:TransformersTextBackend",
+}
+
+
+def _load_class(spec: str) -> Any:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def create_speech_backend(cfg: Any, models_dir: str | Path) -> tuple[SpeechEmotionBackend, str | None]:
+    """Build the configured speech backend (not loaded yet). With ``speech_backend = "auto"``, Emotion2Vec+
+    when its folder is found, else the embedded prosody backend; the second value then says why."""
+    name = cfg.speech_backend
+    if name == "auto":
+        from voiceassist.emotion.emotion2vec import find_model
+
+        try:
+            folder = find_model(cfg.speech_model, models_dir)
+        except EmotionModelError as e:
+            return _load_class(SPEECH_BACKENDS["prosody"])(cfg), str(e)
+        return _load_class(SPEECH_BACKENDS["emotion2vec"])(cfg, folder), None
+    if name not in SPEECH_BACKENDS:
+        raise EmotionModelError(f"unknown speech emotion backend {name!r}; known: auto, {', '.join(SPEECH_BACKENDS)}")
+    if name == "emotion2vec":
+        from voiceassist.emotion.emotion2vec import find_model
+
+        return _load_class(SPEECH_BACKENDS[name])(cfg, find_model(cfg.speech_model, models_dir)), None
+    return _load_class(SPEECH_BACKENDS[name])(cfg), None
+
+
+def create_text_backend(cfg: Any, models_dir: str | Path) -> tuple[TextEmotionBackend, str | None]:
+    name = cfg.text_backend
+    if name == "auto":
+        if cfg.text_model:
+            from voiceassist.emotion.text import find_text_model
+
+            try:
+                folder = find_text_model(cfg.text_model, models_dir)
+            except EmotionModelError as e:
+                return _load_class(TEXT_BACKENDS["lexicon"])(cfg), str(e)
+            return _load_class(TEXT_BACKENDS["transformers"])(cfg, folder), None
+        return _load_class(TEXT_BACKENDS["lexicon"])(cfg), None
+    if name not in TEXT_BACKENDS:
+        raise EmotionModelError(f"unknown text emotion backend {name!r}; known: auto, {', '.join(TEXT_BACKENDS)}")
+    if name == "transformers":
+        from voiceassist.emotion.text import find_text_model
+
+        return _load_class(TEXT_BACKENDS[name])(cfg, find_text_model(cfg.text_model, models_dir)), None
+    return _load_class(TEXT_BACKENDS[name])(cfg), None
+
+
+def softmax(logits: npt.ArrayLike, axis: int = -1) -> npt.NDArray[np.float64]:
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x)
+    return np.asarray(e / np.sum(e, axis=axis, keepdims=True))
+
+
+def smooth_frames(x: npt.NDArray[Any], width: int) -> npt.NDArray[np.float64]:
+    """Centred moving average over ``width`` frames along axis 0 (edges average what they have)."""
+    x = np.asarray(x, dtype=np.float64)
+    width = min(width, len(x))
+    if width <= 1:
+        return x
+    kernel = np.ones(width)
+    num = np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="same"), 0, x)
+    den = np.convolve(np.ones(len(x)), kernel, mode="same")[:, None]
+    return np.asarray(num / den)

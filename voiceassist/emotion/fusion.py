@@ -1,0 +1,118 @@
+"""Late fusion of speech and text emotion, with confidence-aware weights and explicit rules (pure numpy).
+
+weights: each side's configured weight times its reliability. Speech reliability is how far its top score
+stands above chance; text reliability is its evidence (a sentence with no emotion words has none, so a
+calm "I'm fine" said in a sad voice comes out sad). Rules on top of the weighted average:
+
+- masking: when the words carry a clear negative emotion and the voice sounds positive (people smile while
+  saying sad things, and prosody cannot tell elation from agitation), the words lead and the voice's
+  positive mass counts as neutral, so a cheerful "我好难过" never comes out happy;
+- fallback: an ``unknown``/``other`` result, or one below ``min_confidence``, carries a fallback action
+  (ask to repeat / ask to clarify) and a suggested response, in the person's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceassist.emotion import EmotionEstimate
+from voiceassist.emotion.labels import INDEX, LABELS, N_LABELS, VALENCE
+
+_POSITIVE = [INDEX["happy"], INDEX["surprised"]]
+
+FALLBACK_RESPONSES: dict[str, dict[str, str]] = {
+    "ask_to_repeat": {
+        "en": "Sorry, I didn't quite catch that. Could you say it again?",
+        "zh": "抱歉，我没有听清楚，可以再说一遍吗？",
+    },
+    "ask_to_clarify": {
+        "en": "I'm not sure I understood how you feel. Could you tell me a bit more?",
+        "zh": "我不太确定你现在的感受，能再多说一点吗？",
+    },
+}
+
+
+@dataclass(frozen=True)
+class FusionConfigLike:
+    speech_weight: float = 0.5
+    text_weight: float = 0.5
+    min_confidence: float = 0.3
+    text_override_evidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class Fused:
+    scores: npt.NDArray[np.float64]
+    speech_weight: float
+    text_weight: float
+    rule: str
+    """"weighted", "speech only", "text only", "masking: words lead", "no input"."""
+    fallback_action: str | None
+    suggested_response: str | None
+
+    @property
+    def label(self) -> str:
+        return LABELS[int(np.argmax(self.scores))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.scores))
+
+
+def _reliability(est: EmotionEstimate) -> float:
+    chance = 1.0 / N_LABELS
+    return float(np.clip((est.confidence - chance) / (1 - chance), 0.0, 1.0) * np.clip(est.evidence, 0.0, 1.0))
+
+
+def fuse(speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: Any = None,
+         language: str = "en") -> Fused:
+    cfg = cfg or FusionConfigLike()
+    lang = "zh" if language.startswith("zh") else "en"
+    if speech is None and text is None:
+        scores = np.zeros(N_LABELS)
+        scores[INDEX["unknown"]] = 1.0
+        return _with_fallback(scores, 0.0, 0.0, "no input", cfg, lang)
+    ws = cfg.speech_weight * _reliability(speech) if speech is not None else 0.0
+    wt = cfg.text_weight * float(np.clip(text.evidence, 0, 1)) if text is not None else 0.0
+    p_s = speech.scores if speech is not None else None
+    p_t = text.scores if text is not None else None
+    rule = "weighted"
+    if p_s is not None and p_t is not None and text is not None and text.evidence >= cfg.text_override_evidence:
+        text_valence = float(p_t @ VALENCE)
+        top_t = int(np.argmax(p_t))
+        if VALENCE[top_t] < -0.3 and text_valence < -0.15 and int(np.argmax(p_s)) in _POSITIVE:
+            p_s = p_s.copy()
+            p_s[INDEX["neutral"]] += p_s[_POSITIVE].sum()
+            p_s[_POSITIVE] = 0.0
+            ws, wt, rule = 0.25, 0.75, "masking: words lead"
+    if rule == "weighted":
+        if ws + wt < 1e-6:  # neither side has anything to go on: plain average of what there is
+            ws, wt = (0.5 if p_s is not None else 0.0), (0.5 if p_t is not None else 0.0)
+        if wt == 0.0:
+            rule = "speech only"
+        elif ws == 0.0:
+            rule = "text only"
+    total = ws + wt
+    scores = np.zeros(N_LABELS)
+    if p_s is not None:
+        scores += ws / total * p_s
+    if p_t is not None:
+        scores += wt / total * p_t
+    scores = scores / scores.sum()
+    return _with_fallback(scores, ws / total, wt / total, rule, cfg, lang)
+
+
+def _with_fallback(scores: npt.NDArray[np.float64], ws: float, wt: float, rule: str, cfg: Any, lang: str) -> Fused:
+    label = LABELS[int(np.argmax(scores))]
+    action: str | None = None
+    if label == "unknown":
+        action = "ask_to_repeat"
+    elif label == "other" or float(np.max(scores)) < cfg.min_confidence:
+        action = "ask_to_clarify"
+    response = FALLBACK_RESPONSES[action][lang] if action else None
+    return Fused(scores=scores, speech_weight=round(ws, 4), text_weight=round(wt, 4), rule=rule,
+                 fallback_action=action, suggested_response=response)
