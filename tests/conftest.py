@@ -126,3 +126,12 @@ def virtual_mic(tmp_path: Path):
             os.environ[k] = v
     sd._terminate()
     sd._initialize()
+
+
+@pytest.fixture(scope="session")
+def tiny_e2v(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Emotion2Vec+ folder built with FunASR's own Emotion2vec class (config.yaml, model.pt,
+    tokens.txt), named like the real one so model lookup finds it under a models dir."""
+    from voiceassist.emotion.e2v_random import build_random_checkpoint
+
+    return build_random_checkpoint(tmp_path_factory.mktemp("models") / "emotion2vec_plus_base", size="tiny")

@@ -92,17 +92,27 @@ def _unwrap_state(obj: Any) -> dict[str, Any]:
     return obj
 
 
-def verify_loaded(model: Any, checkpoint: Path) -> None:
+def read_checkpoint(checkpoint: Path) -> dict[str, Any]:
+    """The checkpoint's tensors (memory-mapped, tensors only: nothing in the file gets executed)."""
+    import torch
+
+    try:
+        return _unwrap_state(torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True))
+    except EmotionModelError:
+        raise
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EmotionModelError(f"{checkpoint} is damaged or not a PyTorch checkpoint ({type(e).__name__}: "
+                                f"{first[:120]}); download the model again") from e
+
+
+def verify_loaded(model: Any, checkpoint: Path, src: dict[str, Any] | None = None) -> None:
     """FunASR loads a checkpoint that does not match its config without a word and leaves the weights
     random. Compare every tensor of the built model with the checkpoint; raise unless they all loaded."""
     import torch
 
-    try:
-        src = _unwrap_state(torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True))
-    except EmotionModelError:
-        raise
-    except Exception as e:
-        raise EmotionModelError(f"cannot read {checkpoint}: {type(e).__name__}: {e}") from e
+    if src is None:
+        src = read_checkpoint(checkpoint)
     dst = model.state_dict()
     missing, wrong_shape, differ = [], [], []
     for key, tensor in dst.items():
@@ -148,6 +158,7 @@ class Emotion2VecBackend:
         import_funasr()
         from funasr import AutoModel
 
+        state = read_checkpoint(self.folder / "model.pt")
         device = self.cfg.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -162,7 +173,8 @@ class Emotion2VecBackend:
         net = self._model.model
         if type(net).__name__ != "Emotion2vec":
             raise EmotionModelError(f"{self.folder} holds a {type(net).__name__}, not an Emotion2vec model")
-        verify_loaded(net, self.folder / "model.pt")
+        verify_loaded(net, self.folder / "model.pt", state)
+        del state
         if net.proj is None:
             raise EmotionModelError(f"{self.folder} has no classification head (a pre-training checkpoint?); "
                                     "use an emotion2vec_plus model")

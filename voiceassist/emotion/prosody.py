@@ -139,7 +139,7 @@ class ProsodyBackend:
     description = "prosody arousal estimate (embedded default)"
     embedded = True
     frame_rate = FRAME_RATE
-    embedding_dim = len(FEATURES)
+    embedding_dim = len(FEATURES) + 1  # the z-scored features, then arousal
 
     def __init__(self, cfg: Any = None, baseline_after: int = 3, history: int = 50) -> None:
         self.cfg = cfg
