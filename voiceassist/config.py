@@ -155,7 +155,7 @@ class EmotionConfig:
     """Emit frame-level curves while the person is speaking (live sources only)."""
     live_interval_ms: int = 250
     """How often live curves are updated."""
-    live_context_s: float = 1.0
+    live_context_s: float = 0.5
     """Audio before the new part that each live update also reads (context for the model)."""
     frame_smoothing_ms: int = 200
     """Frame curves are smoothed over this window."""
