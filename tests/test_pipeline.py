@@ -14,6 +14,7 @@ from voiceassist.audio.sources import FileSource
 from voiceassist.bus import Collector
 from voiceassist.config import Config
 from voiceassist.events import (
+    FusedEmotion,
     PipelineStopped,
     QualityReport,
     SourceEnded,
@@ -144,6 +145,10 @@ def test_stop_mid_utterance_still_processes_it(tmp_path: Path):
     assert len(segs) == 1 and segs[0].reason == "end_of_stream"
     assert len(asr.calls) == 1
     assert len(collector.of(PipelineStopped)) == 1
+    # the flushed utterance also gets its emotion, from both sides, before the pipeline reports stopped
+    fused = collector.of(FusedEmotion)
+    assert len(fused) == 1 and fused[0].speech is not None and fused[0].text is not None
+    assert collector.events.index(fused[0]) < collector.events.index(collector.of(PipelineStopped)[0])
 
 
 @pytest.mark.slow

@@ -202,7 +202,7 @@ class Pipeline:
         self.bus.publish(report)
         if report.ok:
             if self.emotion_enabled:
-                self._emotion_worker.submit(ev, self._stop)
+                self._emotion_worker.submit(ev)
             self._asr_worker.submit(ev)
 
     def _maybe_offer_live(self, captured_at: float) -> None:
@@ -271,7 +271,7 @@ class Pipeline:
         yield tr
         if self.emotion_enabled:
             if tr.text.strip():
-                self._text_worker.submit(tr, self._stop)
+                self._text_worker.submit(tr)
             else:
                 self._languages[seg.segment_id] = tr.language
                 yield from self._join_part(seg.segment_id, "text", None, tr.start_s, tr.end_s)
