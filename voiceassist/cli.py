@@ -10,6 +10,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from voiceassist.config import Config, ConfigError, default_config_path, load_co
 from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.labels import LABELS, LABELS_ZH, as_dict
 from voiceassist.events import (
+    AlertRaised,
     EmotionFrames,
     Event,
     FusedEmotion,
     InputOverflow,
+    MoodUpdate,
     QualityReport,
     SourceEnded,
     SpeechDiscarded,
@@ -76,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
     _common(li)
 
+    al = sub.add_parser("alerts", help="caregiver alerts: test, status, set-pin, on, off")
+    al_sub = al.add_subparsers(dest="alerts_command", required=True)
+    for name, text in (("test", "send a test alert through the configured channels"),
+                       ("status", "recent alerts and deliveries still pending"),
+                       ("set-pin", "set or change the caregiver PIN"),
+                       ("on", "turn alerts on (asks for the PIN)"), ("off", "turn alerts off (asks for the PIN)")):
+        p = al_sub.add_parser(name, help=text)
+        p.add_argument("--config", type=Path, default=None, help="config TOML (default: the user config file)")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+        p.add_argument("--pin", help="the caregiver PIN (default: asked for, not echoed)")
+        p.add_argument("--outbox", type=Path, help=argparse.SUPPRESS)
+        p.add_argument("-v", "--verbose", action="count", default=0)
+
     sub.add_parser("devices", help="list audio input devices")
     sub.add_parser("config-path", help="print where the config file is read from")
     return parser
@@ -113,6 +129,15 @@ def _emotion_doc(fused: FusedEmotion | None, speech: SpeechEmotion | None, frame
     return doc
 
 
+def _mood_doc(m: MoodUpdate | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    keys = ("n", "valence", "arousal", "mean_valence", "mean_arousal", "volatility_l2", "volatility_cos",
+            "volatility_relative", "mssd_valence", "rmssd_valence", "pac_valence", "mssd_arousal", "rmssd_arousal",
+            "pac_arousal")
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k in keys for v in [getattr(m, k)]}
+
+
 def build_result(file: Path, duration: float, events: list[Event], frames: bool = False) -> dict[str, Any]:
     """The analyze document: {"file", "duration", "segments": [{"start", "end", "text", "language",
     "quality", "asr", "emotion"}, ...]} plus "backends" and "errors". Segment fields are only ever added
@@ -121,6 +146,7 @@ def build_result(file: Path, duration: float, events: list[Event], frames: bool 
     transcripts = {e.segment_id: e for e in events if isinstance(e, Transcript)}
     fused = {e.segment_id: e for e in events if isinstance(e, FusedEmotion)}
     speech = {e.segment_id: e for e in events if isinstance(e, SpeechEmotion)}
+    moods = {e.segment_id: e for e in events if isinstance(e, MoodUpdate)}
     errors = [{"stage": e.stage, "segment": e.segment_id, "message": e.message}
               for e in events if isinstance(e, StageError)]
     errors += [{"stage": "input", "segment": None, "message": e.error}
@@ -145,6 +171,7 @@ def build_result(file: Path, duration: float, events: list[Event], frames: bool 
                 "avg_logprob": tr.avg_logprob, "dropped_as_hallucination": tr.dropped_as_hallucination,
             },
             "emotion": _emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
+            "mood": _mood_doc(moods.get(seg.segment_id)),
         })
     backends = {e.stage: {"description": e.description, "embedded": e.embedded, "note": e.note}
                 for e in events if isinstance(e, StageReady)}
@@ -231,6 +258,13 @@ def _describe(ev: Event) -> str | None:
     if isinstance(ev, StageReady):
         line = f"ready: {ev.stage}: {ev.description}, loaded in {ev.load_s:.1f} s"
         return line + (f"\n       ({ev.note})" if ev.note else "")
+    if isinstance(ev, MoodUpdate):
+        rel = f", {ev.volatility_relative:.1f}x usual" if ev.volatility_relative is not None else ""
+        return (f"          mood: valence {ev.valence:+.2f}, arousal {ev.arousal:+.2f}; volatility over {ev.n}: "
+                f"RMSSD {ev.rmssd_valence:.2f}, PAC {ev.pac_valence:.2f}, cos {ev.volatility_cos:.2f}{rel}")
+    if isinstance(ev, AlertRaised):
+        state = "stored (cooldown), not sent" if ev.suppressed else f"sent to: {', '.join(('banner', *ev.channels))}"
+        return f"!! ALERT [{ev.severity}] {ev.kind}: {ev.rule} ({state})"
     if isinstance(ev, FusedEmotion):
         parts = [f"          #{ev.segment_id}: {ev.label} / {LABELS_ZH[ev.label]} ({ev.confidence:.2f})"]
         if ev.speech:
@@ -276,6 +310,13 @@ def _jsonable(v: Any) -> Any:
 
 def _as_json(ev: Event) -> str:
     d = {k: _jsonable(v) for k, v in vars(ev).items() if k != "audio"}
+    if isinstance(ev, MoodUpdate):
+        rel = f", {ev.volatility_relative:.1f}x usual" if ev.volatility_relative is not None else ""
+        return (f"          mood: valence {ev.valence:+.2f}, arousal {ev.arousal:+.2f}; volatility over {ev.n}: "
+                f"RMSSD {ev.rmssd_valence:.2f}, PAC {ev.pac_valence:.2f}, cos {ev.volatility_cos:.2f}{rel}")
+    if isinstance(ev, AlertRaised):
+        state = "stored (cooldown), not sent" if ev.suppressed else f"sent to: {', '.join(('banner', *ev.channels))}"
+        return f"!! ALERT [{ev.severity}] {ev.kind}: {ev.rule} ({state})"
     if isinstance(ev, FusedEmotion):
         d["scores"] = as_dict(ev.scores)
     if isinstance(ev, EmotionFrames):
@@ -319,6 +360,91 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def _ask_pin(args: argparse.Namespace, prompt: str = "Caregiver PIN: ") -> str:
+    if args.pin:
+        return str(args.pin)
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def _edit_alerts_config(path: Path, **values: Any) -> None:
+    """Change keys of [alerts] in the user's config file, keeping its comments and layout."""
+    import tomlkit
+
+    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    if "alerts" not in doc:
+        doc["alerts"] = tomlkit.table()
+    for k, v in values.items():
+        doc["alerts"][k] = v  # type: ignore[index]
+    _write_atomic(path, tomlkit.dumps(doc))
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from voiceassist.alerts.service import AlertService, check_pin, hash_pin
+
+    path = args.config or default_config_path()
+    try:
+        cfg = load_config(path, args.overrides)
+    except ConfigError as e:
+        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    a = cfg.alerts
+    if args.alerts_command == "set-pin":
+        if a.pin_hash and not check_pin(_ask_pin(args, "Current PIN: "), a.pin_hash):
+            print("voiceassist: wrong PIN", file=sys.stderr)
+            return EXIT_CONFIG
+        new = args.pin if args.pin and not a.pin_hash else _ask_pin(argparse.Namespace(pin=None), "New PIN: ")
+        if len(new) < 4 or not new.isdigit():
+            print("voiceassist: the PIN must be at least 4 digits", file=sys.stderr)
+            return EXIT_CONFIG
+        _edit_alerts_config(path, pin_hash=hash_pin(new))
+        print(f"PIN set (stored as a salted hash in {path})")
+        return EXIT_OK
+    if args.alerts_command in ("on", "off"):
+        if not a.pin_hash:
+            print("voiceassist: set a caregiver PIN first: voiceassist alerts set-pin", file=sys.stderr)
+            return EXIT_CONFIG
+        if not check_pin(_ask_pin(args), a.pin_hash):
+            print("voiceassist: wrong PIN", file=sys.stderr)
+            return EXIT_CONFIG
+        _edit_alerts_config(path, enabled=args.alerts_command == "on")
+        print(f"caregiver alerts are {args.alerts_command.upper()} (channels: {', '.join(a.channels)}); "
+              "the person sees this in the app")
+        return EXIT_OK
+    service = AlertService(a, outbox_path=args.outbox)
+    try:
+        if args.alerts_command == "status":
+            print(f"alerts are {'ON' if a.enabled else 'OFF'}; channels: {', '.join(a.channels)}")
+            for al in service.outbox.alerts(20):
+                ds = service.outbox.deliveries(al.id)
+                state = ", ".join(f"{d.channel}: {d.status}" + (f" ({d.last_error})" if d.last_error else "")
+                                  for d in ds) or ("stored only (cooldown)" if al.suppressed else "banner only")
+                print(f"#{al.id} {time.strftime('%Y-%m-%d %H:%M', time.localtime(al.created_at))} "
+                      f"[{al.severity}] {al.kind}: {al.rule} -> {state}")
+            return EXIT_OK
+        # test: one alert through every configured channel, a few quick retries, then report
+        alert_id = service.send_test()
+        if not service.channels:
+            print("only the in-app banner is configured; nothing to send (add desktop, email or webhook to "
+                  "alerts.channels)")
+            return EXIT_OK
+        for _ in range(3):
+            service.deliver_due(now=time.time() + 3600)  # do not wait out the backoff here
+            if all(d.status != "pending" for d in service.outbox.deliveries(alert_id)):
+                break
+        ok = True
+        for d in service.outbox.deliveries(alert_id):
+            good = d.status == "sent"
+            ok = ok and good
+            print(f"{d.channel:8s} {'sent' if good else 'FAILED'}" + ("" if good else f": {d.last_error}"))
+        if not ok:
+            print("undelivered test alerts stay queued and are retried while VoiceAssist runs", file=sys.stderr)
+        return EXIT_OK if ok else EXIT_FAILED
+    finally:
+        service.stop()
+
+
 def cmd_devices() -> int:
     try:
         devices = list_input_devices()
@@ -343,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(getattr(args, "verbose", 0))
     if args.command == "devices":
         return cmd_devices()
+    if args.command == "alerts":
+        return cmd_alerts(args)
     try:
         cfg = _config(args)
     except ConfigError as e:

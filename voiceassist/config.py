@@ -183,6 +183,92 @@ class EmotionConfig:
 
 
 @dataclass
+class MoodConfig:
+    window: int = 5
+    """Utterances in the rolling window that volatility is computed over."""
+    baseline_min: int = 5
+    """Volatility scores needed before the person's own baseline is used (volatility_relative)."""
+    pac_threshold: float = 0.5
+    """A change in valence or arousal at least this big counts as acute (PAC); both scales span [-1, 1]."""
+
+    def validate(self) -> None:
+        _require(2 <= self.window <= 100, "mood.window", "between 2 and 100")
+        _require(self.baseline_min >= 1, "mood.baseline_min", ">= 1")
+        _require(0 < self.pac_threshold <= 2, "mood.pac_threshold", "in (0, 2]")
+
+
+@dataclass
+class EmailConfig:
+    host: str = ""
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    """Better: leave empty and set VOICEASSIST_SMTP_PASSWORD in the environment. Never logged."""
+    sender: str = ""
+    to: list[str] = field(default_factory=list)
+    timeout_s: float = 15.0
+
+
+@dataclass
+class WebhookConfig:
+    url: str = ""
+    token: str = ""
+    """Sent as "Authorization: Bearer ..."; better from VOICEASSIST_WEBHOOK_TOKEN. Never logged."""
+    timeout_s: float = 10.0
+
+
+@dataclass
+class AlertsConfig:
+    enabled: bool = False
+    """Off by default. A caregiver turns alerts on (PIN-protected); the person sees that they are on."""
+    pin_hash: str = ""
+    """Set with `voiceassist alerts set-pin`; PBKDF2-SHA256, never the PIN itself."""
+    person_name: str = ""
+    """How alerts name the person ("Mum"); empty: "the person"."""
+    channels: list[str] = field(default_factory=lambda: ["banner", "desktop"])
+    """Any of banner, desktop, email, webhook."""
+    include_transcript: bool = False
+    """Messages carry minimal content by default: no words of the conversation unless this is on."""
+    metric: Literal["rmssd_valence", "rmssd_arousal", "pac_valence", "volatility_cos", "volatility_relative",
+                    "volatility_l2"] = "rmssd_valence"
+    enter: float = 0.5
+    """Volatility alert when the metric reaches this..."""
+    exit: float = 0.35
+    """...and the episode ends only when it falls below this (hysteresis)."""
+    warning: float = 0.8
+    """Severity warning (else info) when the metric reaches this."""
+    debounce_n: int = 3
+    """The condition must hold for this many utterances..."""
+    debounce_s: float = 60.0
+    """...or this many seconds (0: utterances only)."""
+    cooldown_s: float = 1800.0
+    """No second volatility alert within this time (it is stored, not sent)."""
+    crisis_cooldown_s: float = 300.0
+    """A crisis category repeated within this time is stored, not sent again."""
+    crisis_phrases: str = ""
+    """Crisis phrase file; empty: resources/crisis_phrases.toml."""
+    retry_base_s: float = 5.0
+    retry_max_s: float = 3600.0
+    """Failed deliveries are retried with exponential backoff between these bounds, across restarts."""
+    email: EmailConfig = field(default_factory=EmailConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+    def validate(self) -> None:
+        known = {"banner", "desktop", "email", "webhook"}
+        _require(set(self.channels) <= known, "alerts.channels", "a list of banner, desktop, email, webhook")
+        _require(self.exit < self.enter <= self.warning, "alerts.exit/enter/warning", "exit < enter <= warning")
+        _require(self.debounce_n >= 1, "alerts.debounce_n", ">= 1")
+        _require(self.debounce_s >= 0 and self.cooldown_s >= 0 and self.crisis_cooldown_s >= 0,
+                 "alerts.debounce_s/cooldown_s/crisis_cooldown_s", ">= 0")
+        _require(0 < self.retry_base_s <= self.retry_max_s, "alerts.retry_base_s", "> 0 and <= retry_max_s")
+        if self.enabled and "email" in self.channels:
+            _require(bool(self.email.host and self.email.to), "alerts.email", "host and to set when e-mail is on")
+        if self.enabled and "webhook" in self.channels:
+            _require(self.webhook.url.startswith(("http://", "https://")), "alerts.webhook.url", "an http(s) URL")
+
+
+@dataclass
 class PathsConfig:
     models_dir: str = ""
     """Where local model folders live; empty: ./models when run from a checkout, else the user data dir."""
@@ -195,6 +281,8 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
+    mood: MoodConfig = field(default_factory=MoodConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
 
     def validate(self) -> Config:

@@ -186,3 +186,39 @@ class FusedEmotion(Event):
     language: str
     start_s: float
     end_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoodUpdate(Event):
+    """The mood after an utterance: its valence/arousal, and volatility over the rolling window
+    (see voiceassist/mood.py and docs/mood.md for the formulas)."""
+
+    n: int
+    valence: float
+    arousal: float
+    mean_valence: float
+    mean_arousal: float
+    volatility_l2: float
+    volatility_cos: float
+    volatility_relative: float | None
+    mssd_valence: float
+    rmssd_valence: float
+    pac_valence: float
+    mssd_arousal: float
+    rmssd_arousal: float
+    pac_arousal: float
+    embedding_backend: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRaised(Event):
+    """A caregiver alert was stored (and, unless ``suppressed`` by a cooldown, queued for ``channels``).
+    The in-app banner shows it."""
+
+    alert_id: int
+    kind: str
+    severity: str
+    rule: str
+    segment_ids: tuple[int, ...]
+    suppressed: bool
+    channels: tuple[str, ...]

@@ -9,6 +9,34 @@ from pathlib import Path
 
 from voiceassist.paths import user_log_dir
 
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Never let this string (a password, a token) reach a log line: it is replaced by ***."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        text = text.replace(secret, "***")
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS:
+            msg = record.getMessage()
+            clean = redact(msg)
+            if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text)
+            if clean != msg or record.args:
+                record.msg, record.args = clean, None
+        return True
+
 
 def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
     """Returns the log file path (None when the log dir cannot be written: then stderr only)."""
@@ -20,6 +48,7 @@ def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console.addFilter(RedactingFilter())
     root.addHandler(console)
     path: Path | None = (log_dir or user_log_dir()) / "voiceassist.log"
     try:
@@ -27,6 +56,7 @@ def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
         fh = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        fh.addFilter(RedactingFilter())
         root.addHandler(fh)
     except OSError as e:
         logging.getLogger(__name__).warning("cannot write the log file %s: %s", path, e)

@@ -23,8 +23,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,10 +39,12 @@ from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmotionBackend
 from voiceassist.emotion.fusion import fuse
 from voiceassist.events import (
+    AlertRaised,
     EmotionFrames,
     Event,
     FusedEmotion,
     InputOverflow,
+    MoodUpdate,
     PipelineStopped,
     QualityReport,
     SourceEnded,
@@ -87,7 +91,8 @@ class _FusionJoin:
 class Pipeline:
     def __init__(self, cfg: Config, source: AudioSource, bus: EventBus | None = None,
                  asr: AsrBackend | None = None, speech_emotion: SpeechEmotionBackend | None = None,
-                 text_emotion: TextEmotionBackend | None = None, live_frames: bool | None = None) -> None:
+                 text_emotion: TextEmotionBackend | None = None, live_frames: bool | None = None,
+                 alerts: Any = None) -> None:
         self.cfg = cfg
         self.source = source
         self.bus = bus or EventBus()
@@ -106,6 +111,13 @@ class Pipeline:
             live_frames = cfg.emotion.live_frames and bool(getattr(source, "realtime", True))
         self.live_frames = live_frames and self.emotion_enabled
         self._join = _FusionJoin()
+        from voiceassist.mood import MoodTracker
+
+        self.mood = MoodTracker(cfg.mood.window, cfg.mood.baseline_min, cfg.mood.pac_threshold)
+        self._mood_lock = threading.Lock()
+        self._texts: dict[int, Transcript] = {}
+        self._recent: deque[dict[str, Any]] = deque(maxlen=max(cfg.mood.window, cfg.alerts.debounce_n) + 2)
+        self.alerts = alerts  # an AlertService; created at start when alerts are on
         self._languages: dict[int, str] = {}
         self._live_done: dict[int, int] = {}  # segment id -> frames already sent live
         self._live_offered: tuple[int, float] = (-1, 0.0)  # (segment id, seconds heard at the last offer)
@@ -118,6 +130,14 @@ class Pipeline:
         """Open the source (errors raise AudioInputError here, before any thread starts), start the
         workers (models load and warm up in their own threads), then start capturing."""
         info = self.source.open()
+        if self.alerts is None and self.cfg.alerts.enabled and self.emotion_enabled:
+            from voiceassist.alerts.service import AlertService
+
+            self.alerts = AlertService(self.cfg.alerts)
+        if self.alerts is not None:
+            self.alerts.start()
+            self.bus.publish(StageReady(stage="alerts", description="caregiver alerts ON: "
+                                        + ", ".join(["banner", *self.alerts.channels]), embedded=False, load_s=0.0))
         workers = self._workers()
         for w in workers:
             w.start()
@@ -140,6 +160,7 @@ class Pipeline:
         for w in self._workers():  # asr first: it feeds the text worker
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             done = w.drain(remaining) and done
+        self._stop_alerts()
         self._finish("end of input")
         return done
 
@@ -153,7 +174,12 @@ class Pipeline:
             w.drain(timeout)
         for w in reversed(self._workers()):
             w.stop(1.0)
+        self._stop_alerts()
         self._finish("stopped")
+
+    def _stop_alerts(self) -> None:
+        if self.alerts is not None:
+            self.alerts.stop()
 
     def _workers(self) -> list[Worker]:  # type: ignore[type-arg]
         if not self.emotion_enabled:
@@ -269,6 +295,7 @@ class Pipeline:
             dropped_as_hallucination=r.dropped_as_hallucination, processing_s=time.monotonic() - t0,
         )
         yield tr
+        self._texts[seg.segment_id] = tr
         if self.emotion_enabled:
             if tr.text.strip():
                 self._text_worker.submit(tr)
@@ -390,6 +417,34 @@ class Pipeline:
                            speech=speech_est, text=text_est, speech_weight=f.speech_weight,
                            text_weight=f.text_weight, rule=f.rule, fallback_action=f.fallback_action,
                            suggested_response=f.suggested_response, language=lang, start_s=start, end_s=end)
+        yield from self._mood_and_alerts(segment_id, speech_est, f.scores, f.label, f.confidence, start, end)
+
+    def _mood_and_alerts(self, segment_id: int, speech: EmotionEstimate | None, scores: np.ndarray, label: str,
+                         confidence: float, start: float, end: float) -> Iterable[Event]:
+        tr = self._texts.pop(segment_id, None)
+        with self._mood_lock:  # two workers may finish segments at the same time
+            state = self.mood.update(speech.embedding if speech is not None else None, scores)
+            self._recent.append({"segment_id": segment_id, "start_s": round(start, 3), "end_s": round(end, 3),
+                                 "text": tr.text if tr else "", "fused": label, "confidence": round(confidence, 4),
+                                 "valence": round(state.valence, 4), "arousal": round(state.arousal, 4)})
+            recent = list(self._recent)
+        yield MoodUpdate(segment_id=segment_id, n=state.n, valence=state.valence, arousal=state.arousal,
+                         mean_valence=state.mean_valence, mean_arousal=state.mean_arousal,
+                         volatility_l2=state.volatility_l2, volatility_cos=state.volatility_cos,
+                         volatility_relative=state.volatility_relative, mssd_valence=state.mssd_valence,
+                         rmssd_valence=state.rmssd_valence, pac_valence=state.pac_valence,
+                         mssd_arousal=state.mssd_arousal, rmssd_arousal=state.rmssd_arousal,
+                         pac_arousal=state.pac_arousal, embedding_backend=speech.backend if speech else None)
+        if self.alerts is None:
+            return
+        evidence = {"utterances": recent, "mood": {k: getattr(state, k) for k in (
+            "volatility_l2", "volatility_cos", "volatility_relative", "rmssd_valence", "pac_valence",
+            "rmssd_arousal", "pac_arousal", "mean_valence", "mean_arousal")}}
+        for alert_id, d in self.alerts.evaluate(time.monotonic(), segment_id, tr.text if tr else "",
+                                                state.metric(self.cfg.alerts.metric), evidence):
+            yield AlertRaised(segment_id=segment_id, alert_id=alert_id, kind=d.kind, severity=d.severity.value,
+                              rule=d.rule, segment_ids=d.segment_ids, suppressed=d.suppressed,
+                              channels=() if d.suppressed else tuple(self.alerts.channels))
 
     @property
     def asr_backend(self) -> AsrBackend | None:

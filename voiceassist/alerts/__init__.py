@@ -1,0 +1,2 @@
+"""Caregiver alerts: the policy state machine and crisis phrases (pure), the outbox and delivery
+channels (banner, desktop, e-mail, webhook) with retries that survive a restart."""

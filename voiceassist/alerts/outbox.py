@@ -1,0 +1,141 @@
+"""The alert outbox: every alert with its evidence, and one delivery row per channel (SQLite, WAL).
+
+An alert is written before any channel is tried, and a delivery is only marked sent after the channel
+said so; a crash or restart leaves undelivered rows pending, and the dispatcher sends them later.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,          -- unix time
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    evidence TEXT NOT NULL,            -- JSON: segment ids, values, phrases, utterances, scores
+    suppressed INTEGER NOT NULL DEFAULT 0,
+    test INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    alert_id INTEGER NOT NULL REFERENCES alerts(id),
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,              -- pending | sent | failed (gave up: a transient channel)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL,
+    last_error TEXT,
+    sent_at REAL,
+    PRIMARY KEY (alert_id, channel)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_try);
+"""
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    id: int
+    created_at: float
+    kind: str
+    severity: str
+    rule: str
+    evidence: dict[str, Any]
+    suppressed: bool
+    test: bool
+
+
+@dataclass(frozen=True)
+class Delivery:
+    alert_id: int
+    channel: str
+    status: str
+    attempts: int
+    next_try: float
+    last_error: str | None
+
+
+class Outbox:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(self, kind: str, severity: str, rule: str, evidence: dict[str, Any], channels: list[str],
+            suppressed: bool = False, test: bool = False, now: float | None = None) -> int:
+        now = time.time() if now is None else now
+        with self._lock:
+            self._db.execute("BEGIN")
+            cur = self._db.execute(
+                "INSERT INTO alerts (created_at, kind, severity, rule, evidence, suppressed, test) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (now, kind, severity, rule, json.dumps(evidence, ensure_ascii=False), int(suppressed), int(test)))
+            alert_id = int(cur.lastrowid or 0)
+            if not suppressed:
+                self._db.executemany(
+                    "INSERT INTO deliveries (alert_id, channel, status, next_try) VALUES (?, ?, 'pending', ?)",
+                    [(alert_id, ch, now) for ch in channels])
+            self._db.execute("COMMIT")
+        return alert_id
+
+    def due(self, now: float | None = None) -> list[Delivery]:
+        now = time.time() if now is None else now
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries "
+                "WHERE status = 'pending' AND next_try <= ? ORDER BY next_try", (now,)).fetchall()
+        return [Delivery(*r) for r in rows]
+
+    def next_due_at(self) -> float | None:
+        with self._lock:
+            row = self._db.execute("SELECT MIN(next_try) FROM deliveries WHERE status = 'pending'").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def mark_sent(self, alert_id: int, channel: str, now: float | None = None) -> None:
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET status='sent', attempts=attempts+1, sent_at=?, last_error=NULL "
+                             "WHERE alert_id=? AND channel=?", (time.time() if now is None else now, alert_id, channel))
+
+    def mark_failed(self, alert_id: int, channel: str, error: str, next_try: float | None) -> None:
+        """``next_try`` None: give up (status failed)."""
+        with self._lock:
+            if next_try is None:
+                self._db.execute("UPDATE deliveries SET status='failed', attempts=attempts+1, last_error=? "
+                                 "WHERE alert_id=? AND channel=?", (error, alert_id, channel))
+            else:
+                self._db.execute("UPDATE deliveries SET attempts=attempts+1, last_error=?, next_try=? "
+                                 "WHERE alert_id=? AND channel=?", (error, next_try, alert_id, channel))
+
+    def alert(self, alert_id: int) -> StoredAlert:
+        with self._lock:
+            r = self._db.execute("SELECT id, created_at, kind, severity, rule, evidence, suppressed, test "
+                                 "FROM alerts WHERE id=?", (alert_id,)).fetchone()
+        if r is None:
+            raise KeyError(alert_id)
+        return StoredAlert(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), bool(r[6]), bool(r[7]))
+
+    def alerts(self, limit: int = 50) -> list[StoredAlert]:
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM alerts ORDER BY id DESC LIMIT ?", (limit,))]
+        return [self.alert(i) for i in ids]
+
+    def deliveries(self, alert_id: int | None = None) -> list[Delivery]:
+        with self._lock:
+            q = "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries"
+            rows = (self._db.execute(q + " WHERE alert_id=?", (alert_id,)) if alert_id is not None
+                    else self._db.execute(q)).fetchall()
+        return [Delivery(*r) for r in rows]

@@ -1,0 +1,162 @@
+"""The alert service: policies + crisis phrases -> stored alerts -> delivery with retries.
+
+``evaluate`` is called once per utterance (after fusion and the mood update) and returns the decisions;
+each decision is stored in the outbox with its evidence before anything is sent. A dispatcher thread
+delivers due rows, retrying failures with exponential backoff (``retry_base_s`` doubling up to
+``retry_max_s``); rows still pending at shutdown are sent after the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from voiceassist.alerts.channels import Channel, DeliveryError, build_channels
+from voiceassist.alerts.outbox import Outbox, StoredAlert
+from voiceassist.alerts.policy import AlertDecision, CrisisDetector, CrisisPolicy, VolatilityPolicy
+from voiceassist.logs import redact
+
+log = logging.getLogger(__name__)
+
+_SUMMARY = {
+    "volatility": "{who}'s mood has been changing sharply",
+    "crisis:suicide": "{who} said something that may mean they are thinking of ending their life",
+    "crisis:self_harm": "{who} said something about harming themselves",
+    "crisis:violence": "{who} said something about hurting someone",
+    "test": "Test alert from VoiceAssist: this channel works",
+}
+
+
+def hash_pin(pin: str, salt: bytes | None = None, rounds: int = 200_000) -> str:
+    salt = salt or os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, rounds)
+    return f"pbkdf2_sha256${rounds}${salt.hex()}${digest.hex()}"
+
+
+def check_pin(pin: str, stored: str) -> bool:
+    try:
+        algo, rounds, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if algo != "pbkdf2_sha256":
+        return False
+    got = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), int(rounds))
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def default_outbox_path() -> Path:
+    from voiceassist.paths import user_data_dir
+
+    return user_data_dir() / "alerts.sqlite3"
+
+
+class AlertService:
+    def __init__(self, cfg: Any, outbox_path: Path | None = None, channels: dict[str, Channel] | None = None) -> None:
+        from voiceassist.paths import resources_dir
+
+        self.cfg = cfg
+        self.outbox = Outbox(outbox_path or default_outbox_path())
+        self.channels = build_channels(cfg) if channels is None else channels
+        self.volatility = VolatilityPolicy(metric=cfg.metric, enter=cfg.enter, exit=cfg.exit, warning=cfg.warning,
+                                           debounce_n=cfg.debounce_n, debounce_s=cfg.debounce_s,
+                                           cooldown_s=cfg.cooldown_s)
+        self.crisis = CrisisPolicy(cooldown_s=cfg.crisis_cooldown_s)
+        self.detector = CrisisDetector.from_file(Path(cfg.crisis_phrases) if cfg.crisis_phrases
+                                                 else resources_dir() / "crisis_phrases.toml")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- policy ------------------------------------------------------------------------------------
+    def evaluate(self, t: float, segment_id: int, text: str, metric_value: float | None,
+                 evidence: dict[str, Any]) -> list[tuple[int, AlertDecision]]:
+        """Run both policies for one utterance; store what fired; return (alert id, decision) pairs."""
+        decisions = self.crisis.observe(t, segment_id, self.detector.detect(text)) if text else []
+        decisions += self.volatility.observe(t, segment_id, metric_value)
+        out = []
+        for d in decisions:
+            ev = {**evidence, "segment_ids": list(d.segment_ids), "values": list(d.values),
+                  "phrases": list(d.phrases), "metric": self.cfg.metric}
+            alert_id = self.outbox.add(d.kind, d.severity.value, d.rule, ev, list(self.channels),
+                                       suppressed=d.suppressed)
+            note = " (in cooldown: stored, not sent)" if d.suppressed else ""
+            log.warning("alert %d: %s %s%s", alert_id, d.severity.value, d.kind, note)
+            out.append((alert_id, d))
+        if out:
+            self._wake.set()
+        return out
+
+    def send_test(self) -> int:
+        return self.outbox.add("test", "info", "test alert requested by the caregiver", {}, list(self.channels),
+                               test=True)
+
+    # -- messages ----------------------------------------------------------------------------------
+    def message(self, alert: StoredAlert) -> dict[str, Any]:
+        who = self.cfg.person_name or "The person"
+        summary = _SUMMARY.get(alert.kind, "VoiceAssist alert: {who}").format(who=who)
+        rule = alert.rule
+        if alert.kind.startswith("crisis:") and not self.cfg.include_transcript:
+            rule = f"a crisis phrase ({alert.kind.split(':', 1)[1].replace('_', ' ')}) was heard"
+        msg: dict[str, Any] = {
+            "type": "voiceassist.alert", "id": alert.id, "kind": alert.kind, "severity": alert.severity,
+            "created_at": datetime.fromtimestamp(alert.created_at, timezone.utc).isoformat(timespec="seconds"),
+            "summary": summary, "rule": rule, "test": alert.test,
+        }
+        if self.cfg.include_transcript and alert.evidence.get("utterances"):
+            msg["transcript"] = [u["text"] for u in alert.evidence["utterances"] if u.get("text")]
+        return msg
+
+    # -- delivery ----------------------------------------------------------------------------------
+    def deliver_due(self, now: float | None = None) -> int:
+        """Try every due delivery once; returns how many were sent."""
+        now = time.time() if now is None else now
+        sent = 0
+        for d in self.outbox.due(now):
+            channel = self.channels.get(d.channel)
+            if channel is None:
+                self.outbox.mark_failed(d.alert_id, d.channel, "channel no longer configured", None)
+                continue
+            try:
+                channel.send(self.message(self.outbox.alert(d.alert_id)))
+            except Exception as e:
+                err = redact(str(e) if isinstance(e, DeliveryError) else f"{type(e).__name__}: {e}")
+                attempts = d.attempts + 1
+                give_up = channel.max_attempts is not None and attempts >= channel.max_attempts
+                delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** (attempts - 1))
+                self.outbox.mark_failed(d.alert_id, d.channel, err, None if give_up else now + delay)
+                log.warning("alert %d via %s failed (attempt %d): %s%s", d.alert_id, d.channel, attempts, err,
+                            "; giving up" if give_up else f"; retry in {delay:.0f} s")
+                continue
+            self.outbox.mark_sent(d.alert_id, d.channel)
+            sent += 1
+        return sent
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="voiceassist-alerts", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deliver_due()
+            except Exception:
+                log.error("alert dispatcher failed", exc_info=True)
+            nxt = self.outbox.next_due_at()
+            wait = 1.0 if nxt is None else max(0.05, min(1.0, nxt - time.time()))
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.outbox.close()
