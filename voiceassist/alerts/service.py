@@ -132,7 +132,7 @@ class AlertService:
                 delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** (attempts - 1))
                 self.outbox.mark_failed(d.alert_id, d.channel, err, None if give_up else now + delay)
                 log.warning("alert %d via %s failed (attempt %d): %s%s", d.alert_id, d.channel, attempts, err,
-                            "; giving up" if give_up else f"; retry in {delay:.0f} s")
+                            "; giving up" if give_up else f"; retry in {delay:.1f} s")
                 continue
             self.outbox.mark_sent(d.alert_id, d.channel)
             sent += 1
