@@ -9,7 +9,7 @@ PY="${PYTHON:-python3}"
 
 # Debian/Ubuntu packages: PortAudio (microphone), espeak-ng (speech output; tests synthesise speech),
 # PulseAudio + ALSA plugins (tests use a virtual microphone), python3-venv.
-APT_RUN=(libportaudio2 espeak-ng libespeak-ng1 python3-venv)
+APT_RUN=(libportaudio2 espeak-ng libespeak-ng1 python3-venv libnotify-bin)
 APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils)
 
 need_apt() {
