@@ -90,11 +90,14 @@ def virtual_mic(tmp_path: Path):
     subprocess.run(
         ["pulseaudio", "-D", "--exit-idle-time=-1", "-n", "--use-pid-file=yes", "--disable-shm=yes",
          "--load=module-native-protocol-unix", "--load=module-null-sink sink_name=vsink",
-         "--load=module-always-sink"],
+         "--load=module-null-sink sink_name=vspeaker", "--load=module-always-sink"],
         env=env, check=True, capture_output=True, timeout=20,
     )
     pid = int((runtime / "pid").read_text().strip())
     subprocess.run(["pactl", "set-default-source", "vsink.monitor"], env=env, check=True, timeout=10)
+    # By default what is played goes into the sink the microphone hears (a laptop without echo
+    # cancellation); ``speakers_apart()`` sends playback to a sink nobody listens to.
+    subprocess.run(["pactl", "set-default-sink", "vsink"], env=env, check=True, timeout=10)
     saved = {k: os.environ.get(k) for k in ("PULSE_RUNTIME_PATH", "XDG_RUNTIME_DIR", "PULSE_SERVER")}
     os.environ.update(PULSE_RUNTIME_PATH=str(runtime), XDG_RUNTIME_DIR=str(runtime),
                       PULSE_SERVER=f"unix:{runtime}/native")
@@ -110,6 +113,9 @@ def virtual_mic(tmp_path: Path):
 
         def play(self, path: Path) -> subprocess.Popen:
             return subprocess.Popen(["paplay", "--device=vsink", str(path)], env=env)
+
+        def speakers_apart(self) -> None:
+            subprocess.run(["pactl", "set-default-sink", "vspeaker"], env=env, check=True, timeout=10)
 
         def kill(self) -> None:
             with contextlib.suppress(ProcessLookupError):

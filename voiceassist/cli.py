@@ -22,12 +22,15 @@ from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.labels import LABELS, LABELS_ZH, as_dict
 from voiceassist.events import (
     AlertRaised,
+    BargeIn,
     EmotionFrames,
     Event,
     FusedEmotion,
     InputOverflow,
     MoodUpdate,
+    PlaybackEnded,
     QualityReport,
+    Reply,
     SourceEnded,
     SpeechDiscarded,
     SpeechEmotion,
@@ -91,6 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--pin", help="the caregiver PIN (default: asked for, not echoed)")
         p.add_argument("--outbox", type=Path, help=argparse.SUPPRESS)
         p.add_argument("-v", "--verbose", action="count", default=0)
+
+    sy = sub.add_parser("say", help="speak TEXT in a tone, into a WAV file (or through the speakers)")
+    sy.add_argument("text")
+    sy.add_argument("--tone", default="neutral",
+                    help="calm, empathetic, reassuring, gentle, neutral, curious, cheerful; or an emotion "
+                         "(sad, angry, happy, fearful, surprised) for its reply tone")
+    sy.add_argument("--language", choices=["auto", "en", "zh"], default="auto")
+    sy.add_argument("-o", "--output", type=Path, help="write a WAV here (default: play it)")
+    sy.add_argument("--config", type=Path, default=None)
+    sy.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    sy.add_argument("-v", "--verbose", action="count", default=0)
 
     sub.add_parser("devices", help="list audio input devices")
     sub.add_parser("config-path", help="print where the config file is read from")
@@ -279,7 +293,14 @@ def _describe(ev: Event) -> str | None:
     if isinstance(ev, SpeechStarted):
         return f"[{ev.start_s:7.2f}] speech started (#{ev.segment_id})"
     if isinstance(ev, SpeechDiscarded):
-        return f"[{ev.start_s:7.2f}] too short, ignored (#{ev.segment_id})"
+        why = "heard while the assistant spoke" if ev.reason == "assistant_speaking" else "too short"
+        return f"[{ev.start_s:7.2f}] {why}, ignored (#{ev.segment_id})"
+    if isinstance(ev, Reply):
+        return f"  assistant ({ev.tone}, {ev.source}): {ev.text}"
+    if isinstance(ev, PlaybackEnded) and ev.interrupted:
+        return f"  (stopped speaking after {ev.played_s:.1f} s)"
+    if isinstance(ev, BargeIn):
+        return f"  (you spoke: stopped speaking in {ev.stopped_after_s * 1000:.0f} ms)"
     if isinstance(ev, QualityReport) and not ev.ok:
         return f"          #{ev.segment_id}: {ev.message} / {ev.message_zh}"
     if isinstance(ev, Transcript):
@@ -445,6 +466,50 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         service.stop()
 
 
+def cmd_say(args: argparse.Namespace) -> int:
+    import soundfile as sf
+
+    from voiceassist.tts import TONES, Player, Synthesizer, TtsError
+
+    try:
+        cfg = load_config(args.config or default_config_path(), args.overrides)
+    except ConfigError as e:
+        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    by_emotion = {"angry": "calm", "disgusted": "calm", "sad": "empathetic", "fearful": "reassuring",
+                  "happy": "cheerful", "surprised": "curious", "neutral": "neutral"}
+    tone = by_emotion.get(args.tone, args.tone)
+    if tone not in TONES:
+        print(f"voiceassist: unknown tone {args.tone!r}; use one of {', '.join(TONES)} or an emotion",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    lang = args.language
+    if lang == "auto":
+        lang = "zh" if any("\u4e00" <= c <= "\u9fff" for c in args.text) else "en"
+    synth = Synthesizer(cfg.tts.driver, cfg.tts.voice_en, cfg.tts.voice_zh, cfg.tts.rate_scale)
+    try:
+        samples, rate = synth.render(args.text, lang, tone)
+    except TtsError as e:
+        print(f"voiceassist: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.output:
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(args.output), samples, rate, subtype="PCM_16")
+        except (OSError, RuntimeError) as e:
+            print(f"voiceassist: cannot write {args.output}: {e}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{args.output}: {len(samples) / rate:.2f} s, {rate} Hz, tone {tone}, {synth.description}")
+        return EXIT_OK
+    player = Player(cfg.tts.output_device or None)
+    try:
+        player.play(samples, rate)
+    except TtsError as e:
+        print(f"voiceassist: {e}; use -o FILE.wav to write the speech to a file", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK
+
+
 def cmd_devices() -> int:
     try:
         devices = list_input_devices()
@@ -471,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_devices()
     if args.command == "alerts":
         return cmd_alerts(args)
+    if args.command == "say":
+        return cmd_say(args)
     try:
         cfg = _config(args)
     except ConfigError as e:

@@ -269,6 +269,53 @@ class AlertsConfig:
 
 
 @dataclass
+class ReplyConfig:
+    enabled: bool = True
+    """Answer each utterance (text in events and result.json; spoken when tts.enabled)."""
+    backend: Literal["strategy", "generative"] = "strategy"
+    """strategy: the replies in resources/replies/; generative: a local causal LM (falls back to strategy)."""
+    model: str = ""
+    """Folder of a transformers causal language model for the generative backend (or its name under models/)."""
+    max_new_tokens: int = 60
+    timeout_s: float = 3.0
+    """A generated reply that takes longer is dropped for the strategy reply."""
+    low_mood_valence: float = -0.3
+    low_mood_turns: int = 3
+    """Someone whose mean valence has been at or below low_mood_valence for this many turns gets gentle,
+    not cheerful, replies."""
+    seed: int = -1
+    """Seed for choosing among reply variants (-1: random)."""
+
+    def validate(self) -> None:
+        _require(self.backend in ("strategy", "generative"), "reply.backend", "strategy or generative")
+        _require(1 <= self.max_new_tokens <= 512, "reply.max_new_tokens", "between 1 and 512")
+        _require(0 < self.timeout_s <= 60, "reply.timeout_s", "in (0, 60]")
+
+
+@dataclass
+class TtsConfig:
+    enabled: bool = True
+    """Speak replies (listen). analyze never speaks."""
+    driver: str = ""
+    """pyttsx3 driver: espeak (Linux), sapi5 (Windows), nsss (macOS); empty: the platform's."""
+    voice_en: str = ""
+    voice_zh: str = ""
+    """Voice ids (see pyttsx3); empty: an English / Mandarin voice found by language."""
+    output_device: str = ""
+    """Sound output by name or index; empty: the system default."""
+    rate_scale: float = 1.0
+    """Multiplies every tone's speaking rate."""
+    barge_in: bool = False
+    """Off: while the assistant speaks, what the microphone hears is not taken as input (no echo
+    cancellation, so the assistant would hear itself). On: the person speaking for barge_in_ms stops it."""
+    barge_in_ms: int = 400
+
+    def validate(self) -> None:
+        _require(0.3 <= self.rate_scale <= 3.0, "tts.rate_scale", "between 0.3 and 3")
+        _require(100 <= self.barge_in_ms <= 3000, "tts.barge_in_ms", "between 100 and 3000")
+
+
+@dataclass
 class PathsConfig:
     models_dir: str = ""
     """Where local model folders live; empty: ./models when run from a checkout, else the user data dir."""
@@ -283,6 +330,8 @@ class Config:
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
     mood: MoodConfig = field(default_factory=MoodConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    reply: ReplyConfig = field(default_factory=ReplyConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
 
     def validate(self) -> Config:

@@ -59,10 +59,12 @@ class SpeechStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SpeechDiscarded(Event):
-    """A started utterance was too short to keep (a click, a cough)."""
+    """A started utterance was not kept: too short (a click, a cough), or heard while the assistant was
+    speaking (``reason="assistant_speaking"``: no echo cancellation, so it may be the assistant itself)."""
 
     start_s: float
     voiced_s: float
+    reason: str = "too_short"
 
 
 EndReason = Literal["silence", "max_length", "end_of_stream"]
@@ -222,3 +224,44 @@ class AlertRaised(Event):
     segment_ids: tuple[int, ...]
     suppressed: bool
     channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply(Event):
+    """What the assistant answers, and how: ``tone`` drives the voice; ``source`` is crisis, fallback,
+    intent, strategy or generative."""
+
+    text: str
+    language: str
+    tone: str
+    strategy: str
+    intent: str | None
+    source: str
+    note: str | None = None
+    """Why a generated reply was not used, if one was tried."""
+    speech_end_at: float = 0.0
+    """Monotonic time the person's speech ended (for latency)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaybackStarted(Event):
+    first_sample_at: float
+    """Monotonic time the first sample of the reply reached the output."""
+    duration_s: float
+    render_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaybackEnded(Event):
+    played_s: float
+    interrupted: bool = False
+    error: str | None = None
+    """Set when nothing could be played (no output device): the reply is still shown."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BargeIn(Event):
+    """The person spoke over the assistant for tts.barge_in_ms: playback was stopped."""
+
+    stopped_after_s: float
+    """How long stopping took, from the decision to the silenced output."""

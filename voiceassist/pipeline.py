@@ -49,8 +49,10 @@ from voiceassist.events import (
     QualityReport,
     SourceEnded,
     SourceStarted,
+    SpeechDiscarded,
     SpeechEmotion,
     SpeechSegment,
+    SpeechStarted,
     StageError,
     StageReady,
     TextEmotion,
@@ -92,7 +94,7 @@ class Pipeline:
     def __init__(self, cfg: Config, source: AudioSource, bus: EventBus | None = None,
                  asr: AsrBackend | None = None, speech_emotion: SpeechEmotionBackend | None = None,
                  text_emotion: TextEmotionBackend | None = None, live_frames: bool | None = None,
-                 alerts: Any = None) -> None:
+                 alerts: Any = None, speak: bool | None = None, responder: Any = None) -> None:
         self.cfg = cfg
         self.source = source
         self.bus = bus or EventBus()
@@ -118,6 +120,17 @@ class Pipeline:
         self._texts: dict[int, Transcript] = {}
         self._recent: deque[dict[str, Any]] = deque(maxlen=max(cfg.mood.window, cfg.alerts.debounce_n) + 2)
         self.alerts = alerts  # an AlertService; created at start when alerts are on
+        if speak is None:
+            speak = cfg.tts.enabled and bool(getattr(source, "realtime", True))
+        if responder is None and cfg.reply.enabled and self.emotion_enabled:
+            from voiceassist.responder import Responder
+
+            responder = Responder(cfg, self.bus, speak=speak)
+        self.responder = responder
+        self._speech_end: dict[int, float] = {}
+        self._last_fused: dict[int, tuple[str | None, str | None]] = {}
+        self._ignored: set[int] = set()  # utterances heard while the assistant was speaking
+        self._barged: set[int] = set()
         self._languages: dict[int, str] = {}
         self._live_done: dict[int, int] = {}  # segment id -> frames already sent live
         self._live_offered: tuple[int, float] = (-1, 0.0)  # (segment id, seconds heard at the last offer)
@@ -168,6 +181,8 @@ class Pipeline:
         """Stop capturing (an utterance in progress is closed and still processed), let the workers finish
         what they hold within ``timeout``, then stop them. Idempotent; reverse start order."""
         self._stop.set()
+        if self.responder is not None:
+            self.responder.stop_speaking()
         if self._capture is not None:
             self._capture.join(timeout)
         for w in self._workers():
@@ -184,7 +199,8 @@ class Pipeline:
     def _workers(self) -> list[Worker]:  # type: ignore[type-arg]
         if not self.emotion_enabled:
             return [self._asr_worker]
-        return [self._asr_worker, self._emotion_worker, self._text_worker]
+        extra = self.responder.workers if self.responder is not None else []
+        return [self._asr_worker, self._emotion_worker, self._text_worker, *extra]
 
     def _finish(self, reason: str) -> None:
         with self._stop_lock:
@@ -205,6 +221,8 @@ class Pipeline:
                     self._on_segmenter_event(ev)
                 if self.live_frames:
                     self._maybe_offer_live(chunk.captured_at)
+                if self.responder is not None and self.cfg.tts.barge_in:
+                    self._maybe_barge_in()
                 if self.source.overflows != last_overflows:
                     last_overflows = self.source.overflows
                     self.bus.publish(InputOverflow(count=last_overflows))
@@ -220,10 +238,29 @@ class Pipeline:
             self.bus.publish(SourceEnded(source=self.source.info.name, duration_s=duration,
                                          overflows=self.source.overflows, error=error))
 
+    def _maybe_barge_in(self) -> None:
+        seg_id = self.segmenter.current_id
+        if (seg_id is None or seg_id in self._barged or not self.responder.assistant_speaking
+                or self.segmenter.current_voiced_s * 1000 < self.cfg.tts.barge_in_ms):
+            return
+        self._barged.add(seg_id)
+        self.responder.barge_in(seg_id)
+
     def _on_segmenter_event(self, ev: Event) -> None:
+        if self.responder is not None and not self.cfg.tts.barge_in:
+            # Turn-taking: without echo cancellation the microphone hears the assistant; what starts while
+            # it speaks is not taken as the person's input.
+            if isinstance(ev, SpeechStarted) and self.responder.assistant_speaking:
+                self._ignored.add(ev.segment_id or 0)
+            if isinstance(ev, SpeechSegment) and ev.segment_id in self._ignored:
+                self._ignored.discard(ev.segment_id)
+                self.bus.publish(SpeechDiscarded(segment_id=ev.segment_id, start_s=ev.start_s,
+                                                 voiced_s=ev.end_s - ev.start_s, reason="assistant_speaking"))
+                return
         self.bus.publish(ev)
         if not isinstance(ev, SpeechSegment):
             return
+        self._speech_end[ev.segment_id or 0] = ev.speech_end_at
         report = self._check_quality(ev)
         self.bus.publish(report)
         if report.ok:
@@ -417,6 +454,7 @@ class Pipeline:
                            speech=speech_est, text=text_est, speech_weight=f.speech_weight,
                            text_weight=f.text_weight, rule=f.rule, fallback_action=f.fallback_action,
                            suggested_response=f.suggested_response, language=lang, start_s=start, end_s=end)
+        self._last_fused[segment_id] = (f.fallback_action, f.suggested_response)
         yield from self._mood_and_alerts(segment_id, speech_est, f.scores, f.label, f.confidence, start, end)
 
     def _mood_and_alerts(self, segment_id: int, speech: EmotionEstimate | None, scores: np.ndarray, label: str,
@@ -435,6 +473,16 @@ class Pipeline:
                          rmssd_valence=state.rmssd_valence, pac_valence=state.pac_valence,
                          mssd_arousal=state.mssd_arousal, rmssd_arousal=state.rmssd_arousal,
                          pac_arousal=state.pac_arousal, embedding_backend=speech.backend if speech else None)
+        if self.responder is not None:
+            from voiceassist.responder import ReplyRequest
+
+            lang = "zh" if tr is not None and tr.language == "zh" else "en"
+            fused_ev = self._last_fused.pop(segment_id, None)
+            self.responder.reply_worker.submit(ReplyRequest(
+                segment_id=segment_id, text=tr.text if tr else "", language=lang, label=label,
+                fallback_action=fused_ev[0] if fused_ev else None, suggested_response=fused_ev[1] if fused_ev else None,
+                mood_valence=state.mean_valence, mood_turns=state.n,
+                speech_end_at=self._speech_end.pop(segment_id, 0.0)))
         if self.alerts is None:
             return
         evidence = {"utterances": recent, "mood": {k: getattr(state, k) for k in (

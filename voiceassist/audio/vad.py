@@ -108,6 +108,11 @@ class Segmenter:
         return self._seg_id if self.state is VadState.SPEECH else None
 
     @property
+    def current_voiced_s(self) -> float:
+        """Voiced audio in the utterance in progress (0 when silent)."""
+        return self._voiced_count * self.frame_s if self.state is VadState.SPEECH else 0.0
+
+    @property
     def current_start_s(self) -> float:
         return self._time(self._seg_first)
 

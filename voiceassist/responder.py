@@ -1,0 +1,178 @@
+"""Answering: the reply worker (owns the optional language model) and the TTS worker (owns the pyttsx3
+engine and the player). The pipeline hands each fused utterance over; the capture thread asks
+``assistant_speaking`` for turn-taking and calls ``barge_in``.
+
+    fused + mood --ReplyRequest--> [reply worker] ReplyPlanner (+ generative) --> Reply
+                                           --> [tts worker] render (pyttsx3) --> Player (sounddevice)
+                                                --> PlaybackStarted ... PlaybackEnded
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voiceassist.alerts.policy import CrisisDetector
+from voiceassist.bus import EventBus
+from voiceassist.config import Config
+from voiceassist.events import BargeIn, Event, PlaybackEnded, PlaybackStarted, Reply, StageReady
+from voiceassist.paths import resources_dir
+from voiceassist.reply.planner import ReplyPlanner
+from voiceassist.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    segment_id: int
+    text: str
+    language: str
+    label: str
+    fallback_action: str | None
+    suggested_response: str | None
+    mood_valence: float | None
+    mood_turns: int
+    speech_end_at: float
+
+
+class Responder:
+    def __init__(self, cfg: Config, bus: EventBus, speak: bool, player: object | None = None,
+                 synthesizer: object | None = None) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.speak = speak
+        self._player = player
+        self._synth = synthesizer
+        self.planner = ReplyPlanner(resources_dir() / "replies", seed=None if cfg.reply.seed < 0 else cfg.reply.seed,
+                                    low_mood_valence=cfg.reply.low_mood_valence,
+                                    low_mood_turns=cfg.reply.low_mood_turns)
+        self.crisis = CrisisDetector.from_file(Path(cfg.alerts.crisis_phrases) if cfg.alerts.crisis_phrases
+                                               else resources_dir() / "crisis_phrases.toml")
+        self._gen: object | None = None
+        self._history: deque[tuple[str, str]] = deque(maxlen=3)
+        self.reply_worker: Worker[ReplyRequest] = Worker("reply", bus, self._reply, setup=self._load_reply)
+        self.tts_worker: Worker[Reply] = Worker("tts", bus, self._say, setup=self._load_tts)
+        self.output_error: str | None = None
+        self._speaking = threading.Event()
+
+    @property
+    def workers(self) -> list[Worker]:  # type: ignore[type-arg]
+        return [self.reply_worker, self.tts_worker] if self.speak else [self.reply_worker]
+
+    # -- turn-taking (called from the capture thread) -----------------------------------------------
+    @property
+    def assistant_speaking(self) -> bool:
+        return self._speaking.is_set()
+
+    def barge_in(self, segment_id: int | None) -> None:
+        player = self._player
+        if player is None or not self._speaking.is_set():
+            return
+        t0 = time.monotonic()
+        if player.stop():  # type: ignore[attr-defined]
+            player.wait(1.0)  # type: ignore[attr-defined]
+            stopped = player.stopped_at or time.monotonic()  # type: ignore[attr-defined]
+            self.bus.publish(BargeIn(segment_id=segment_id, stopped_after_s=stopped - t0))
+
+    def stop_speaking(self) -> bool:
+        return bool(self._player is not None and self._player.stop())  # type: ignore[attr-defined]
+
+    # -- reply worker ------------------------------------------------------------------------------
+    def _load_reply(self) -> Iterable[Event]:
+        t0 = time.monotonic()
+        note = None
+        desc = "strategy replies (resources/replies)"
+        if self.cfg.reply.backend == "generative":
+            from voiceassist.paths import models_dir
+            from voiceassist.reply.generative import GenerativeReplier
+
+            folder = Path(self.cfg.reply.model).expanduser()
+            if not folder.is_dir():
+                folder = models_dir(self.cfg.paths.models_dir) / self.cfg.reply.model
+            try:
+                if not self.cfg.reply.model or not (folder / "config.json").is_file():
+                    raise FileNotFoundError(f"no language model in {folder} (config.json, weights, tokenizer)")
+                gen = GenerativeReplier(folder, self.cfg.reply.max_new_tokens, self.cfg.reply.timeout_s)
+                gen.load()
+                self._gen = gen
+                desc = gen.description + ", strategy replies as fallback"
+            except Exception as e:
+                note = f"generative replies unavailable ({e}); using the strategy replies"
+                log.warning(note)
+        yield StageReady(stage="reply", description=desc, embedded=self._gen is None, load_s=time.monotonic() - t0,
+                         note=note)
+
+    def _reply(self, req: ReplyRequest) -> Iterable[Event]:
+        crisis = bool(self.crisis.detect(req.text)) if req.text else False
+        plan = self.planner.plan(req.label, req.text, req.language, crisis=crisis,
+                                 fallback_action=req.fallback_action, suggested_response=req.suggested_response,
+                                 mood_valence=req.mood_valence, mood_turns=req.mood_turns)
+        text, source, note = plan.text, plan.source, None
+        if self._gen is not None and plan.source in ("strategy", "intent") and req.text:
+            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language,  # type: ignore[attr-defined]
+                                           list(self._history))
+            if generated:
+                text, source = generated, "generative"
+            else:
+                note = f"generated reply not used: {self._gen.last_error}"  # type: ignore[attr-defined]
+        if req.text:
+            self._history.append((req.text, text))
+        reply = Reply(segment_id=req.segment_id, text=text, language=plan.language, tone=plan.tone,
+                      strategy=plan.strategy, intent=plan.intent, source=source, note=note,
+                      speech_end_at=req.speech_end_at)
+        yield reply
+        if self.speak:
+            self.tts_worker.submit(reply)
+
+    # -- tts worker --------------------------------------------------------------------------------
+    def _load_tts(self) -> Iterable[Event]:
+        from voiceassist.tts import Player, Synthesizer
+
+        t0 = time.monotonic()
+        if self._synth is None:
+            self._synth = Synthesizer(self.cfg.tts.driver, self.cfg.tts.voice_en, self.cfg.tts.voice_zh,
+                                      self.cfg.tts.rate_scale)
+        self._synth.load()  # type: ignore[attr-defined]
+        if self._player is None:
+            dev = self.cfg.tts.output_device
+            self._player = Player(int(dev) if dev.isdigit() else (dev or None))
+        unavailable = getattr(self._player, "unavailable", lambda: None)()
+        self.output_error = unavailable
+        yield StageReady(stage="tts", description=self._synth.description, embedded=True,  # type: ignore[attr-defined]
+                         load_s=time.monotonic() - t0, note=unavailable)
+
+    def _say(self, reply: Reply) -> Iterable[Event]:
+        from voiceassist.tts import TtsError
+
+        if self.output_error is not None:  # no output device: the reply is shown, and that is all
+            yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error=self.output_error)
+            return
+        t0 = time.monotonic()
+        samples, rate = self._synth.render(reply.text, reply.language, reply.tone)  # type: ignore[attr-defined]
+        render_s = time.monotonic() - t0
+        player = self._player
+        assert player is not None
+        started: list[float] = []
+
+        def on_start(first_sample_at: float) -> None:  # publish from the worker thread, as it happens
+            started.append(first_sample_at)
+            self.bus.publish(PlaybackStarted(segment_id=reply.segment_id, first_sample_at=first_sample_at,
+                                             duration_s=len(samples) / rate, render_s=render_s))
+
+        self._speaking.set()
+        try:
+            player.play(samples, rate, on_start)  # type: ignore[attr-defined]
+        except TtsError as e:
+            log.warning("%s", e)
+            yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error=str(e))
+            return
+        finally:
+            self._speaking.clear()
+        yield PlaybackEnded(segment_id=reply.segment_id, played_s=player.played_s,  # type: ignore[attr-defined]
+                            interrupted=player.interrupted)  # type: ignore[attr-defined]
