@@ -145,3 +145,26 @@ def test_generative_error_falls_back(tmp_path: Path):
 
     g = GenerativeReplier(tmp_path)
     assert g.generate("hi", "neutral", "neutral", "en") is None and g.last_error == "not loaded"
+
+
+def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, two_utterances):
+    import json
+
+    from tests.test_pipeline_emotion import ScriptedAsr, run
+    from voiceassist.config import load_config
+    from voiceassist.events import Reply, StageReady
+
+    path, _ = two_utterances
+    cfg = load_config(None, ["reply.backend=generative", f"reply.model={json.dumps(str(tiny_lm))}",
+                             "reply.max_new_tokens=8", "reply.timeout_s=30"])
+    c = run(path, ScriptedAsr([("I feel a bit sad today", "en"), ("I want to die", "en")]), cfg)
+    ready = {e.stage: e for e in c.of(StageReady)}["reply"]
+    assert "tiny-gpt2" in ready.description and not ready.embedded
+    first, second = c.of(Reply)
+    assert first.source == "generative" or (first.source in ("strategy", "intent") and first.note)
+    assert second.source == "crisis" and "988" in second.text  # never generated
+    cfg = load_config(None, ["reply.backend=generative", "reply.model=no-such-model"])
+    c = run(path, ScriptedAsr([("hello", "en")]), cfg)
+    ready = {e.stage: e for e in c.of(StageReady)}["reply"]
+    assert ready.embedded and "unavailable" in (ready.note or "")
+    assert all(r.source in ("strategy", "intent", "fallback") for r in c.of(Reply))
