@@ -24,6 +24,7 @@ _TEST_HOME = Path(os.environ.get("VOICEASSIST_TEST_HOME", "/tmp/voiceassist-test
 os.environ["XDG_CONFIG_HOME"] = str(_TEST_HOME / "config")
 os.environ["XDG_STATE_HOME"] = str(_TEST_HOME / "state")
 os.environ["XDG_DATA_HOME"] = str(_TEST_HOME / "data")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # Qt tests need no display
 
 
 def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:

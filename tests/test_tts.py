@@ -35,7 +35,7 @@ def test_renders_english_and_mandarin(synth: Synthesizer):
     assert sr > 8000 and sr_zh > 8000
     assert len(en) / sr > 1.5 and len(zh) / sr_zh > 1.0
     assert _rms(en) > 0.01 and _rms(zh) > 0.01
-    assert synth.voice_ids == {"en": "gmw/en-us", "zh": "sit/cmn"}
+    assert synth.voice_ids == {"en": "gmw/en-us", "zh": "sit/cmn-latn-pinyin"}
 
 
 def test_tone_changes_duration_level_and_pitch(synth: Synthesizer):

@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--outbox", type=Path, help=argparse.SUPPRESS)
         p.add_argument("-v", "--verbose", action="count", default=0)
 
+    ap_ = sub.add_parser("app", help="the desktop window (live view, mood timeline, settings)")
+    ap_.add_argument("--file", type=Path, help="replay this recording in real time instead of the microphone")
+    ap_.add_argument("--no-start", action="store_true", help="open the window without starting to listen")
+    ap_.add_argument("--tab", choices=["live", "timeline", "settings"], default="live")
+    ap_.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
+    ap_.add_argument("--quit-after", type=float, default=0.0, help=argparse.SUPPRESS)
+    _common(ap_)
+
     sy = sub.add_parser("say", help="speak TEXT in a tone, into a WAV file (or through the speakers)")
     sy.add_argument("text")
     sy.add_argument("--tone", default="neutral",
@@ -331,13 +339,6 @@ def _jsonable(v: Any) -> Any:
 
 def _as_json(ev: Event) -> str:
     d = {k: _jsonable(v) for k, v in vars(ev).items() if k != "audio"}
-    if isinstance(ev, MoodUpdate):
-        rel = f", {ev.volatility_relative:.1f}x usual" if ev.volatility_relative is not None else ""
-        return (f"          mood: valence {ev.valence:+.2f}, arousal {ev.arousal:+.2f}; volatility over {ev.n}: "
-                f"RMSSD {ev.rmssd_valence:.2f}, PAC {ev.pac_valence:.2f}, cos {ev.volatility_cos:.2f}{rel}")
-    if isinstance(ev, AlertRaised):
-        state = "stored (cooldown), not sent" if ev.suppressed else f"sent to: {', '.join(('banner', *ev.channels))}"
-        return f"!! ALERT [{ev.severity}] {ev.kind}: {ev.rule} ({state})"
     if isinstance(ev, FusedEmotion):
         d["scores"] = as_dict(ev.scores)
     if isinstance(ev, EmotionFrames):
@@ -362,6 +363,18 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
             done.set()
 
     bus.subscribe(show)
+    store = None
+    if cfg.store.enabled:
+        from voiceassist.store import SessionStore, StoreRecorder, default_store_path
+
+        try:
+            store = SessionStore(Path(cfg.store.path) if cfg.store.path else default_store_path())
+            store.apply_retention(cfg.store.retention_days)
+            bus.subscribe(StoreRecorder(store, f"file {args.file}" if args.file else "microphone",
+                                        keep_audio=cfg.store.keep_audio,
+                                        on_error=lambda m: print(f"voiceassist: {m}", file=sys.stderr)))
+        except Exception as e:  # the session still runs, it is just not kept
+            print(f"voiceassist: sessions will not be saved: {e}", file=sys.stderr)
     pipeline = Pipeline(cfg, source, bus)
     try:
         print("loading models...", file=sys.stderr, flush=True)
@@ -378,6 +391,8 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         pipeline.stop()
+        if store is not None:
+            store.close()
     return EXIT_OK
 
 
@@ -538,6 +553,20 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_alerts(args)
     if args.command == "say":
         return cmd_say(args)
+    if args.command == "app":
+        try:
+            cfg = _config(args)
+        except ConfigError as e:
+            print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+            return EXIT_CONFIG
+        try:
+            from voiceassist.ui.app import run_app
+        except ImportError as e:
+            print(f"voiceassist: the window needs the ui extra (pip install 'voiceassist[ui]'): {e}",
+                  file=sys.stderr)
+            return EXIT_FAILED
+        return run_app(cfg, args.config or default_config_path(), args.file, args.screenshot, args.quit_after,
+                       args.tab, start=not args.no_start)
     try:
         cfg = _config(args)
     except ConfigError as e:

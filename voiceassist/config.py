@@ -316,6 +316,33 @@ class TtsConfig:
 
 
 @dataclass
+class StoreConfig:
+    enabled: bool = True
+    """Keep sessions (utterances, emotions, mood, alerts) in <user data dir>/sessions.sqlite3 (listen, app)."""
+    path: str = ""
+    keep_audio: bool = False
+    """Also keep each utterance's audio (a privacy choice: off by default)."""
+    retention_days: float = 0.0
+    """Delete sessions older than this at start (0: keep them until deleted)."""
+
+    def validate(self) -> None:
+        _require(self.retention_days >= 0, "store.retention_days", ">= 0")
+
+
+@dataclass
+class UiConfig:
+    language: Literal["auto", "en", "zh_CN"] = "auto"
+    """auto: follow the system locale."""
+    hands_free: bool = True
+    """Hands-free listening; off: push-to-talk (hold the Talk button)."""
+    curve_labels: int = 4
+    """How many emotion curves to draw live (the most likely ones); 9 draws them all."""
+
+    def validate(self) -> None:
+        _require(1 <= self.curve_labels <= 9, "ui.curve_labels", "between 1 and 9")
+
+
+@dataclass
 class PathsConfig:
     models_dir: str = ""
     """Where local model folders live; empty: ./models when run from a checkout, else the user data dir."""
@@ -332,6 +359,8 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     reply: ReplyConfig = field(default_factory=ReplyConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
 
     def validate(self) -> Config:

@@ -53,6 +53,14 @@ class InputOverflow(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AudioLevel(Event):
+    """Input level about ten times a second, for the level meter."""
+
+    rms_dbfs: float
+    in_speech: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class SpeechStarted(Event):
     start_s: float
 

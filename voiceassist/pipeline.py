@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from voiceassist.asr import AsrBackend, create_backend
+from voiceassist.audio.chunk import AudioChunk
 from voiceassist.audio.quality import MESSAGES, assess
 from voiceassist.audio.sources import AudioInputError, AudioSource
 from voiceassist.audio.vad import Segmenter
@@ -40,6 +41,7 @@ from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmoti
 from voiceassist.emotion.fusion import fuse
 from voiceassist.events import (
     AlertRaised,
+    AudioLevel,
     EmotionFrames,
     Event,
     FusedEmotion,
@@ -131,6 +133,8 @@ class Pipeline:
         self._last_fused: dict[int, tuple[str | None, str | None]] = {}
         self._ignored: set[int] = set()  # utterances heard while the assistant was speaking
         self._barged: set[int] = set()
+        self._input_enabled = threading.Event()
+        self._input_enabled.set()
         self._languages: dict[int, str] = {}
         self._live_done: dict[int, int] = {}  # segment id -> frames already sent live
         self._live_offered: tuple[int, float] = (-1, 0.0)  # (segment id, seconds heard at the last offer)
@@ -214,9 +218,19 @@ class Pipeline:
         error: str | None = None
         last_overflows = 0
         duration = 0.0
+        level_every = 0.1 if getattr(self.source, "realtime", True) else float("inf")
+        next_level = 0.0
         try:
             for chunk in self.source.chunks(self._stop):
                 duration = chunk.end_s
+                if not self._input_enabled.is_set():  # push-to-talk released: the segmenter hears silence
+                    chunk = AudioChunk(np.zeros_like(chunk.samples), chunk.start_s, chunk.captured_at)
+                if chunk.end_s >= next_level:
+                    next_level = chunk.end_s + level_every
+                    x = chunk.samples.astype(np.float32) / 32768.0
+                    rms = float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
+                    self.bus.publish(AudioLevel(rms_dbfs=round(20 * np.log10(max(rms, 1e-6)), 1),
+                                                in_speech=self.segmenter.in_speech))
                 for ev in self.segmenter.push(chunk):
                     self._on_segmenter_event(ev)
                 if self.live_frames:
@@ -237,6 +251,13 @@ class Pipeline:
                 self._on_segmenter_event(ev)
             self.bus.publish(SourceEnded(source=self.source.info.name, duration_s=duration,
                                          overflows=self.source.overflows, error=error))
+
+    def set_input_enabled(self, enabled: bool) -> None:
+        """Push-to-talk: while disabled, what the microphone hears is replaced by silence (timing kept)."""
+        if enabled:
+            self._input_enabled.set()
+        else:
+            self._input_enabled.clear()
 
     def _maybe_barge_in(self) -> None:
         seg_id = self.segmenter.current_id

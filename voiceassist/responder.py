@@ -59,6 +59,8 @@ class Responder:
         self.reply_worker: Worker[ReplyRequest] = Worker("reply", bus, self._reply, setup=self._load_reply)
         self.tts_worker: Worker[Reply] = Worker("tts", bus, self._say, setup=self._load_tts)
         self.output_error: str | None = None
+        self.muted = False
+        """Mute voice: replies are shown, not spoken."""
         self._speaking = threading.Event()
 
     @property
@@ -152,6 +154,9 @@ class Responder:
 
         if self.output_error is not None:  # no output device: the reply is shown, and that is all
             yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error=self.output_error)
+            return
+        if self.muted:
+            yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error="voice muted")
             return
         t0 = time.monotonic()
         samples, rate = self._synth.render(reply.text, reply.language, reply.tone)  # type: ignore[attr-defined]

@@ -46,7 +46,20 @@ TONES: dict[str, Voice] = {
     "cheerful": Voice(192, 1.0, 64),
 }
 
-_ESPEAK_VOICES = {"en": ("gmw/en-us", "en-us", "english"), "zh": ("sit/cmn", "cmn", "zh", "mandarin")}
+# espeak-ng's "cmn" voice reads Chinese characters as tone-numbered syllables and then says the digits
+# (with Debian's espeak-ng-data): it is fed pinyin through its "cmn-latn-pinyin" voice instead.
+_ESPEAK_VOICES = {"en": ("gmw/en-us", "en-us", "english"),
+                  "zh": ("sit/cmn-latn-pinyin", "sit/cmn", "cmn", "zh", "mandarin")}
+
+
+def to_pinyin(text: str) -> str:
+    """Chinese characters -> tone-numbered pinyin (pypinyin), punctuation kept as pauses."""
+    from pypinyin import Style, lazy_pinyin
+
+    out = " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
+    for zh, en in (("，", ","), ("。", "."), ("？", "?"), ("！", "!"), ("、", ","), ("；", ";"), ("：", ":")):
+        out = out.replace(f" {zh}", en).replace(zh, en)
+    return out
 
 
 class TtsError(RuntimeError):
@@ -103,6 +116,11 @@ class Synthesizer:
         voice = TONES.get(tone, TONES["neutral"])
         e = self._engine
         vid = self.voice_ids["zh" if language.startswith("zh") else "en"]
+        if "latn-pinyin" in vid and any("\u4e00" <= c <= "\u9fff" for c in text):
+            try:
+                text = to_pinyin(text)
+            except ImportError:
+                vid = "sit/cmn"
         if vid:
             e.setProperty("voice", vid)
         e.setProperty("rate", int(voice.rate * self.rate_scale))

@@ -1,0 +1,148 @@
+"""The session store: schema and migrations, rows written as a real session goes, export, delete,
+retention, and a process killed mid-session (the database stays consistent, nothing before is lost)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import espeak, silence, write_wav
+from tests.test_pipeline_emotion import ScriptedAsr, run
+from voiceassist.config import Config
+from voiceassist.store import SCHEMA_VERSION, SessionStore, StoreRecorder
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, two_utterances) -> tuple[SessionStore, int]:
+    store = SessionStore(tmp_path / "s.sqlite3")
+    path, _ = two_utterances
+    from voiceassist.audio.sources import FileSource
+    from voiceassist.pipeline import Pipeline
+
+    cfg = Config()
+    rec = StoreRecorder(store, "test", keep_audio=True)
+    p = Pipeline(cfg, FileSource(path), asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")]))
+    p.bus.subscribe(rec)
+    p.start()
+    assert p.wait(120)
+    return store, rec.session_id
+
+
+def test_schema_is_versioned(tmp_path: Path):
+    s = SessionStore(tmp_path / "a.db")
+    assert s.schema_version == SCHEMA_VERSION
+    s.close()
+    s = SessionStore(tmp_path / "a.db")  # reopening migrates nothing twice
+    assert s.schema_version == SCHEMA_VERSION and s.integrity_ok()
+    s.close()
+    con = sqlite3.connect(tmp_path / "a.db")
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        SessionStore(tmp_path / "a.db")
+
+
+def test_a_session_is_written_as_it_goes(recorded):
+    store, sid = recorded
+    [info] = store.sessions()
+    assert info.id == sid and info.utterances == 2 and info.ended_at is not None
+    u1, u2 = store.utterances(sid)
+    assert u1["text"] == "I feel so lonely" and u1["fused_label"] == "sad" and u1["reply"]
+    assert u2["language"] == "zh" and u2["fused"]["label"] == u2["fused_label"]
+    assert u1["speech"]["backend"].startswith("prosody") and u1["text_emotion"]["label"] == "sad"
+    assert u1["embedding"].shape == (12,) and u1["embedding_dim"] == 12
+    assert u1["audio"] is not None and len(u1["audio"]) > 16000  # keep_audio was on
+    start, rate, probs = store.frames(sid, u1["segment_id"])
+    assert rate == 10.0 and probs.shape[1] == 9 and abs(len(probs) - (u1["end_s"] - u1["start_s"]) * 10) < 3
+    moods = store.moods(sid)
+    assert [m["segment_id"] for m in moods] == [1, 2] and moods[1]["n"] == 2
+
+
+def test_export_delete_and_retention(recorded, tmp_path: Path):
+    store, sid = recorded
+    doc = store.export_json(sid)
+    json.dumps(doc)  # serialisable
+    assert len(doc["utterances"]) == 2 and doc["utterances"][0]["text"] == "I feel so lonely"
+    csv_text = store.export_csv(sid)
+    assert csv_text.splitlines()[0].startswith("segment_id,start_s") and "我今天很开心" in csv_text
+    files = store.export_embeddings(sid, tmp_path / "emb")
+    assert len(files) == 2 and np.load(files[0]).shape == (12,)
+    old = store.start_session("old", now=time.time() - 40 * 86400)
+    assert store.apply_retention(30) == 1 and [s.id for s in store.sessions()] == [sid]
+    assert old not in [s.id for s in store.sessions()]
+    store.delete_session(sid)
+    assert store.sessions() == [] and store.utterances(sid) == [] and store.moods(sid) == []
+
+
+def test_audio_is_not_kept_by_default(tmp_path: Path, two_utterances):
+    store = SessionStore(tmp_path / "s.db")
+    path, _ = two_utterances
+    from voiceassist.audio.sources import FileSource
+    from voiceassist.pipeline import Pipeline
+
+    rec = StoreRecorder(store, "t")
+    p = Pipeline(Config(), FileSource(path), asr=ScriptedAsr([("hello", "en")]))
+    p.bus.subscribe(rec)
+    p.start()
+    p.wait(120)
+    assert all(u["audio"] is None for u in store.utterances(rec.session_id))
+
+
+def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path: Path, two_utterances):
+    store = SessionStore(tmp_path / "s.db")
+    errors: list[str] = []
+    rec = StoreRecorder(store, "t", keep_audio=True, on_error=errors.append)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: no room for anything more
+    path, _ = two_utterances
+    c = run(path, ScriptedAsr([("hello", "en")]))
+    for ev in c.events:
+        rec(ev)
+    assert len(errors) == 1 and "cannot write the session store" in errors[0] and "full" in errors[0]
+
+
+@pytest.mark.slow
+def test_killed_mid_session_keeps_everything_before(tmp_path: Path):
+    """`voiceassist listen --file` writes the store; SIGKILL it after two utterances were processed."""
+    parts = [silence(0.3)]
+    for text in ("I feel tired today.", "My sister called me.", "We talked for an hour.", "Then I went to bed.",
+                 "The night was quiet.", "In the morning it rained."):
+        parts += [espeak(text), silence(1.0)]
+    wav = write_wav(tmp_path / "long.wav", np.concatenate(parts))
+    data_home = tmp_path / "data"
+    env = {**os.environ, "XDG_DATA_HOME": str(data_home), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    proc = subprocess.Popen([sys.executable, "-m", "voiceassist", "listen", "--file", str(wav), "--json",
+                             "--set", "tts.enabled=false"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=env, text=True)
+    fused = 0
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while True:
+        line = proc.stdout.readline()  # (iterating the pipe would read ahead and block)
+        if not line:
+            break
+        if '"event": "MoodUpdate"' in line:
+            fused += 1
+        if fused >= 2 or time.monotonic() > deadline:
+            break
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proc.stdout.close()
+    store = SessionStore(data_home / "voiceassist" / "sessions.sqlite3")
+    assert store.integrity_ok()
+    [info] = store.sessions()
+    assert info.ended_at is None  # it was killed, not stopped
+    done = [u for u in store.utterances(info.id) if u["fused_label"]]
+    assert len(done) >= 2 and done[0]["text"] and done[1]["text"]
+    assert len(store.moods(info.id)) >= 2
+    store.close()

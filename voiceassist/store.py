@@ -1,0 +1,354 @@
+"""The session store: SQLite in WAL mode in the user data dir, written as the session goes.
+
+Each event worth keeping is written in its own short transaction as it arrives, so a crash or a kill
+loses at most the utterance in flight. The schema is versioned (``PRAGMA user_version``) and upgraded
+by the migrations below, in order. Raw audio is stored only when ``store.keep_audio`` is on (a privacy
+setting, off by default).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voiceassist.emotion.labels import LABELS
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at REAL NOT NULL,           -- unix time
+        ended_at REAL,
+        source TEXT NOT NULL DEFAULT '',
+        backends TEXT NOT NULL DEFAULT '{}' -- JSON: stage -> description
+    );
+    CREATE TABLE utterances (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        segment_id INTEGER NOT NULL,
+        wall_time REAL NOT NULL,
+        start_s REAL NOT NULL, end_s REAL NOT NULL,
+        text TEXT NOT NULL DEFAULT '', language TEXT,
+        speech TEXT, text_emotion TEXT, fused TEXT,       -- JSON: label, confidence, scores, backend
+        fused_label TEXT, confidence REAL, valence REAL, arousal REAL,
+        fallback_action TEXT,
+        embedding BLOB, embedding_dim INTEGER,            -- float32
+        reply TEXT, reply_tone TEXT,
+        audio BLOB,                                       -- int16 16 kHz, only with store.keep_audio
+        PRIMARY KEY (session_id, segment_id)
+    );
+    CREATE TABLE frames (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        segment_id INTEGER NOT NULL,
+        start_s REAL NOT NULL, frame_rate REAL NOT NULL,
+        probs BLOB NOT NULL,                              -- float16 (T, 9), downsampled
+        PRIMARY KEY (session_id, segment_id)
+    );
+    CREATE TABLE moods (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        segment_id INTEGER NOT NULL,
+        wall_time REAL NOT NULL,
+        data TEXT NOT NULL,                               -- JSON: the MoodUpdate fields
+        PRIMARY KEY (session_id, segment_id)
+    );
+    CREATE TABLE alerts (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        alert_id INTEGER NOT NULL,
+        segment_id INTEGER,
+        wall_time REAL NOT NULL,
+        kind TEXT NOT NULL, severity TEXT NOT NULL, rule TEXT NOT NULL, suppressed INTEGER NOT NULL,
+        PRIMARY KEY (session_id, alert_id)
+    );
+    CREATE TABLE feedback (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        segment_id INTEGER NOT NULL,
+        wall_time REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+FRAME_RATE_STORED = 10.0
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    started_at: float
+    ended_at: float | None
+    source: str
+    utterances: int
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False)
+
+
+class SessionStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self.migrate()
+
+    def migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} was written by a newer VoiceAssist (schema {version}); update")
+            for v in range(version, SCHEMA_VERSION):
+                self._db.execute("BEGIN")
+                self._exec_script(MIGRATIONS[v])  # executescript would commit our transaction
+                self._db.execute(f"PRAGMA user_version = {v + 1}")
+                self._db.execute("COMMIT")
+
+    def _exec_script(self, script: str) -> None:
+        for stmt in script.split(";"):
+            if stmt.strip():
+                self._db.execute(stmt)
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        with self._lock:
+            cur = self._db.execute(sql, args)
+            return int(cur.lastrowid or 0)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def start_session(self, source: str, now: float | None = None) -> int:
+        return self._write("INSERT INTO sessions (started_at, source) VALUES (?, ?)",
+                           (time.time() if now is None else now, source))
+
+    def end_session(self, session_id: int) -> None:
+        self._write("UPDATE sessions SET ended_at=? WHERE id=?", (time.time(), session_id))
+
+    def set_backends(self, session_id: int, backends: dict[str, str]) -> None:
+        self._write("UPDATE sessions SET backends=? WHERE id=?", (_json(backends), session_id))
+
+    def add_utterance(self, session_id: int, segment_id: int, start_s: float, end_s: float,
+                      audio: np.ndarray | None = None) -> None:
+        self._write("INSERT OR IGNORE INTO utterances (session_id, segment_id, wall_time, start_s, end_s, audio) "
+                    "VALUES (?,?,?,?,?,?)", (session_id, segment_id, time.time(), start_s, end_s,
+                                             None if audio is None else audio.astype(np.int16).tobytes()))
+
+    def update_utterance(self, session_id: int, segment_id: int, **fields: Any) -> None:
+        if not fields:
+            return
+        cols = ", ".join(f"{k}=?" for k in fields)
+        self._write(f"UPDATE utterances SET {cols} WHERE session_id=? AND segment_id=?",
+                    (*fields.values(), session_id, segment_id))
+
+    def add_frames(self, session_id: int, segment_id: int, start_s: float, frame_rate: float,
+                   probs: np.ndarray) -> None:
+        step = max(1, round(frame_rate / FRAME_RATE_STORED))
+        if len(probs) >= step:
+            down = probs[: len(probs) // step * step].reshape(-1, step, probs.shape[1]).mean(axis=1)
+        else:
+            down = probs
+        self._write("INSERT OR REPLACE INTO frames VALUES (?,?,?,?,?)",
+                    (session_id, segment_id, start_s, frame_rate / step, down.astype(np.float16).tobytes()))
+
+    def add_mood(self, session_id: int, segment_id: int, data: dict[str, Any]) -> None:
+        self._write("INSERT OR REPLACE INTO moods VALUES (?,?,?,?)", (session_id, segment_id, time.time(), _json(data)))
+
+    def add_alert(self, session_id: int, alert_id: int, segment_id: int | None, kind: str, severity: str,
+                  rule: str, suppressed: bool) -> None:
+        self._write("INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?)",
+                    (session_id, alert_id, segment_id, time.time(), kind, severity, rule, int(suppressed)))
+
+    def add_feedback(self, session_id: int, segment_id: int, data: dict[str, Any]) -> None:
+        self._write("INSERT INTO feedback VALUES (?,?,?,?)", (session_id, segment_id, time.time(), _json(data)))
+
+    # -- reading -----------------------------------------------------------------------------------
+    def sessions(self) -> list[SessionInfo]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.id, s.started_at, s.ended_at, s.source, COUNT(u.segment_id) FROM sessions s "
+                "LEFT JOIN utterances u ON u.session_id = s.id GROUP BY s.id ORDER BY s.id DESC").fetchall()
+        return [SessionInfo(*r) for r in rows]
+
+    def utterances(self, session_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._db.execute("SELECT * FROM utterances WHERE session_id=? ORDER BY segment_id", (session_id,))
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        out = []
+        for r in rows:
+            d = dict(zip(names, r, strict=True))
+            for k in ("speech", "text_emotion", "fused"):
+                d[k] = json.loads(d[k]) if d[k] else None
+            d["embedding"] = (np.frombuffer(d["embedding"], dtype=np.float32) if d["embedding"] is not None
+                              else None)
+            d["audio"] = np.frombuffer(d["audio"], dtype=np.int16) if d["audio"] is not None else None
+            out.append(d)
+        return out
+
+    def frames(self, session_id: int, segment_id: int) -> tuple[float, float, np.ndarray] | None:
+        with self._lock:
+            r = self._db.execute("SELECT start_s, frame_rate, probs FROM frames WHERE session_id=? AND segment_id=?",
+                                 (session_id, segment_id)).fetchone()
+        if r is None:
+            return None
+        return r[0], r[1], np.frombuffer(r[2], dtype=np.float16).reshape(-1, len(LABELS)).astype(np.float32)
+
+    def moods(self, session_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT segment_id, wall_time, data FROM moods WHERE session_id=? "
+                                    "ORDER BY segment_id", (session_id,)).fetchall()
+        return [{"segment_id": r[0], "wall_time": r[1], **json.loads(r[2])} for r in rows]
+
+    def alerts(self, session_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._db.execute("SELECT * FROM alerts WHERE session_id=? ORDER BY alert_id", (session_id,))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def integrity_ok(self) -> bool:
+        with self._lock:
+            return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- export, delete, retention -----------------------------------------------------------------
+    def export_json(self, session_id: int) -> dict[str, Any]:
+        info = next((s for s in self.sessions() if s.id == session_id), None)
+        if info is None:
+            raise KeyError(session_id)
+        utts = []
+        for u in self.utterances(session_id):
+            u = {k: v for k, v in u.items() if k not in ("embedding", "audio", "session_id")}
+            utts.append(u)
+        return {"session": {"id": info.id, "started_at": info.started_at, "ended_at": info.ended_at,
+                            "source": info.source}, "utterances": utts, "moods": self.moods(session_id),
+                "alerts": self.alerts(session_id)}
+
+    def export_csv(self, session_id: int) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["segment_id", "start_s", "end_s", "text", "language", "fused_label", "confidence", "valence",
+                    "arousal", "speech_label", "text_label", "reply"])
+        for u in self.utterances(session_id):
+            w.writerow([u["segment_id"], round(u["start_s"], 3), round(u["end_s"], 3), u["text"], u["language"],
+                        u["fused_label"], u["confidence"], u["valence"], u["arousal"],
+                        (u["speech"] or {}).get("label"), (u["text_emotion"] or {}).get("label"), u["reply"]])
+        return buf.getvalue()
+
+    def export_embeddings(self, session_id: int, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        out = []
+        for u in self.utterances(session_id):
+            if u["embedding"] is not None:
+                p = folder / f"session{session_id}_seg{u['segment_id']:04d}.npy"
+                np.save(p, u["embedding"])
+                out.append(p)
+        return out
+
+    def delete_session(self, session_id: int) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            for table in ("utterances", "frames", "moods", "alerts", "feedback"):
+                self._db.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
+            self._db.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+            self._db.execute("COMMIT")
+
+    def apply_retention(self, days: float, now: float | None = None) -> int:
+        """Delete sessions that started more than ``days`` ago (0: keep everything)."""
+        if days <= 0:
+            return 0
+        cutoff = (time.time() if now is None else now) - days * 86400
+        old = [s.id for s in self.sessions() if s.started_at < cutoff]
+        for sid in old:
+            self.delete_session(sid)
+        return len(old)
+
+
+class StoreRecorder:
+    """A bus subscriber that writes a session's events to the store as they arrive."""
+
+    def __init__(self, store: SessionStore, source: str, keep_audio: bool = False,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.keep_audio = keep_audio
+        self.session_id = store.start_session(source)
+        self._backends: dict[str, str] = {}
+        self._on_error = on_error
+        self.failed: str | None = None
+
+    def __call__(self, ev: Any) -> None:
+        try:
+            self._record(ev)
+        except sqlite3.Error as e:  # a full disk: say so once; the session goes on in memory
+            if self.failed is None:
+                self.failed = f"cannot write the session store {self.store.path}: {e}"
+                log.error(self.failed)
+                if self._on_error is not None:
+                    self._on_error(self.failed)
+
+    def _record(self, ev: Any) -> None:
+        from voiceassist import events as E
+
+        sid, seg = self.session_id, ev.segment_id
+        if isinstance(ev, E.StageReady):
+            self._backends[ev.stage] = ev.description
+            self.store.set_backends(sid, self._backends)
+        elif isinstance(ev, E.SpeechSegment):
+            self.store.add_utterance(sid, seg, ev.start_s, ev.end_s, ev.audio.samples if self.keep_audio else None)
+        elif isinstance(ev, E.Transcript):
+            self.store.update_utterance(sid, seg, text=ev.text, language=ev.language)
+        elif isinstance(ev, E.SpeechEmotion):
+            emb = ev.estimate.embedding
+            self.store.update_utterance(sid, seg, speech=_json(ev.estimate.to_json()),
+                                        embedding=None if emb is None else emb.astype(np.float32).tobytes(),
+                                        embedding_dim=None if emb is None else int(emb.shape[0]))
+            if ev.frames is not None:
+                self.store.add_frames(sid, seg, ev.start_s, ev.frames.frame_rate, ev.frames.probs)
+        elif isinstance(ev, E.TextEmotion):
+            self.store.update_utterance(sid, seg, text_emotion=_json(ev.estimate.to_json()))
+        elif isinstance(ev, E.FusedEmotion):
+            from voiceassist.emotion.labels import as_dict, valence_arousal
+
+            v, a = valence_arousal(ev.scores)
+            fused = {"label": ev.label, "confidence": ev.confidence, "scores": as_dict(ev.scores), "rule": ev.rule,
+                     "weights": {"speech": ev.speech_weight, "text": ev.text_weight}}
+            self.store.update_utterance(sid, seg, fused=_json(fused), fused_label=ev.label, confidence=ev.confidence,
+                                        valence=v, arousal=a, fallback_action=ev.fallback_action)
+        elif isinstance(ev, E.MoodUpdate):
+            data = {k: getattr(ev, k) for k in ("n", "valence", "arousal", "mean_valence", "mean_arousal",
+                                                 "volatility_l2", "volatility_cos", "volatility_relative",
+                                                 "mssd_valence", "rmssd_valence", "pac_valence", "rmssd_arousal",
+                                                 "pac_arousal")}
+            self.store.add_mood(sid, seg, data)
+        elif isinstance(ev, E.AlertRaised):
+            self.store.add_alert(sid, ev.alert_id, seg, ev.kind, ev.severity, ev.rule, ev.suppressed)
+        elif isinstance(ev, E.Reply):
+            self.store.update_utterance(sid, seg, reply=ev.text, reply_tone=ev.tone)
+        elif isinstance(ev, E.PipelineStopped):
+            self.store.end_session(sid)
+
+
+def default_store_path() -> Path:
+    from voiceassist.paths import user_data_dir
+
+    return user_data_dir() / "sessions.sqlite3"

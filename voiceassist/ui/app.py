@@ -1,0 +1,64 @@
+"""``voiceassist app``: the desktop window."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def make_source_factory(cfg: Any, file: Path | None) -> Any:
+    from voiceassist.audio.sources import FileSource, MicSource
+
+    def factory() -> Any:
+        if file is not None:
+            src: Any = FileSource(file, realtime=True, chunk_ms=cfg.audio.block_ms)
+            src.describe = lambda: f"file {file}"
+            return src
+        src = MicSource(cfg.audio.input_device or None, cfg.audio.block_ms, cfg.audio.queue_seconds,
+                        cfg.audio.no_data_timeout_s)
+        src.describe = lambda: "microphone"
+        return src
+
+    return factory
+
+
+def run_app(cfg: Any, config_path: Path, file: Path | None = None, screenshot: Path | None = None,
+            quit_after: float = 0.0, tab: str = "live", start: bool = True) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from voiceassist.store import SessionStore, default_store_path
+    from voiceassist.ui.i18n import load_translator, resolve_language
+    from voiceassist.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    lang = resolve_language(cfg.ui.language)
+    translator = load_translator(lang)
+    if translator is not None:
+        app.installTranslator(translator)
+    store = None
+    if cfg.store.enabled:
+        store = SessionStore(Path(cfg.store.path) if cfg.store.path else default_store_path())
+        store.apply_retention(cfg.store.retention_days)
+    win = MainWindow(cfg, config_path, store, make_source_factory(cfg, file), zh=lang.startswith("zh"))
+    win.show()
+    tabs = {"live": 0, "timeline": 1, "settings": 2}
+    win.tabs.setCurrentIndex(tabs.get(tab, 0))
+    if start:
+        QTimer.singleShot(0, win.start_listening)
+    if quit_after > 0:
+        def finish() -> None:
+            if screenshot is not None:
+                if tab == "timeline":
+                    win.timeline.reload()
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                win.grab().save(str(screenshot))
+            win.close()
+            app.quit()
+
+        QTimer.singleShot(int(quit_after * 1000), finish)
+    code = app.exec()
+    if store is not None:
+        store.close()
+    return int(code)

@@ -1,0 +1,15 @@
+"""Pipeline events into the GUI thread: the bus calls the bridge in worker threads; the bridge emits a Qt
+signal, which Qt queues to the receiver's (GUI) thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from voiceassist.events import Event
+
+
+class EventBridge(QObject):
+    event = Signal(object)
+
+    def __call__(self, ev: Event) -> None:  # called in any thread: only emit
+        self.event.emit(ev)

@@ -1,0 +1,207 @@
+"""The live tab: the conversation, the frame-level emotion curves drawn while the person speaks, the input
+level, the mood gauge and the volatility meter. Slots only append to buffers; one 30 Hz timer redraws."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from voiceassist import events as E
+from voiceassist.emotion.labels import LABELS, LABELS_ZH
+
+COLORS = {"angry": "#d62728", "disgusted": "#8c564b", "fearful": "#9467bd", "happy": "#f2b701",
+          "neutral": "#7f7f7f", "other": "#17becf", "sad": "#1f77b4", "surprised": "#ff7f0e", "unknown": "#c7c7c7"}
+WINDOW_S = 10.0
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("VoiceAssist", text)
+
+
+def label_name(label: str, zh: bool) -> str:
+    return f"{LABELS_ZH[label]}" if zh else label
+
+
+class LiveTab(QWidget):
+    def __init__(self, cfg: Any, zh: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cfg = cfg
+        self.zh = zh
+        self.curve_rate = 50.0
+        self._frames: deque[np.ndarray] = deque(maxlen=int(WINDOW_S * 50))
+        self._frame_t: deque[float] = deque(maxlen=int(WINDOW_S * 50))
+        self._dirty = False
+        self.turns = 0
+        self.pending: dict[int, QListWidgetItem] = {}
+
+        self.chat = QListWidget()
+        self.chat.setWordWrap(True)
+        self.chat.setAlternatingRowColors(True)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground("w")
+        self.plot.setYRange(0, 1)
+        self.plot.setLabel("left", tr("probability"))
+        self.plot.setLabel("bottom", tr("seconds"))
+        self.plot.addLegend(offset=(5, 5))
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.curves = {lab: self.plot.plot([], [], pen=pg.mkPen(COLORS[lab], width=2), name=label_name(lab, zh))
+                       for lab in LABELS}
+
+        self.level = QProgressBar()
+        self.level.setRange(-60, 0)
+        self.level.setFormat(tr("input %v dB"))
+        self.speech_dot = QLabel(tr("silence"))
+        self.valence = QProgressBar()
+        self.valence.setRange(-100, 100)
+        self.valence.setFormat(tr("valence %v"))
+        self.arousal = QProgressBar()
+        self.arousal.setRange(-100, 100)
+        self.arousal.setFormat(tr("arousal %v"))
+        self.vol_plot = pg.PlotWidget()
+        self.vol_plot.setBackground("w")
+        self.vol_plot.setMaximumHeight(120)
+        self.vol_plot.setYRange(0, 1.6)
+        self.vol_plot.hideAxis("bottom")
+        self.vol_plot.setMouseEnabled(x=False, y=False)
+        self.vol_bar = pg.BarGraphItem(x=[0], height=[0], width=0.6, brush="#1f77b4")
+        self.vol_plot.addItem(self.vol_bar)
+        dashed = pg.mkPen("#d62728", width=2, style=Qt.DashLine)
+        self.threshold = pg.InfiniteLine(pos=cfg.alerts.enter, angle=0, pen=dashed, label=tr("alert threshold"),
+                                         labelOpts={"position": 0.1, "color": "#d62728"})
+        self.vol_plot.addItem(self.threshold)
+        self.vol_label = QLabel(tr("volatility (RMSSD of valence): -"))
+
+        self.start_btn = QPushButton(tr("Start listening"))
+        self.hands_free = QCheckBox(tr("Hands-free"))
+        self.hands_free.setChecked(cfg.ui.hands_free)
+        self.talk_btn = QPushButton(tr("Hold to talk"))
+        self.talk_btn.setEnabled(not cfg.ui.hands_free)
+        self.mute = QCheckBox(tr("Mute voice"))
+        self.stop_speaking = QPushButton(tr("Stop speaking"))
+
+        controls = QHBoxLayout()
+        for w in (self.start_btn, self.hands_free, self.talk_btn, self.mute, self.stop_speaking):
+            controls.addWidget(w)
+        controls.addStretch(1)
+
+        meters = QGroupBox(tr("Mood"))
+        g = QGridLayout(meters)
+        g.addWidget(self.level, 0, 0)
+        g.addWidget(self.speech_dot, 0, 1)
+        g.addWidget(self.valence, 1, 0, 1, 2)
+        g.addWidget(self.arousal, 2, 0, 1, 2)
+        g.addWidget(self.vol_label, 3, 0, 1, 2)
+        g.addWidget(self.vol_plot, 4, 0, 1, 2)
+
+        right = QVBoxLayout()
+        right.addWidget(QLabel(tr("Emotion while speaking")))
+        right.addWidget(self.plot, 3)
+        right.addWidget(meters, 2)
+        body = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(QLabel(tr("Conversation")))
+        left.addWidget(self.chat)
+        body.addLayout(left, 1)
+        body.addLayout(right, 1)
+        root = QVBoxLayout(self)
+        root.addLayout(controls)
+        root.addLayout(body)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)  # about 30 Hz
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # -- slots (GUI thread) --------------------------------------------------------------------------
+    def on_event(self, ev: Any) -> None:
+        if isinstance(ev, E.EmotionFrames):
+            self.curve_rate = ev.frame_rate
+            for i, row in enumerate(ev.probs):
+                self._frames.append(np.asarray(row, dtype=np.float32))
+                self._frame_t.append(ev.start_s + i / ev.frame_rate)
+            self._dirty = True
+        elif isinstance(ev, E.SpeechEmotion) and ev.frames is not None and not self._frames:
+            # file replay without live updates: show the finished utterance's curves
+            for i, row in enumerate(ev.frames.probs):
+                self._frames.append(np.asarray(row, dtype=np.float32))
+                self._frame_t.append(ev.start_s + i / ev.frames.frame_rate)
+            self._dirty = True
+        elif isinstance(ev, E.AudioLevel):
+            self.level.setValue(int(max(-60, min(0, ev.rms_dbfs))))
+            self.speech_dot.setText(tr("speaking") if ev.in_speech else tr("silence"))
+            self.speech_dot.setStyleSheet("color: #2ca02c; font-weight: bold" if ev.in_speech else "color: gray")
+        elif isinstance(ev, E.Transcript):
+            item = QListWidgetItem(f"{tr('You')}: {ev.text or tr('(no words recognised)')}")
+            self.chat.addItem(item)
+            self.pending[ev.segment_id or 0] = item
+            self.chat.scrollToBottom()
+        elif isinstance(ev, E.FusedEmotion):
+            self._on_fused(ev)
+        elif isinstance(ev, E.Reply):
+            item = QListWidgetItem(f"{tr('Assistant')} ({tr(ev.tone)}): {ev.text}")
+            item.setForeground(QBrush(QColor("#2c3e50")))
+            item.setBackground(QBrush(QColor("#eef5ff")))
+            self.chat.addItem(item)
+            self.chat.scrollToBottom()
+        elif isinstance(ev, E.MoodUpdate):
+            self.valence.setValue(round(ev.valence * 100))
+            self.arousal.setValue(round(ev.arousal * 100))
+            value = float(getattr(ev, self.cfg.alerts.metric, ev.rmssd_valence) or 0.0)
+            self.vol_bar.setOpts(height=[value], brush="#d62728" if value >= self.cfg.alerts.enter else "#1f77b4")
+            self.vol_label.setText(f"{tr('volatility')} ({self.cfg.alerts.metric}): {value:.2f}")
+
+    def _on_fused(self, ev: Any) -> None:
+        self.turns += 1
+        item = self.pending.pop(ev.segment_id or 0, None)
+        chip = f"[{label_name(ev.label, self.zh)} {ev.confidence:.2f}]"
+        if item is None:
+            item = QListWidgetItem(f"{tr('You')}: …")
+            self.chat.addItem(item)
+        item.setText(f"{item.text()}   {chip}")
+        item.setForeground(QBrush(QColor(COLORS[ev.label])))
+        tip = []
+        if ev.speech is not None:
+            tip.append(f"{tr('voice')}: {ev.speech.label} {ev.speech.confidence:.2f} ({ev.speech.backend})")
+        if ev.text is not None:
+            kw = f" [{', '.join(ev.text.keywords)}]" if ev.text.keywords else ""
+            tip.append(f"{tr('words')}: {ev.text.label} {ev.text.confidence:.2f}{kw}")
+        tip.append(f"{tr('fusion')}: {ev.rule}")
+        item.setToolTip("\n".join(tip))
+
+    def redraw(self) -> None:
+        if not self._dirty or not self._frames:
+            return
+        self._dirty = False
+        probs = np.stack(list(self._frames))
+        t = np.fromiter(self._frame_t, dtype=np.float64)
+        n_show = self.cfg.ui.curve_labels
+        top = set(np.argsort(probs[-min(len(probs), 100):].mean(axis=0))[::-1][:n_show])
+        for i, lab in enumerate(LABELS):
+            if i in top:
+                self.curves[lab].setData(t, probs[:, i])
+            else:
+                self.curves[lab].setData([], [])
+        self.plot.setXRange(max(t[-1] - WINDOW_S, t[0]), max(t[-1], t[0] + 1), padding=0)
+
+    @property
+    def frame_count(self) -> int:
+        return len(self._frames)

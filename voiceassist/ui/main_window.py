@@ -1,0 +1,210 @@
+"""The main window and its controller. The controller owns the pipeline (started and stopped in a helper
+thread, so the GUI thread never waits on a model); pipeline events reach the window through the bridge."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QTabWidget, QVBoxLayout, QWidget
+
+from voiceassist import events as E
+from voiceassist.bus import EventBus
+from voiceassist.store import SessionStore, StoreRecorder
+from voiceassist.ui.bridge import EventBridge
+from voiceassist.ui.live import LiveTab
+from voiceassist.ui.settings import SettingsTab
+from voiceassist.ui.timeline import TimelineTab
+
+log = logging.getLogger(__name__)
+STAGES = ("asr", "speech-emotion", "text-emotion", "reply", "tts")
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("VoiceAssist", text)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, cfg: Any, config_path: Path, store: SessionStore | None, source_factory: Any,
+                 zh: bool = False) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.store = store
+        self.source_factory = source_factory
+        self.pipeline: Any = None
+        self.recorder: StoreRecorder | None = None
+        self.bridge = EventBridge()
+        self.bridge.event.connect(self.on_event)
+        self.ready: dict[str, Any] = {}
+        self.last_latency: float | None = None
+        self._generation = 0  # which start of the pipeline an event comes from
+        self._speech_end: dict[int, float] = {}
+        self.setWindowTitle("VoiceAssist")
+        self.resize(1180, 760)
+
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        self.banner.setStyleSheet("background: #fdecea; color: #8a1c1c; padding: 6px; font-weight: bold")
+        self.consent = QLabel(tr("Caregiver alerts are ON: a caregiver is told when your mood becomes very "
+                                 "volatile or a crisis phrase is heard."))
+        self.consent.setStyleSheet("background: #fff4d6; color: #6b4e00; padding: 4px")
+        self.consent.setVisible(cfg.alerts.enabled)
+        self.live = LiveTab(cfg, zh)
+        self.timeline = TimelineTab(store)
+        self.settings = SettingsTab(cfg, config_path)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.live, tr("Live"))
+        self.tabs.addTab(self.timeline, tr("Timeline"))
+        self.tabs.addTab(self.settings, tr("Settings"))
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.addWidget(self.consent)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.tabs)
+        self.setCentralWidget(central)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, len(STAGES))
+        self.progress.setMaximumWidth(180)
+        self.progress.setFormat(tr("loading models %v/%m"))
+        self.progress.setVisible(False)
+        self.status = QLabel(tr("Not listening. Press Start listening."))
+        self.statusBar().addWidget(self.status, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.live.start_btn.clicked.connect(self.toggle_listening)
+        self.live.hands_free.toggled.connect(self._hands_free)
+        self.live.talk_btn.pressed.connect(lambda: self._talk(True))
+        self.live.talk_btn.released.connect(lambda: self._talk(False))
+        self.live.mute.toggled.connect(self._mute)
+        self.live.stop_speaking.clicked.connect(self._stop_speaking)
+
+    # -- controls ----------------------------------------------------------------------------------
+    @property
+    def listening(self) -> bool:
+        return self.pipeline is not None
+
+    def toggle_listening(self) -> None:
+        if self.listening:
+            self.stop_listening()
+        else:
+            self.start_listening()
+
+    def start_listening(self) -> None:
+        from voiceassist.pipeline import Pipeline
+
+        bus = EventBus()
+        self._generation += 1
+        generation = self._generation
+        bus.subscribe(lambda ev: self.bridge((generation, ev)))
+        try:
+            source = self.source_factory()
+        except Exception as e:
+            self.status.setText(str(e))
+            return
+        if self.store is not None:
+            self.recorder = StoreRecorder(self.store, getattr(source, "describe", lambda: type(source).__name__)(),
+                                          keep_audio=self.cfg.store.keep_audio)
+            bus.subscribe(self.recorder)
+        self.pipeline = Pipeline(self.cfg, source, bus)
+        if not self.live.hands_free.isChecked():
+            self.pipeline.set_input_enabled(False)
+        self.ready.clear()
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.status.setText(tr("Loading models..."))
+        self.live.start_btn.setText(tr("Stop listening"))
+        pipeline = self.pipeline
+
+        def start() -> None:  # opening the source and warming the models up take seconds
+            try:
+                pipeline.start()
+            except Exception as e:
+                log.error("could not start listening", exc_info=True)
+                pipeline.bus.publish(E.StageError(stage="input", message=str(e)))
+                pipeline.bus.publish(E.PipelineStopped(reason=str(e)))
+
+        threading.Thread(target=start, name="voiceassist-ui-start", daemon=True).start()
+
+    def stop_listening(self) -> None:
+        pipeline, self.pipeline = self.pipeline, None
+        self.live.start_btn.setText(tr("Start listening"))
+        self.status.setText(tr("Stopping..."))
+        if pipeline is not None:
+            threading.Thread(target=pipeline.stop, name="voiceassist-ui-stop", daemon=True).start()
+
+    def _hands_free(self, on: bool) -> None:
+        self.live.talk_btn.setEnabled(not on)
+        if self.pipeline is not None:
+            self.pipeline.set_input_enabled(on)
+
+    def _talk(self, down: bool) -> None:
+        if self.pipeline is not None and not self.live.hands_free.isChecked():
+            self.pipeline.set_input_enabled(down)
+
+    def _mute(self, on: bool) -> None:
+        if self.pipeline is not None and self.pipeline.responder is not None:
+            self.pipeline.responder.muted = on
+            if on:
+                self.pipeline.responder.stop_speaking()
+
+    def _stop_speaking(self) -> None:
+        if self.pipeline is not None and self.pipeline.responder is not None:
+            self.pipeline.responder.stop_speaking()
+
+    # -- events (GUI thread) -----------------------------------------------------------------------
+    def on_event(self, item: Any) -> None:
+        generation, ev = item
+        current = generation == self._generation
+        self.live.on_event(ev)
+        if isinstance(ev, E.StageReady):
+            self.ready[ev.stage] = ev
+            self.progress.setValue(len([s for s in STAGES if s in self.ready]))
+            self._status_line()
+            self.settings.set_model_status(
+                [f"{r.stage}: {r.description}" + (f" - {r.note}" if r.note else "") for r in self.ready.values()])
+        elif isinstance(ev, E.SourceStarted):
+            self.progress.setVisible(False)
+            self._status_line()
+        elif isinstance(ev, E.PlaybackStarted):
+            end = self._speech_end.pop(ev.segment_id or 0, None)
+            if end:
+                self.last_latency = ev.first_sample_at - end
+                self._status_line()
+        elif isinstance(ev, E.Reply) and ev.speech_end_at:
+            self._speech_end[ev.segment_id or 0] = ev.speech_end_at
+            self.last_latency = ev.t - ev.speech_end_at
+            self._status_line()
+        elif isinstance(ev, E.AlertRaised) and not ev.suppressed:
+            self.banner.setText(f"{tr('Alert')} [{ev.severity}]: {ev.rule}")
+            self.banner.setVisible(True)
+        elif isinstance(ev, E.StageError) and ev.stage == "input":
+            self.status.setText(f"{tr('Microphone problem')}: {ev.message}")
+        elif isinstance(ev, E.SourceEnded):
+            if ev.error:
+                self.status.setText(f"{tr('Microphone problem')}: {ev.error}")
+        elif isinstance(ev, E.PipelineStopped) and current:
+            self.progress.setVisible(False)
+            self.pipeline = None  # ended by itself (end of file, lost device) or stopped
+            self.live.start_btn.setText(tr("Start listening"))
+            self.timeline.reload()
+            if not self.status.text().startswith(tr("Microphone problem")):
+                self.status.setText(tr("Not listening."))
+
+    def _status_line(self) -> None:
+        parts = []
+        for stage in STAGES:
+            r = self.ready.get(stage)
+            if r is not None:
+                mark = f" [{tr('embedded')}]" if r.embedded else ""
+                parts.append(f"{stage}: {r.description.split(' (')[0]}{mark}")
+        device = "GPU" if any("cuda" in r.description for r in self.ready.values()) else "CPU"
+        latency = f" | {tr('last reply')} {self.last_latency:.2f} s" if self.last_latency is not None else ""
+        self.status.setText(" | ".join(parts) + f" | {device}{latency}")
+
+    def closeEvent(self, event: Any) -> None:
+        if self.pipeline is not None:
+            self.pipeline.stop(timeout=2.0)
+        super().closeEvent(event)

@@ -1,0 +1,219 @@
+"""The settings tab: devices, VAD, models and their status, voice, language, and the caregiver section
+(PIN-protected) for alerts. Saving writes the user's config file, keeping its comments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("VoiceAssist", text)
+
+
+def save_settings(path: Path, values: dict[str, dict[str, Any]]) -> None:
+    """Write ``{section: {key: value}}`` into the config file (tomlkit keeps comments and layout)."""
+    import tomlkit
+
+    from voiceassist.cli import _write_atomic
+
+    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    for section, kv in values.items():
+        parts = section.split(".")
+        table: Any = doc
+        for part in parts:
+            if part not in table:
+                table[part] = tomlkit.table()
+            table = table[part]
+        for k, v in kv.items():
+            table[k] = v
+    _write_atomic(path, tomlkit.dumps(doc))
+
+
+class SettingsTab(QWidget):
+    def __init__(self, cfg: Any, config_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cfg = cfg
+        self.config_path = config_path
+        self.input_device = QComboBox()
+        self.output_device = QComboBox()
+        self._fill_devices()
+        self.aggressiveness = QSpinBox()
+        self.aggressiveness.setRange(0, 3)
+        self.aggressiveness.setValue(cfg.vad.aggressiveness)
+        self.hangover = QSpinBox()
+        self.hangover.setRange(100, 3000)
+        self.hangover.setSingleStep(50)
+        self.hangover.setValue(cfg.vad.hangover_ms)
+        self.language = QComboBox()
+        for code, name in (("auto", tr("Detect (Mandarin or English)")), ("zh", "中文"), ("en", "English")):
+            self.language.addItem(name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(cfg.asr.language)))
+        self.ui_language = QComboBox()
+        for code, name in (("auto", tr("System")), ("en", "English"), ("zh_CN", "简体中文")):
+            self.ui_language.addItem(name, code)
+        self.ui_language.setCurrentIndex(max(0, self.ui_language.findData(cfg.ui.language)))
+        self.rate = QDoubleSpinBox()
+        self.rate.setRange(0.5, 2.0)
+        self.rate.setSingleStep(0.1)
+        self.rate.setValue(cfg.tts.rate_scale)
+        self.barge_in = QCheckBox(tr("Let me interrupt the assistant (use headphones)"))
+        self.barge_in.setChecked(cfg.tts.barge_in)
+        self.models = QLabel(tr("Models load when listening starts."))
+        self.models.setWordWrap(True)
+
+        general = QGroupBox(tr("Audio, speech and voice"))
+        f = QFormLayout(general)
+        f.addRow(tr("Microphone"), self.input_device)
+        f.addRow(tr("Speaker"), self.output_device)
+        f.addRow(tr("VAD aggressiveness"), self.aggressiveness)
+        f.addRow(tr("End of speech after (ms)"), self.hangover)
+        f.addRow(tr("Spoken language"), self.language)
+        f.addRow(tr("Voice speed"), self.rate)
+        f.addRow("", self.barge_in)
+        f.addRow(tr("Window language"), self.ui_language)
+        f.addRow(tr("Models"), self.models)
+
+        # caregiver section: locked until the PIN is given
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setPlaceholderText(tr("caregiver PIN"))
+        self.unlock_btn = QPushButton(tr("Unlock"))
+        self.pin_status = QLabel(tr("Locked") if cfg.alerts.pin_hash else
+                                 tr("No PIN set: run 'voiceassist alerts set-pin' first"))
+        self.alerts_on = QCheckBox(tr("Caregiver alerts on"))
+        self.alerts_on.setChecked(cfg.alerts.enabled)
+        self.person = QLineEdit(cfg.alerts.person_name)
+        self.channel_boxes = {name: QCheckBox(name) for name in ("desktop", "email", "webhook")}
+        for name, box in self.channel_boxes.items():
+            box.setChecked(name in cfg.alerts.channels)
+        self.include_transcript = QCheckBox(tr("Include what was said in messages"))
+        self.include_transcript.setChecked(cfg.alerts.include_transcript)
+        self.webhook = QLineEdit(cfg.alerts.webhook.url)
+        self.email_host = QLineEdit(cfg.alerts.email.host)
+        self.email_to = QLineEdit(", ".join(cfg.alerts.email.to))
+        self.caregiver = QGroupBox(tr("Caregiver alerts"))
+        cf = QFormLayout(self.caregiver)
+        unlock = QHBoxLayout()
+        unlock.addWidget(self.pin)
+        unlock.addWidget(self.unlock_btn)
+        unlock.addWidget(self.pin_status)
+        cf.addRow(tr("PIN"), unlock)
+        channels = QHBoxLayout()
+        for box in self.channel_boxes.values():
+            channels.addWidget(box)
+        self._protected = [self.alerts_on, self.person, *self.channel_boxes.values(), self.include_transcript,
+                           self.webhook, self.email_host, self.email_to]
+        cf.addRow("", self.alerts_on)
+        cf.addRow(tr("Person's name"), self.person)
+        cf.addRow(tr("Channels (banner always)"), channels)
+        cf.addRow("", self.include_transcript)
+        cf.addRow(tr("Webhook URL"), self.webhook)
+        cf.addRow(tr("SMTP server"), self.email_host)
+        cf.addRow(tr("E-mail to"), self.email_to)
+        self.set_unlocked(False)
+
+        self.save_btn = QPushButton(tr("Save"))
+        self.saved = QLabel("")
+        root = QVBoxLayout(self)
+        root.addWidget(general)
+        root.addWidget(self.caregiver)
+        row = QHBoxLayout()
+        row.addWidget(self.save_btn)
+        row.addWidget(self.saved)
+        row.addStretch(1)
+        root.addLayout(row)
+        root.addStretch(1)
+        self.unlock_btn.clicked.connect(self.try_unlock)
+        self.save_btn.clicked.connect(self.save)
+
+    def _fill_devices(self) -> None:
+        self.input_device.addItem(self.tr_default(), "")
+        self.output_device.addItem(self.tr_default(), "")
+        try:
+            import sounddevice as sd
+
+            for _i, d in enumerate(sd.query_devices()):
+                if d["max_input_channels"] > 0:
+                    self.input_device.addItem(d["name"], d["name"])
+                if d["max_output_channels"] > 0:
+                    self.output_device.addItem(d["name"], d["name"])
+        except Exception:
+            pass
+        self.input_device.setCurrentIndex(max(0, self.input_device.findData(self.cfg.audio.input_device)))
+        self.output_device.setCurrentIndex(max(0, self.output_device.findData(self.cfg.tts.output_device)))
+
+    @staticmethod
+    def tr_default() -> str:
+        return tr("System default")
+
+    def set_unlocked(self, unlocked: bool) -> None:
+        self.unlocked = unlocked
+        for w in self._protected:
+            w.setEnabled(unlocked)
+
+    def try_unlock(self) -> bool:
+        from voiceassist.alerts.service import check_pin
+
+        ok = bool(self.cfg.alerts.pin_hash) and check_pin(self.pin.text(), self.cfg.alerts.pin_hash)
+        self.pin.clear()
+        self.set_unlocked(ok)
+        self.pin_status.setText(tr("Unlocked") if ok else tr("Wrong PIN") if self.cfg.alerts.pin_hash
+                                else tr("No PIN set: run 'voiceassist alerts set-pin' first"))
+        return ok
+
+    def set_model_status(self, lines: list[str]) -> None:
+        self.models.setText("\n".join(lines))
+
+    def values(self) -> dict[str, dict[str, Any]]:
+        v: dict[str, dict[str, Any]] = {
+            "audio": {"input_device": self.input_device.currentData() or ""},
+            "vad": {"aggressiveness": self.aggressiveness.value(), "hangover_ms": self.hangover.value()},
+            "asr": {"language": self.language.currentData()},
+            "tts": {"output_device": self.output_device.currentData() or "", "rate_scale": round(self.rate.value(), 2),
+                    "barge_in": self.barge_in.isChecked()},
+            "ui": {"language": self.ui_language.currentData()},
+        }
+        if self.unlocked:
+            v["alerts"] = {"enabled": self.alerts_on.isChecked(), "person_name": self.person.text().strip(),
+                           "channels": ["banner"] + [n for n, b in self.channel_boxes.items() if b.isChecked()],
+                           "include_transcript": self.include_transcript.isChecked()}
+            v["alerts.webhook"] = {"url": self.webhook.text().strip()}
+            v["alerts.email"] = {"host": self.email_host.text().strip(),
+                                 "to": [x.strip() for x in self.email_to.text().split(",") if x.strip()]}
+        return v
+
+    def save(self) -> bool:
+        from voiceassist.config import ConfigError, load_config
+
+        values = self.values()
+        overrides = []
+        import json
+
+        for section, kv in values.items():
+            for k, val in kv.items():
+                overrides.append(f"{section}.{k}={json.dumps(val, ensure_ascii=False)}")
+        try:
+            load_config(self.config_path, overrides)  # validate before writing anything
+        except ConfigError as e:
+            self.saved.setText(f"{tr('Not saved')}: {e}")
+            return False
+        save_settings(self.config_path, values)
+        self.saved.setText(tr("Saved. Changes apply the next time listening starts."))
+        return True
