@@ -8,9 +8,13 @@ VENV="${VOICEASSIST_VENV:-$ROOT/.venv}"
 PY="${PYTHON:-python3}"
 
 # Debian/Ubuntu packages: PortAudio (microphone), espeak-ng (speech output; tests synthesise speech),
-# PulseAudio + ALSA plugins (tests use a virtual microphone), python3-venv.
-APT_RUN=(libportaudio2 espeak-ng libespeak-ng1 python3-venv libnotify-bin)
-APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils)
+# PulseAudio + ALSA plugins (tests use a virtual microphone), python3-venv, the libraries Qt needs for a
+# window (xcb, EGL/GL, fontconfig, CJK fonts), xvfb for screenshots (scripts/screenshots.sh).
+APT_RUN=(libportaudio2 espeak-ng libespeak-ng1 python3-venv libnotify-bin sox libxcb-cursor0 libxcb-icccm4
+         libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-xkb1 libxcb-randr0
+         libxcb-shape0 libxcb-xinerama0 libxcb-xinput0 libegl1 libgl1 libfontconfig1 libglib2.0-0 libxkbcommon0 libdbus-1-3
+         fonts-noto-cjk)
+APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb xauth)
 
 need_apt() {
   local missing=()

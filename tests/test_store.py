@@ -61,7 +61,7 @@ def test_a_session_is_written_as_it_goes(recorded):
     assert u1["speech"]["backend"].startswith("prosody") and u1["text_emotion"]["label"] == "sad"
     assert u1["embedding"].shape == (12,) and u1["embedding_dim"] == 12
     assert u1["audio"] is not None and len(u1["audio"]) > 16000  # keep_audio was on
-    start, rate, probs = store.frames(sid, u1["segment_id"])
+    _start, rate, probs = store.frames(sid, u1["segment_id"])
     assert rate == 10.0 and probs.shape[1] == 9 and abs(len(probs) - (u1["end_s"] - u1["start_s"]) * 10) < 3
     moods = store.moods(sid)
     assert [m["segment_id"] for m in moods] == [1, 2] and moods[1]["n"] == 2

@@ -182,9 +182,13 @@ class MainWindow(QMainWindow):
             self.banner.setVisible(True)
         elif isinstance(ev, E.StageError) and ev.stage == "input":
             self.status.setText(f"{tr('Microphone problem')}: {ev.message}")
-        elif isinstance(ev, E.SourceEnded):
+        elif isinstance(ev, E.SourceEnded) and current:
             if ev.error:
                 self.status.setText(f"{tr('Microphone problem')}: {ev.error}")
+            if self.pipeline is not None:  # end of the file, or the device is gone: finish what was heard
+                pipeline = self.pipeline
+                threading.Thread(target=pipeline.stop, kwargs={"timeout": 30.0}, name="voiceassist-ui-stop",
+                                 daemon=True).start()
         elif isinstance(ev, E.PipelineStopped) and current:
             self.progress.setVisible(False)
             self.pipeline = None  # ended by itself (end of file, lost device) or stopped

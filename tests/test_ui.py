@@ -1,0 +1,169 @@
+"""The desktop window, offscreen (pytest-qt): widgets, the settings round trip, the caregiver lock, the
+timeline from a store with real rows, and the whole app on a replayed espeak-ng recording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from tests.conftest import espeak, silence, write_wav
+from voiceassist.config import load_config
+from voiceassist.store import SessionStore, StoreRecorder
+
+
+@pytest.fixture
+def cfg_path(tmp_path: Path) -> Path:
+    p = tmp_path / "config.toml"
+    p.write_text("# mine\n[vad]\naggressiveness = 2\n", encoding="utf-8")
+    return p
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    parts = [silence(0.3), espeak("I feel so lonely since my friend moved away."), silence(1.0),
+             espeak("But today we had a wonderful time together!"), silence(1.0)]
+    return write_wav(tmp_path_factory.mktemp("ui") / "talk.wav", np.concatenate(parts))
+
+
+def window(qtbot, cfg_path: Path, store: SessionStore | None, file: Path | None = None, overrides=()):
+    from voiceassist.ui.app import make_source_factory
+    from voiceassist.ui.main_window import MainWindow
+
+    cfg = load_config(cfg_path, ["tts.enabled=false", *overrides])
+    w = MainWindow(cfg, cfg_path, store, make_source_factory(cfg, file))
+    qtbot.addWidget(w)
+    return w
+
+
+def test_window_builds_with_its_tabs(qtbot, cfg_path: Path):
+    w = window(qtbot, cfg_path, None)
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Live", "Timeline", "Settings"]
+    assert not w.consent.isVisibleTo(w) and not w.listening
+    assert w.live.threshold.value() == pytest.approx(0.5)
+
+
+def test_settings_round_trip_keeps_comments(qtbot, cfg_path: Path):
+    w = window(qtbot, cfg_path, None)
+    s = w.settings
+    s.aggressiveness.setValue(3)
+    s.hangover.setValue(700)
+    s.rate.setValue(1.3)
+    s.barge_in.setChecked(True)
+    s.language.setCurrentIndex(s.language.findData("zh"))
+    assert s.save()
+    cfg = load_config(cfg_path)
+    assert (cfg.vad.aggressiveness, cfg.vad.hangover_ms, cfg.tts.rate_scale, cfg.tts.barge_in, cfg.asr.language) \
+        == (3, 700, 1.3, True, "zh")
+    assert cfg_path.read_text().startswith("# mine")
+    s.hangover.setValue(50)  # below the minimum the VAD accepts: refused, nothing written
+    s.hangover.setMinimum(10)
+    s.hangover.setValue(10)
+    assert not s.save() and load_config(cfg_path).vad.hangover_ms == 700
+
+
+def test_caregiver_section_is_locked_by_the_pin(qtbot, cfg_path: Path):
+    from voiceassist.alerts.service import hash_pin
+
+    cfg_path.write_text(f'[alerts]\npin_hash = "{hash_pin("2468")}"\n', encoding="utf-8")
+    w = window(qtbot, cfg_path, None)
+    s = w.settings
+    assert not s.alerts_on.isEnabled() and "alerts" not in s.values()
+    s.pin.setText("1111")
+    assert not s.try_unlock() and not s.alerts_on.isEnabled()
+    s.pin.setText("2468")
+    assert s.try_unlock() and s.alerts_on.isEnabled()
+    s.alerts_on.setChecked(True)
+    s.person.setText("Mum")
+    s.channel_boxes["webhook"].setChecked(True)
+    s.webhook.setText("http://127.0.0.1:9/hook")
+    assert s.save()
+    a = load_config(cfg_path).alerts
+    assert a.enabled and a.person_name == "Mum" and "webhook" in a.channels and a.pin_hash
+
+
+def test_consent_banner_when_alerts_are_on(qtbot, cfg_path: Path):
+    cfg_path.write_text('[alerts]\nenabled = true\n', encoding="utf-8")
+    w = window(qtbot, cfg_path, None)
+    assert w.consent.isVisibleTo(w) and "Caregiver alerts are ON" in w.consent.text()
+
+
+def test_the_app_end_to_end_on_a_recording(qtbot, cfg_path: Path, recording: Path, tmp_path: Path):
+    """A file source in place of the microphone: the whole pipeline feeds the window and the store."""
+    from voiceassist import events as E
+
+    store = SessionStore(tmp_path / "sessions.db")
+    w = window(qtbot, cfg_path, store, recording)
+    seen: list = []
+    w.bridge.event.connect(lambda item: seen.append(item[1]))
+    w.start_listening()
+    qtbot.waitUntil(lambda: any(isinstance(e, E.PipelineStopped) for e in seen), timeout=120_000)
+    qtbot.waitUntil(lambda: not w.listening, timeout=5_000)
+    rows = [w.live.chat.item(i).text() for i in range(w.live.chat.count())]
+    you = [r for r in rows if r.startswith("You:")]
+    assert len(you) == 2 and all("[" in r for r in you)  # each turn has its emotion chip
+    assert sum(r.startswith("Assistant") for r in rows) == 2
+    assert "lonely" in you[0].lower()
+    assert w.live.frame_count > 50  # live curves were drawn while speaking
+    assert any(isinstance(e, E.EmotionFrames) for e in seen)
+    assert len([e for e in seen if isinstance(e, E.MoodUpdate)]) == 2
+    assert w.live.valence.value() != 0
+    assert "embedded" in w.status.text() or "Not listening" in w.status.text()
+    [info] = store.sessions()
+    utts = store.utterances(info.id)
+    assert len(utts) == 2 and all(u["fused_label"] and u["reply"] for u in utts)
+    assert len(store.moods(info.id)) == 2 and info.ended_at is not None
+    # the timeline shows the session just recorded
+    w.timeline.reload()
+    assert w.timeline.sessions.count() == 1 and len(w.timeline.utterances) == 2
+    x, y = w.timeline.valence.getData()
+    assert len(x) == 2 and np.all(np.isfinite(y))
+    w.timeline.show_utterance(w.timeline.utterances[0])
+    assert "lonely" in w.timeline.details.toPlainText().lower()
+    out = tmp_path / "s.csv"
+    w.timeline.export_to(out, "csv")
+    assert out.read_text().count("\n") == 3
+
+
+def test_timeline_from_a_store_with_real_rows(qtbot, cfg_path: Path, tmp_path: Path, two_utterances):
+    from tests.test_pipeline_emotion import ScriptedAsr
+    from voiceassist.audio.sources import FileSource
+    from voiceassist.config import Config
+    from voiceassist.pipeline import Pipeline
+    from voiceassist.ui.timeline import TimelineTab
+
+    store = SessionStore(tmp_path / "s.db")
+    for texts in (["I'm so angry!", "我很难过"], ["I am happy", "Great news"]):
+        rec = StoreRecorder(store, "t")
+        p = Pipeline(Config(), FileSource(two_utterances[0]), asr=ScriptedAsr([(t, "en") for t in texts]))
+        p.bus.subscribe(rec)
+        p.start()
+        p.wait(120)
+        store.add_alert(rec.session_id, 7, 2, "volatility", "warning", "rmssd_valence >= 0.5", False)
+    tab = TimelineTab(store)
+    qtbot.addWidget(tab)
+    assert tab.sessions.count() == 2
+    assert tab.session_id == store.sessions()[0].id and len(tab.alert_lines) == 1
+    tab.sessions.setCurrentIndex(1)
+    assert tab.session_id == store.sessions()[1].id
+    assert [u["text"] for u in tab.utterances] == ["I'm so angry!", "我很难过"]
+
+
+def test_chinese_ui(qtbot, cfg_path: Path):
+    from PySide6.QtWidgets import QApplication
+
+    from voiceassist.ui.i18n import load_translator
+
+    t = load_translator("zh_CN")
+    assert t is not None
+    app = QApplication.instance()
+    app.installTranslator(t)
+    try:
+        w = window(qtbot, cfg_path, None)
+        assert [w.tabs.tabText(i) for i in range(3)] == ["实时", "时间线", "设置"]
+        assert w.live.start_btn.text() == "开始聆听"
+    finally:
+        app.removeTranslator(t)
