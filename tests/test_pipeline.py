@@ -65,7 +65,7 @@ def test_event_sequence_for_two_utterances(two_utterances):
     kinds = [type(e).__name__ for e in c.events]
     started = kinds.index("SourceStarted")
     assert set(kinds[:started]) == {"StageReady"}  # every model is ready before capture starts
-    assert {e.stage for e in c.of(StageReady)} == {"asr", "speech-emotion", "text-emotion"}
+    assert {e.stage for e in c.of(StageReady)} == {"asr", "speech-emotion", "text-emotion", "reply"}
     assert kinds[-1] == "PipelineStopped"
     assert len(c.of(PipelineStopped)) == 1
     segs = c.of(SpeechSegment)
