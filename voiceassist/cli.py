@@ -103,6 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
     ap_.add_argument("--quit-after", type=float, default=0.0, help=argparse.SUPPRESS)
     _common(ap_)
 
+    mo = sub.add_parser("models", help="list, pull, verify or remove models")
+    mo_sub = mo.add_subparsers(dest="models_command", required=True)
+    for name, text in (("list", "what is supported and what is installed"), ("pull", "download and install a model"),
+                       ("verify", "check installed models against their hub metadata"),
+                       ("remove", "delete an installed model"), ("gpu", "what GPU was detected, and for what")):
+        p = mo_sub.add_parser(name, help=text)
+        if name in ("pull", "remove"):
+            p.add_argument("name")
+        if name == "verify":
+            p.add_argument("name", nargs="?")
+        if name == "pull":
+            p.add_argument("--hub", choices=["hf", "ms"], default="hf", help="Hugging Face (default) or ModelScope")
+            p.add_argument("--endpoint", help="hub address (default: huggingface.co, or $HF_ENDPOINT)")
+        p.add_argument("--models-dir", type=Path, help="default: models/ in a checkout, else the user data dir")
+        p.add_argument("--catalogue", type=Path, help=argparse.SUPPRESS)
+
     sy = sub.add_parser("say", help="speak TEXT in a tone, into a WAV file (or through the speakers)")
     sy.add_argument("text")
     sy.add_argument("--tone", default="neutral",
@@ -121,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> Config:
     overrides = list(args.overrides)
-    for flag, key in (("language", "asr.language"), ("model", "asr.model"), ("device", "asr.device")):
+    for flag, key in (("language", "asr.language"), ("model", "asr.model"), ("device", "asr.device"),
+                      ("device", "emotion.device")):
         value = getattr(args, flag, None)
         if value:
             overrides.append(f"{key}={json.dumps(value)}")
@@ -481,6 +498,54 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         service.stop()
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from voiceassist import models_manager as mm
+    from voiceassist.paths import models_dir
+
+    folder = args.models_dir or models_dir()
+    cat = mm.catalogue(args.catalogue)
+    cmd = args.models_command
+    if cmd == "gpu":
+        print(mm.gpu_report())
+        return EXIT_OK
+    if cmd == "list":
+        print(f"models folder: {folder}")
+        for e in cat.values():
+            here = mm.installed(e, folder)
+            size = f"{mm.folder_size(folder / e.folder) / 1e6:.0f} MB on disk" if here else f"~{e.size_mb:.0f} MB"
+            src = e.hf or e.ms
+            print(f"{'*' if here else ' '} {e.name:24s} {e.kind:15s} {size:>16s}  {src}")
+        print("* installed. The embedded Whisper base and tiny.en need no download.")
+        return EXIT_OK
+    if args.name and args.name not in cat and cmd != "verify":
+        print(f"voiceassist: unknown model {args.name!r}; see 'voiceassist models list'", file=sys.stderr)
+        return EXIT_CONFIG
+    if cmd == "pull":
+        try:
+            path = mm.pull(args.name, folder, args.hub, args.endpoint, cat)
+        except mm.ModelManagerError as e:
+            print(f"voiceassist: {e}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"installed {args.name} in {path} (sizes and hashes checked)")
+        return EXIT_OK
+    if cmd == "remove":
+        removed = mm.remove(cat[args.name], folder)
+        print(f"removed {folder / cat[args.name].folder}" if removed else f"{args.name} is not installed")
+        return EXIT_OK
+    names = [args.name] if args.name else [n for n, e in cat.items() if mm.installed(e, folder)]
+    bad = 0
+    for n in names:
+        if n not in cat:
+            print(f"voiceassist: unknown model {n!r}", file=sys.stderr)
+            return EXIT_CONFIG
+        problems = mm.verify(cat[n], folder)
+        bad += bool(problems)
+        print(f"{n}: " + ("ok" if not problems else "; ".join(problems)))
+    if not names:
+        print("no models installed in " + str(folder))
+    return EXIT_FAILED if bad else EXIT_OK
+
+
 def cmd_say(args: argparse.Namespace) -> int:
     import soundfile as sf
 
@@ -553,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_alerts(args)
     if args.command == "say":
         return cmd_say(args)
+    if args.command == "models":
+        return cmd_models(args)
     if args.command == "app":
         try:
             cfg = _config(args)

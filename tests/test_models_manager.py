@@ -1,0 +1,108 @@
+"""The model manager for real against a loopback server with the Hugging Face hub's layout: pull,
+verify, resume after an interruption, a corrupt transfer rejected, offline with a clear message."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_hub import FakeHub
+from voiceassist import models_manager as mm
+
+FILES = {"config.yaml": b"model: Emotion2vec\n", "tokens.txt": b"happy\nsad\n", "model.pt": os.urandom(400_000)}
+
+
+@pytest.fixture
+def hub():
+    h = FakeHub({"emotion2vec/emotion2vec_plus_base": dict(FILES)})
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def cat() -> dict[str, mm.Entry]:
+    return {"emotion2vec_plus_base": mm.catalogue()["emotion2vec_plus_base"]}
+
+
+def test_catalogue_covers_the_required_models():
+    c = mm.catalogue()
+    assert {"whisper-tiny", "whisper-large-v3", "emotion2vec_plus_seed", "emotion2vec_plus_base",
+            "emotion2vec_plus_large", "text-emotion-en", "text-emotion-zh", "llm-qwen2.5-0.5b"} <= set(c)
+    assert c["emotion2vec_plus_large"].ms == "iic/emotion2vec_plus_large"
+
+
+def test_pull_checks_and_installs_atomically(hub: FakeHub, cat, tmp_path: Path):
+    folder = mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat)
+    assert folder == tmp_path / "emotion2vec_plus_base"
+    assert (folder / "model.pt").read_bytes() == FILES["model.pt"]
+    assert mm.installed(cat["emotion2vec_plus_base"], tmp_path)
+    assert not (tmp_path / ".partial" / "emotion2vec_plus_base").exists()
+    manifest = json.loads((folder / mm.MANIFEST).read_text())
+    assert manifest["files"]["model.pt"]["sha256"] and manifest["files"]["model.pt"]["size"] == 400_000
+    assert mm.verify(cat["emotion2vec_plus_base"], tmp_path) == []
+    (folder / "model.pt").write_bytes(b"x" * 400_000)  # damaged on disk later
+    assert "sha256" in mm.verify(cat["emotion2vec_plus_base"], tmp_path)[0]
+
+
+def test_an_interrupted_download_resumes(hub: FakeHub, cat, tmp_path: Path):
+    hub.fail_after["model.pt"] = 150_000
+    folder = mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat)
+    assert (folder / "model.pt").read_bytes() == FILES["model.pt"]
+    gets = [r for r in hub.requests if r[0] == "GET" and r[1] == "model.pt"]
+    assert len(gets) == 2  # cut off once, then fetched again and completed
+
+
+def test_a_corrupt_transfer_is_rejected_and_nothing_is_installed(hub: FakeHub, cat, tmp_path: Path):
+    hub.corrupt.add("model.pt")
+    with pytest.raises(mm.ModelManagerError) as e:
+        mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat)
+    assert not (tmp_path / "emotion2vec_plus_base").exists()
+    assert "not installed" in str(e.value) or "does not match" in str(e.value)
+
+
+def test_offline_gives_a_clear_message(cat, tmp_path: Path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(mm.ModelManagerError) as e:
+        mm.pull("emotion2vec_plus_base", tmp_path, endpoint=f"http://127.0.0.1:{port}", cat=cat)
+    msg = str(e.value)
+    assert "could not download" in msg and str(tmp_path / "emotion2vec_plus_base") in msg
+    assert "config.yaml" in msg and "huggingface.co/emotion2vec/emotion2vec_plus_base" in msg
+
+
+def test_cli_pull_list_verify_remove(hub: FakeHub, tmp_path: Path):
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "voiceassist", "models", *args, "--models-dir", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+
+    r = cli("pull", "emotion2vec_plus_base", "--endpoint", hub.url)
+    assert r.returncode == 0, r.stderr
+    r = cli("list")
+    assert "* emotion2vec_plus_base" in r.stdout and "whisper-large-v3" in r.stdout
+    assert cli("verify").stdout.strip() == "emotion2vec_plus_base: ok"
+    assert cli("remove", "emotion2vec_plus_base").returncode == 0
+    assert not (tmp_path / "emotion2vec_plus_base").exists()
+    assert cli("pull", "nonsense").returncode == 3
+    assert "CUDA" in cli("gpu").stdout or "CPU" in cli("gpu").stdout
+
+
+def test_a_pulled_emotion_model_is_what_the_app_loads(hub: FakeHub, cat, tmp_path: Path, tiny_e2v: Path):
+    """The real tiny checkpoint served by the fake hub, pulled, then loaded by the emotion backend."""
+    from types import SimpleNamespace
+
+    from voiceassist.emotion import create_speech_backend
+
+    hub.repos["emotion2vec/emotion2vec_plus_base"] = {p.name: p.read_bytes() for p in tiny_e2v.iterdir()}
+    mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat)
+    b, note = create_speech_backend(SimpleNamespace(speech_backend="auto", speech_model="emotion2vec_plus_base",
+                                                    device="cpu", frame_smoothing_ms=0), tmp_path)
+    b.load()
+    assert note is None and b.name == "emotion2vec"
