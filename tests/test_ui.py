@@ -167,3 +167,26 @@ def test_chinese_ui(qtbot, cfg_path: Path):
         assert w.live.start_btn.text() == "开始聆听"
     finally:
         app.removeTranslator(t)
+
+
+def test_settings_download_button_installs_a_model(qtbot, cfg_path: Path, tmp_path: Path, tiny_e2v: Path):
+    import json as _json
+
+    from tests.fake_hub import FakeHub
+
+    hub = FakeHub({"emotion2vec/emotion2vec_plus_base": {p.name: p.read_bytes() for p in tiny_e2v.iterdir()}})
+    try:
+        w = window(qtbot, cfg_path, None, overrides=[f"paths.models_dir={_json.dumps(str(tmp_path / 'models'))}"])
+        s = w.settings
+        s.endpoint = hub.url
+        s.download("emotion2vec_plus_base")
+        assert s.download_progress.isVisibleTo(s)  # the GUI thread did not wait
+        qtbot.waitUntil(lambda: not s.download_progress.isVisibleTo(s), timeout=60_000)
+        assert "installed" in s.saved.text()
+        assert (tmp_path / "models" / "emotion2vec_plus_base" / "model.pt").is_file()
+        row = list(s.catalogue).index("emotion2vec_plus_base")
+        assert s.model_table.item(row, 2).text() == "installed"
+        s.speech_model.setCurrentIndex(s.speech_model.findData("emotion2vec_plus_base"))
+        assert s.save() and load_config(cfg_path).emotion.speech_model == "emotion2vec_plus_base"
+    finally:
+        hub.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,11 +16,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+
+class _Done(QObject):
+    finished = Signal(str, str)  # model name, error message ("" when installed)
 
 
 def tr(text: str) -> str:
@@ -129,10 +136,13 @@ class SettingsTab(QWidget):
         cf.addRow(tr("E-mail to"), self.email_to)
         self.set_unlocked(False)
 
+        self.models_box = self._models_section(cfg)
+
         self.save_btn = QPushButton(tr("Save"))
         self.saved = QLabel("")
         root = QVBoxLayout(self)
         root.addWidget(general)
+        root.addWidget(self.models_box)
         root.addWidget(self.caregiver)
         row = QHBoxLayout()
         row.addWidget(self.save_btn)
@@ -142,6 +152,89 @@ class SettingsTab(QWidget):
         root.addStretch(1)
         self.unlock_btn.clicked.connect(self.try_unlock)
         self.save_btn.clicked.connect(self.save)
+
+    def _models_section(self, cfg: Any) -> QGroupBox:
+        from voiceassist import models_manager as mm
+        from voiceassist.paths import models_dir
+
+        self.models_dir = models_dir(cfg.paths.models_dir)
+        self.endpoint: str | None = None  # the hub's address (None: huggingface.co or $HF_ENDPOINT)
+        self.catalogue = mm.catalogue()
+        box = QGroupBox(tr("Models"))
+        lay = QVBoxLayout(box)
+        self.model_table = QTableWidget(len(self.catalogue), 4)
+        self.model_table.setHorizontalHeaderLabels([tr("Model"), tr("Kind"), tr("Status"), ""])
+        self.model_table.verticalHeader().setVisible(False)
+        self.download_btns: dict[str, QPushButton] = {}
+        for row, e in enumerate(self.catalogue.values()):
+            self.model_table.setItem(row, 0, QTableWidgetItem(e.name))
+            self.model_table.setItem(row, 1, QTableWidgetItem(e.kind))
+            btn = QPushButton(tr("Download"))
+            btn.clicked.connect(lambda _=False, n=e.name: self.download(n))
+            self.download_btns[e.name] = btn
+            self.model_table.setCellWidget(row, 3, btn)
+        self.model_table.resizeColumnsToContents()
+        self.model_table.setMaximumHeight(150)
+        self.download_progress = QProgressBar()
+        self.download_progress.setRange(0, 0)
+        self.download_progress.setVisible(False)
+        self.asr_model = QComboBox()
+        self.speech_model = QComboBox()
+        self._done = _Done()
+        self._done.finished.connect(self._downloaded)
+        self.refresh_models()
+        form = QFormLayout()
+        form.addRow(tr("Speech recognition uses"), self.asr_model)
+        form.addRow(tr("Voice emotion uses"), self.speech_model)
+        lay.addWidget(self.model_table)
+        lay.addWidget(self.download_progress)
+        lay.addLayout(form)
+        return box
+
+    def refresh_models(self) -> None:
+        from voiceassist import models_manager as mm
+
+        for row, e in enumerate(self.catalogue.values()):
+            here = mm.installed(e, self.models_dir)
+            self.model_table.setItem(row, 2, QTableWidgetItem(tr("installed") if here else f"~{e.size_mb:.0f} MB"))
+            self.download_btns[e.name].setText(tr("Download again") if here else tr("Download"))
+        asr = ["base", "tiny.en"] + [e.folder for e in self.catalogue.values()
+                                     if e.kind == "asr" and mm.installed(e, self.models_dir)]
+        ser = ["emotion2vec_plus_base"] + [e.folder for e in self.catalogue.values()
+                                           if e.kind == "speech-emotion" and mm.installed(e, self.models_dir)]
+        for combo, options, current in ((self.asr_model, asr, self.cfg.asr.model),
+                                        (self.speech_model, ser, self.cfg.emotion.speech_model)):
+            combo.clear()
+            for o in dict.fromkeys([current, *options]):
+                combo.addItem(o, o)
+            combo.setCurrentIndex(0)
+
+    def download(self, name: str) -> None:
+        """Pull in a helper thread (the GUI thread never waits); the result comes back by a signal."""
+        import threading
+
+        from voiceassist import models_manager as mm
+
+        for b in self.download_btns.values():
+            b.setEnabled(False)
+        self.download_progress.setVisible(True)
+        self.saved.setText(f"{tr('Downloading')} {name}...")
+
+        def work() -> None:
+            try:
+                mm.pull(name, self.models_dir, endpoint=self.endpoint)
+                self._done.finished.emit(name, "")
+            except Exception as e:
+                self._done.finished.emit(name, str(e))
+
+        threading.Thread(target=work, name="voiceassist-download", daemon=True).start()
+
+    def _downloaded(self, name: str, error: str) -> None:
+        self.download_progress.setVisible(False)
+        for b in self.download_btns.values():
+            b.setEnabled(True)
+        self.saved.setText(f"{name}: {error}" if error else f"{name} {tr('installed')}")
+        self.refresh_models()
 
     def _fill_devices(self) -> None:
         self.input_device.addItem(self.tr_default(), "")
@@ -185,7 +278,8 @@ class SettingsTab(QWidget):
         v: dict[str, dict[str, Any]] = {
             "audio": {"input_device": self.input_device.currentData() or ""},
             "vad": {"aggressiveness": self.aggressiveness.value(), "hangover_ms": self.hangover.value()},
-            "asr": {"language": self.language.currentData()},
+            "asr": {"language": self.language.currentData(), "model": self.asr_model.currentData()},
+            "emotion": {"speech_model": self.speech_model.currentData()},
             "tts": {"output_device": self.output_device.currentData() or "", "rate_scale": round(self.rate.value(), 2),
                     "barge_in": self.barge_in.isChecked()},
             "ui": {"language": self.ui_language.currentData()},
