@@ -45,6 +45,7 @@ def main() -> None:
     from voiceassist.config import load_config
     from voiceassist.emotion import EmotionEstimate
     from voiceassist.emotion.labels import vector
+    from voiceassist.mood import MoodTracker
     from voiceassist.store import SessionStore
     from voiceassist.ui.app import make_source_factory
     from voiceassist.ui.main_window import MainWindow
@@ -118,6 +119,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     gen = win._generation
     est = EmotionEstimate(scores=vector({"sad": 0.6, "neutral": 0.4}), backend="sim")
+    mood = MoodTracker().update(np.ones(12), est.scores)
     samples = []
     text_bytes = 0
     t_stream = 0.0
@@ -140,11 +142,7 @@ def main() -> None:
                                               speech=est, text=est, speech_weight=0.5, text_weight=0.5,
                                               rule="weighted", fallback_action=None, suggested_response=None,
                                               language="en", start_s=t_stream, end_s=t_stream + 5)))
-            win.on_event((gen, E.MoodUpdate(segment_id=seg, n=5, valence=-0.3, arousal=0.1, mean_valence=-0.3,
-                                            mean_arousal=0.1, volatility_l2=0.2, volatility_cos=0.1,
-                                            volatility_relative=None, mssd_valence=0.1, rmssd_valence=0.3,
-                                            pac_valence=0.2, mssd_arousal=0.0, rmssd_arousal=0.1,
-                                            pac_arousal=0.0, embedding_backend="sim")))
+            win.on_event((gen, E.MoodUpdate(segment_id=seg, state=mood, embedding_backend="sim")))
             win.on_event((gen, E.Reply(segment_id=seg, text="I'm sorry you're feeling this way. Tell me more.",
                                        language="en", tone="empathetic", strategy="sad", intent=None,
                                        source="strategy")))

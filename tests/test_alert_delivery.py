@@ -270,7 +270,7 @@ def test_pipeline_raises_and_delivers_a_crisis_alert_and_reports_mood(tmp_path: 
     ready = {e.stage: e for e in col.of(StageReady)}
     assert "alerts ON" in ready["alerts"].description  # the person can see alerts are on
     moods = col.of(MoodUpdate)
-    assert [m.segment_id for m in moods] == [e.segment_id for e in col.of(FusedEmotion)] and moods[1].n == 2
+    assert [m.segment_id for m in moods] == [e.segment_id for e in col.of(FusedEmotion)] and moods[1].state.n == 2
     alerts = col.of(AlertRaised)
     assert len(alerts) == 1 and alerts[0].severity == "urgent" and alerts[0].segment_ids == (2,)
     assert alerts[0].channels == ("webhook",)

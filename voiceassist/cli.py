@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -171,10 +172,7 @@ def _emotion_doc(fused: FusedEmotion | None, speech: SpeechEmotion | None, frame
 def _mood_doc(m: MoodUpdate | None) -> dict[str, Any] | None:
     if m is None:
         return None
-    keys = ("n", "valence", "arousal", "mean_valence", "mean_arousal", "volatility_l2", "volatility_cos",
-            "volatility_relative", "mssd_valence", "rmssd_valence", "pac_valence", "mssd_arousal", "rmssd_arousal",
-            "pac_arousal")
-    return {k: (round(v, 4) if isinstance(v, float) else v) for k in keys for v in [getattr(m, k)]}
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in dataclasses.asdict(m.state).items()}
 
 
 def build_result(file: Path, duration: float, events: list[Event], frames: bool = False) -> dict[str, Any]:
@@ -298,9 +296,10 @@ def _describe(ev: Event) -> str | None:
         line = f"ready: {ev.stage}: {ev.description}, loaded in {ev.load_s:.1f} s"
         return line + (f"\n       ({ev.note})" if ev.note else "")
     if isinstance(ev, MoodUpdate):
-        rel = f", {ev.volatility_relative:.1f}x usual" if ev.volatility_relative is not None else ""
-        return (f"          mood: valence {ev.valence:+.2f}, arousal {ev.arousal:+.2f}; volatility over {ev.n}: "
-                f"RMSSD {ev.rmssd_valence:.2f}, PAC {ev.pac_valence:.2f}, cos {ev.volatility_cos:.2f}{rel}")
+        m = ev.state
+        rel = f", {m.volatility_relative:.1f}x usual" if m.volatility_relative is not None else ""
+        return (f"          mood: valence {m.valence:+.2f}, arousal {m.arousal:+.2f}; volatility over {m.n}: "
+                f"RMSSD {m.rmssd_valence:.2f}, PAC {m.pac_valence:.2f}, cos {m.volatility_cos:.2f}{rel}")
     if isinstance(ev, AlertRaised):
         state = "stored (cooldown), not sent" if ev.suppressed else f"sent to: {', '.join(('banner', *ev.channels))}"
         return f"!! ALERT [{ev.severity}] {ev.kind}: {ev.rule} ({state})"
@@ -345,6 +344,8 @@ def _jsonable(v: Any) -> Any:
 
     if isinstance(v, EmotionEstimate):
         return v.to_json()
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return dataclasses.asdict(v)
     if isinstance(v, np.ndarray):
         return np.round(v.astype(np.float64), 4).tolist()
     if isinstance(v, np.generic):

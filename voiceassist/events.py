@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from voiceassist.audio.chunk import AudioChunk
 from voiceassist.emotion import EmotionEstimate, FrameCurves
+from voiceassist.mood import MoodState
 
 
 def _now() -> float:
@@ -201,22 +202,9 @@ class FusedEmotion(Event):
 @dataclass(frozen=True, kw_only=True)
 class MoodUpdate(Event):
     """The mood after an utterance: its valence/arousal, and volatility over the rolling window
-    (see voiceassist/mood.py and docs/mood.md for the formulas)."""
+    (``voiceassist.mood.MoodState``; docs/mood.md has the formulas)."""
 
-    n: int
-    valence: float
-    arousal: float
-    mean_valence: float
-    mean_arousal: float
-    volatility_l2: float
-    volatility_cos: float
-    volatility_relative: float | None
-    mssd_valence: float
-    rmssd_valence: float
-    pac_valence: float
-    mssd_arousal: float
-    rmssd_arousal: float
-    pac_arousal: float
+    state: MoodState
     embedding_backend: str | None
 
 

@@ -487,13 +487,7 @@ class Pipeline:
                                  "text": tr.text if tr else "", "fused": label, "confidence": round(confidence, 4),
                                  "valence": round(state.valence, 4), "arousal": round(state.arousal, 4)})
             recent = list(self._recent)
-        yield MoodUpdate(segment_id=segment_id, n=state.n, valence=state.valence, arousal=state.arousal,
-                         mean_valence=state.mean_valence, mean_arousal=state.mean_arousal,
-                         volatility_l2=state.volatility_l2, volatility_cos=state.volatility_cos,
-                         volatility_relative=state.volatility_relative, mssd_valence=state.mssd_valence,
-                         rmssd_valence=state.rmssd_valence, pac_valence=state.pac_valence,
-                         mssd_arousal=state.mssd_arousal, rmssd_arousal=state.rmssd_arousal,
-                         pac_arousal=state.pac_arousal, embedding_backend=speech.backend if speech else None)
+        yield MoodUpdate(segment_id=segment_id, state=state, embedding_backend=speech.backend if speech else None)
         if self.responder is not None:
             from voiceassist.responder import ReplyRequest
 

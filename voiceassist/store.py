@@ -61,7 +61,7 @@ MIGRATIONS: list[str] = [
         session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
         segment_id INTEGER NOT NULL,
         wall_time REAL NOT NULL,
-        data TEXT NOT NULL,                               -- JSON: the MoodUpdate fields
+        data TEXT NOT NULL,                               -- JSON: the MoodState fields
         PRIMARY KEY (session_id, segment_id)
     );
     CREATE TABLE alerts (
@@ -335,11 +335,9 @@ class StoreRecorder:
             self.store.update_utterance(sid, seg, fused=_json(fused), fused_label=ev.label, confidence=ev.confidence,
                                         valence=v, arousal=a, fallback_action=ev.fallback_action)
         elif isinstance(ev, E.MoodUpdate):
-            data = {k: getattr(ev, k) for k in ("n", "valence", "arousal", "mean_valence", "mean_arousal",
-                                                 "volatility_l2", "volatility_cos", "volatility_relative",
-                                                 "mssd_valence", "rmssd_valence", "pac_valence", "rmssd_arousal",
-                                                 "pac_arousal")}
-            self.store.add_mood(sid, seg, data)
+            import dataclasses
+
+            self.store.add_mood(sid, seg, dataclasses.asdict(ev.state))
         elif isinstance(ev, E.AlertRaised):
             self.store.add_alert(sid, ev.alert_id, seg, ev.kind, ev.severity, ev.rule, ev.suppressed)
         elif isinstance(ev, E.Reply):

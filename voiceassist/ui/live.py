@@ -163,9 +163,9 @@ class LiveTab(QWidget):
             self.chat.addItem(item)
             self.chat.scrollToBottom()
         elif isinstance(ev, E.MoodUpdate):
-            self.valence.setValue(round(ev.valence * 100))
-            self.arousal.setValue(round(ev.arousal * 100))
-            value = float(getattr(ev, self.cfg.alerts.metric, ev.rmssd_valence) or 0.0)
+            self.valence.setValue(round(ev.state.valence * 100))
+            self.arousal.setValue(round(ev.state.arousal * 100))
+            value = float(ev.state.metric(self.cfg.alerts.metric) or 0.0)
             self.vol_bar.setOpts(height=[value], brush="#d62728" if value >= self.cfg.alerts.enter else "#1f77b4")
             self.vol_label.setText(f"{tr('volatility')} ({self.cfg.alerts.metric}): {value:.2f}")
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -174,6 +175,9 @@ class SettingsTab(QWidget):
             self.download_btns[e.name] = btn
             self.model_table.setCellWidget(row, 3, btn)
         self.model_table.resizeColumnsToContents()
+        header = self.model_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.model_table.setMaximumHeight(150)
         self.download_progress = QProgressBar()
         self.download_progress.setRange(0, 0)
