@@ -38,6 +38,16 @@ def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
     return np.clip(np.rint(data * 32767), -32768, 32767).astype(np.int16)
 
 
+def wait_until(pred, timeout: float = 10.0, step: float = 0.05) -> bool:
+    """Poll ``pred`` until it is true or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return bool(pred())
+
+
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SR), dtype=np.int16)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import wait_until
 from voiceassist.alerts.channels import EmailChannel, WebhookChannel
 from voiceassist.alerts.service import AlertService, check_pin, hash_pin
 from voiceassist.config import AlertsConfig, EmailConfig, WebhookConfig
@@ -112,14 +113,6 @@ def evidence(text: str = "I feel so bad") -> dict:
     return {"utterances": [{"segment_id": 1, "text": text, "fused": "sad", "confidence": 0.8}]}
 
 
-def wait_for(pred, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def test_email_and_webhook_receive_a_crisis_alert(tmp_path: Path, smtp: Smtp, hook: Hook):
     c = cfg(channels=["banner", "email", "webhook"],
@@ -131,7 +124,7 @@ def test_email_and_webhook_receive_a_crisis_alert(tmp_path: Path, smtp: Smtp, ho
     try:
         fired = svc.evaluate(0.0, 7, "I want to kill myself", None, evidence("I want to kill myself"))
         assert [d.kind for _, d in fired] == ["crisis:suicide"]
-        assert wait_for(lambda: smtp.messages and hook.received)
+        assert wait_until(lambda: smtp.messages and hook.received)
     finally:
         svc.stop()
     rcpt, mail = smtp.messages[0]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import espeak, silence, write_wav
+from tests.conftest import espeak, silence, wait_until, write_wav
 from voiceassist.tts import Player, Synthesizer, TtsError
 
 TEXT = "I understand. Let's take this one step at a time, together."
@@ -119,14 +119,6 @@ def _live_pipeline(cfg_overrides: list[str]):
     return p, col, asr
 
 
-def _wait(pred, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def test_replies_are_spoken_and_the_assistant_does_not_answer_itself(virtual_mic, tmp_path: Path):
     """Playback goes into the sink the microphone hears (no echo cancellation): the assistant's own
@@ -139,7 +131,7 @@ def test_replies_are_spoken_and_the_assistant_does_not_answer_itself(virtual_mic
     p.start()
     try:
         virtual_mic.play(wav).wait(20)
-        assert _wait(lambda: col.of(PlaybackEnded), 40)
+        assert wait_until(lambda: col.of(PlaybackEnded), 40)
     finally:
         p.stop()
     replies = col.of(Reply)
@@ -162,11 +154,11 @@ def test_barge_in_stops_playback_and_the_person_is_heard(virtual_mic, tmp_path: 
     p.start()
     try:
         virtual_mic.play(first).wait(20)
-        ok = _wait(lambda: col.of(PlaybackStarted), 30)
+        ok = wait_until(lambda: col.of(PlaybackStarted), 30)
         assert ok
         time.sleep(0.3)
         virtual_mic.play(second).wait(20)
-        assert _wait(lambda: len(col.of(Reply)) >= 2, 40)
+        assert wait_until(lambda: len(col.of(Reply)) >= 2, 40)
     finally:
         p.stop()
     seq = [(type(e).__name__, e.segment_id, round(e.t, 2)) for e in col.events if type(e).__name__ in (

@@ -621,12 +621,12 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_say(args)
     if args.command == "models":
         return cmd_models(args)
+    try:
+        cfg = _config(args)
+    except ConfigError as e:
+        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.command == "app":
-        try:
-            cfg = _config(args)
-        except ConfigError as e:
-            print(f"voiceassist: configuration error: {e}", file=sys.stderr)
-            return EXIT_CONFIG
         try:
             from voiceassist.ui.app import run_app
         except ImportError as e:
@@ -635,11 +635,6 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_FAILED
         return run_app(cfg, args.config or default_config_path(), args.file, args.screenshot, args.quit_after,
                        args.tab, start=not args.no_start)
-    try:
-        cfg = _config(args)
-    except ConfigError as e:
-        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
-        return EXIT_CONFIG
     try:
         return cmd_analyze(args, cfg) if args.command == "analyze" else cmd_listen(args, cfg)
     except Exception as e:  # a last line of defence: a message, the details in the log, no traceback
