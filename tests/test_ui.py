@@ -112,6 +112,8 @@ def test_the_app_end_to_end_on_a_recording(qtbot, cfg_path: Path, recording: Pat
     assert len([e for e in seen if isinstance(e, E.MoodUpdate)]) == 2
     assert w.live.valence.value() != 0
     assert "embedded" in w.status.text() or "Not listening" in w.status.text()
+    # no Emotion2Vec+ here: the window says the voice emotion runs on the embedded default, and how to get it
+    assert w.fallbacks.isVisibleTo(w) and "voiceassist models pull emotion2vec_plus_base" in w.fallbacks.text()
     [info] = store.sessions()
     utts = store.utterances(info.id)
     assert len(utts) == 2 and all(u["fused_label"] and u["reply"] for u in utts)

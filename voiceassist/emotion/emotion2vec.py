@@ -71,9 +71,9 @@ def find_model(name: str, models_dir: str | Path) -> Path:
             return folder
     base = name.split("/")[-1]
     raise EmotionModelError(
-        f"Emotion2Vec+ model {base!r} not found. Put its files (config.yaml, model.pt, tokens.txt) in "
-        f"{Path(models_dir) / base}, e.g. from https://modelscope.cn/models/iic/{base} or "
-        f"https://huggingface.co/emotion2vec/{base}"
+        f"Emotion2Vec+ model {base!r} not found. Get it with 'voiceassist models pull {base}', or put its files "
+        f"(config.yaml, model.pt, tokens.txt) in {Path(models_dir) / base}, e.g. from "
+        f"https://modelscope.cn/models/iic/{base} or https://huggingface.co/emotion2vec/{base}"
     )
 
 

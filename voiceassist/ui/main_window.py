@@ -53,6 +53,10 @@ class MainWindow(QMainWindow):
                                  "volatile or a crisis phrase is heard."))
         self.consent.setStyleSheet("background: #fff4d6; color: #6b4e00; padding: 4px")
         self.consent.setVisible(cfg.alerts.enabled)
+        self.fallbacks = QLabel()  # which features run on an embedded default, and how to get the real model
+        self.fallbacks.setWordWrap(True)
+        self.fallbacks.setStyleSheet("background: #eef5ff; color: #1c3d6b; padding: 4px")
+        self.fallbacks.setVisible(False)
         self.live = LiveTab(cfg, zh)
         self.timeline = TimelineTab(store)
         self.settings = SettingsTab(cfg, config_path)
@@ -63,6 +67,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.addWidget(self.consent)
+        lay.addWidget(self.fallbacks)
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs)
         self.setCentralWidget(central)
@@ -165,6 +170,9 @@ class MainWindow(QMainWindow):
             self._status_line()
             self.settings.set_model_status(
                 [f"{r.stage}: {r.description}" + (f" - {r.note}" if r.note else "") for r in self.ready.values()])
+            notes = [f"{r.stage}: {r.note}" for r in self.ready.values() if r.note]
+            self.fallbacks.setText("\n".join(notes))
+            self.fallbacks.setVisible(bool(notes))
         elif isinstance(ev, E.SourceStarted):
             self.progress.setVisible(False)
             self._status_line()
