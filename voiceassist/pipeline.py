@@ -38,7 +38,7 @@ from voiceassist.audio.vad import Segmenter
 from voiceassist.bus import EventBus
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmotionBackend
-from voiceassist.emotion.fusion import fuse
+from voiceassist.emotion.fusion import Fused, fuse
 from voiceassist.events import (
     AlertRaised,
     AudioLevel,
@@ -130,7 +130,6 @@ class Pipeline:
             responder = Responder(cfg, self.bus, speak=speak)
         self.responder = responder
         self._speech_end: dict[int, float] = {}
-        self._last_fused: dict[int, tuple[str | None, str | None]] = {}
         self._ignored: set[int] = set()  # utterances heard while the assistant was speaking
         self._barged: set[int] = set()
         self._input_enabled = threading.Event()
@@ -281,11 +280,11 @@ class Pipeline:
         self.bus.publish(ev)
         if not isinstance(ev, SpeechSegment):
             return
-        self._speech_end[ev.segment_id or 0] = ev.speech_end_at
         report = self._check_quality(ev)
         self.bus.publish(report)
         if report.ok:
             if self.emotion_enabled:
+                self._speech_end[ev.segment_id or 0] = ev.speech_end_at  # popped when its mood is computed
                 self._emotion_worker.submit(ev)
             self._asr_worker.submit(ev)
 
@@ -353,8 +352,8 @@ class Pipeline:
             dropped_as_hallucination=r.dropped_as_hallucination, processing_s=time.monotonic() - t0,
         )
         yield tr
-        self._texts[seg.segment_id] = tr
         if self.emotion_enabled:
+            self._texts[seg.segment_id] = tr  # popped when its mood is computed
             if tr.text.strip():
                 self._text_worker.submit(tr)
             else:
@@ -475,16 +474,17 @@ class Pipeline:
                            speech=speech_est, text=text_est, speech_weight=f.speech_weight,
                            text_weight=f.text_weight, rule=f.rule, fallback_action=f.fallback_action,
                            suggested_response=f.suggested_response, language=lang, start_s=start, end_s=end)
-        self._last_fused[segment_id] = (f.fallback_action, f.suggested_response)
-        yield from self._mood_and_alerts(segment_id, speech_est, f.scores, f.label, f.confidence, start, end)
+        yield from self._mood_and_alerts(segment_id, speech_est, f, start, end)
 
-    def _mood_and_alerts(self, segment_id: int, speech: EmotionEstimate | None, scores: np.ndarray, label: str,
-                         confidence: float, start: float, end: float) -> Iterable[Event]:
+    def _mood_and_alerts(self, segment_id: int, speech: EmotionEstimate | None, f: Fused, start: float,
+                         end: float) -> Iterable[Event]:
         tr = self._texts.pop(segment_id, None)
+        speech_end_at = self._speech_end.pop(segment_id, 0.0)
         with self._mood_lock:  # two workers may finish segments at the same time
-            state = self.mood.update(speech.embedding if speech is not None else None, scores)
+            state = self.mood.update(speech.embedding if speech is not None else None, f.scores)
             self._recent.append({"segment_id": segment_id, "start_s": round(start, 3), "end_s": round(end, 3),
-                                 "text": tr.text if tr else "", "fused": label, "confidence": round(confidence, 4),
+                                 "text": tr.text if tr else "", "fused": f.label,
+                                 "confidence": round(f.confidence, 4),
                                  "valence": round(state.valence, 4), "arousal": round(state.arousal, 4)})
             recent = list(self._recent)
         yield MoodUpdate(segment_id=segment_id, state=state, embedding_backend=speech.backend if speech else None)
@@ -492,12 +492,10 @@ class Pipeline:
             from voiceassist.responder import ReplyRequest
 
             lang = "zh" if tr is not None and tr.language == "zh" else "en"
-            fused_ev = self._last_fused.pop(segment_id, None)
             self.responder.reply_worker.submit(ReplyRequest(
-                segment_id=segment_id, text=tr.text if tr else "", language=lang, label=label,
-                fallback_action=fused_ev[0] if fused_ev else None, suggested_response=fused_ev[1] if fused_ev else None,
-                mood_valence=state.mean_valence, mood_turns=state.n,
-                speech_end_at=self._speech_end.pop(segment_id, 0.0)))
+                segment_id=segment_id, text=tr.text if tr else "", language=lang, label=f.label,
+                fallback_action=f.fallback_action, suggested_response=f.suggested_response,
+                mood_valence=state.mean_valence, mood_turns=state.n, speech_end_at=speech_end_at))
         if self.alerts is None:
             return
         evidence = {"utterances": recent, "mood": {k: getattr(state, k) for k in (
