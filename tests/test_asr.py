@@ -24,10 +24,9 @@ ENGLISH = [
     "What is the weather going to be like this weekend?",
 ]
 # espeak-ng's Mandarin is robotic (Debian's 'cmn' voice even reads tone numbers aloud in English); Whisper base
-# hears it poorly (CER 0.7 at best, measured), so these assert key words, script and the loop guard rather
-# than a tight CER. A WER bound on real Mandarin recordings is still to come.
-MANDARIN = {"我最近压力很大，晚上总是失眠。": "压力", "我今天很开心。": "开心", "谢谢你的帮助。": "谢谢"}
-LOOPING = "今天天气很好，我们去公园散步吧。"  # Whisper base loops on this one ("骑骑骑骑...")
+# hears it poorly and differently on each CPU, so these assert script, a loose CER bound and the loop guard.
+MANDARIN = ["我最近压力很大，晚上总是失眠。", "我今天很开心。", "谢谢你的帮助。"]
+LOOPING = "今天天气很好，我们去公园散步吧。"  # Whisper base loops on this one on some CPUs ("骑骑骑骑...", "騙騙騙...")
 
 
 def normalise(text: str) -> str:
@@ -57,37 +56,117 @@ def zh_backend(whisper_backend):
     return zh
 
 
-def test_mandarin_key_words_in_simplified_script(whisper_backend):
+def test_mandarin_in_simplified_script_within_a_cer_bound(whisper_backend):
+    """espeak-ng's Mandarin is barely intelligible, and which characters Whisper base hears in it differs
+    between instruction sets (CER 0.44 GENERIC, 0.60 AVX2, 0.44 AVX512, measured): assert the script and a
+    CER bound that holds on all three and fails if recognition breaks (wrong language, wrong script: ~1.0).
+    Mandarin accuracy on real recordings is measured in bench/, not here."""
     import opencc
 
     zh = zh_backend(whisper_backend)
     to_simplified = opencc.OpenCC("t2s")
-    for sentence, key in MANDARIN.items():
+    hyps, refs = [], []
+    for sentence in MANDARIN:
         r = zh.transcribe(f32(espeak(sentence, voice="cmn-latn-pinyin", rate=90)))
         assert r.language == "zh"
-        assert key in r.text, (sentence, r.text)
-        assert re.search(r"[\u4e00-\u9fff]", r.text)
+        assert re.search(r"[\u4e00-\u9fff]", r.text), r.text
         assert to_simplified.convert(r.text) == r.text  # nothing left in traditional script
+        hyps.append(re.sub(r"[^\u4e00-\u9fff]", "", r.text))
+        refs.append(re.sub(r"[^\u4e00-\u9fff]", "", sentence))
+    cer = jiwer.cer(refs, hyps)
+    assert cer <= 0.75, (cer, hyps)
 
 
-def test_repetition_loops_are_dropped(whisper_backend):
+def test_no_decoding_loop_reaches_the_text(whisper_backend):
+    """Whatever this CPU decodes for a sentence Whisper base loops on, no loop is left in the text (the
+    exact text differs between instruction sets; tests/test_asr_guard.py checks the recorded ones)."""
+    from voiceassist.asr.guard import find_loop, units
+
     zh = zh_backend(whisper_backend)
-    zh.cfg.beam_size = 1
-    r = zh.transcribe(f32(espeak(LOOPING, voice="cmn-latn-pinyin", rate=110)))
-    assert r.text == "" and r.dropped_as_hallucination
+    for beam in (1, 5):
+        zh.cfg.beam_size = beam
+        r = zh.transcribe(f32(espeak(LOOPING, voice="cmn-latn-pinyin", rate=110)))
+        assert find_loop(units(r.text), zh.cfg.max_loop_repeats) is None, (beam, r)
+        assert r.dropped_as_hallucination == (r.text == "" and r.dropped_reason is not None)
+
+
+def _noises(seconds: float) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    return {
+        "silence": np.zeros(n, np.float32),
+        "white noise": rng.normal(0, 0.05, n).astype(np.float32),
+        "hum 50 Hz": (0.1 * np.sin(2 * np.pi * 50 * t)).astype(np.float32),
+        "hum 60 Hz": (0.1 * np.sin(2 * np.pi * 60 * t)).astype(np.float32),
+        "pink-ish noise": np.cumsum(rng.normal(0, 0.01, n)).astype(np.float32) / 50,
+    }
 
 
 def test_silence_and_noise_never_produce_text(whisper_backend):
-    rng = np.random.default_rng(7)
-    inputs = {
-        "silence": np.zeros(3 * SR, np.float32),
-        "white noise": rng.normal(0, 0.05, 3 * SR).astype(np.float32),
-        "hum": (0.1 * np.sin(2 * np.pi * 60 * np.arange(3 * SR) / SR)).astype(np.float32),
-        "pink-ish noise": np.cumsum(rng.normal(0, 0.01, 3 * SR)).astype(np.float32) / 50,
-    }
-    for name, audio in inputs.items():
+    for name, audio in _noises(3.0).items():
         r = whisper_backend.transcribe(audio)
-        assert r.text == "", (name, r)
+        assert r.text == "" and r.dropped_reason in ("too_quiet", "no_speech"), (name, r)
+
+
+SHORT_ANSWERS = {"Yes.": "yes", "No.": "no", "Okay.": "okay", "Thank you.": "thank"}
+
+
+def test_real_short_answers_are_kept(whisper_backend):
+    for said, key in SHORT_ANSWERS.items():
+        audio = f32(np.concatenate([silence(0.3), espeak(said), silence(0.3)]))
+        r = whisper_backend.transcribe(audio)
+        assert key in normalise(r.text), (said, r)
+    zh = zh_backend(whisper_backend)
+    for said in ("好的。", "谢谢你。"):
+        r = zh.transcribe(f32(np.concatenate([silence(0.3), espeak(said, voice="cmn-latn-pinyin", rate=100),
+                                              silence(0.3)])))
+        assert r.text and not r.dropped_as_hallucination, (said, r)  # espeak's Mandarin: words not asserted
+
+
+_ISA_PROBE = """
+import json, numpy as np
+from tests.conftest import SR, espeak
+from tests.test_asr import _noises, LOOPING, f32
+from voiceassist.asr import create_backend
+from voiceassist.asr.guard import find_loop, units
+from voiceassist.config import AsrConfig
+b = create_backend(AsrConfig(allow_download=False)); b.load()
+zh = create_backend(AsrConfig(allow_download=False, language="zh", beam_size=5)); zh.model, zh.resolved = b.model, b.resolved
+zh._converter = b._converter
+out = {name: b.transcribe(a).text for name, a in _noises(10.0).items()}
+out["loop"] = zh.transcribe(f32(espeak(LOOPING, voice="cmn-latn-pinyin", rate=110))).text
+out["yes"] = b.transcribe(f32(np.concatenate([np.zeros(4800, np.int16), espeak("Yes."), np.zeros(4800, np.int16)]))).text
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def _cpu_isas() -> list[str]:
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return [i for i in ("GENERIC", "AVX2", "AVX512") if i == "GENERIC" or (i == "AVX2" and " avx2" in flags)
+            or (i == "AVX512" and " avx512f" in flags and " avx512bw" in flags)]
+
+
+@pytest.mark.parametrize("isa", _cpu_isas())
+def test_guard_holds_under_each_instruction_set(isa: str):
+    """The live model under each CTranslate2 kernel set this CPU can run: 10 s of silence, noise and hum
+    give no text, the loop sentence gives no loop, and a real "yes" is kept."""
+    import json
+    import subprocess
+    import sys
+
+    from voiceassist.asr.guard import find_loop, units
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "CT2_FORCE_CPU_ISA": isa, "PYTHONPATH": str(root)}
+    p = subprocess.run([sys.executable, "-c", _ISA_PROBE], env=env, capture_output=True, text=True, timeout=300,
+                       cwd=root)
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    for name in _noises(0.1):
+        assert out[name] == "", (isa, name, out[name])
+    assert find_loop(units(out["loop"]), 4) is None, (isa, out["loop"])
+    assert "yes" in normalise(out["yes"]), (isa, out["yes"])
 
 
 def test_one_encoder_pass_per_utterance_with_language_detection(whisper_backend):

@@ -108,3 +108,20 @@ def test_devices_without_a_sound_card_is_not_an_error(capsys: pytest.CaptureFixt
     assert main(["devices"]) in (0, 2)
     out = capsys.readouterr()
     assert "Traceback" not in out.err
+
+
+def test_analyze_writes_no_text_for_ten_seconds_of_silence_noise_or_hum(tmp_path: Path):
+    rng = np.random.default_rng(11)
+    n = 10 * SR
+    t = np.arange(n) / SR
+    inputs = {
+        "silence": np.zeros(n, np.int16),
+        "white": np.clip(rng.normal(0, 0.05 * 32768, n), -32768, 32767).astype(np.int16),
+        "hum50": (0.1 * 32767 * np.sin(2 * np.pi * 50 * t)).astype(np.int16),
+    }
+    for name, samples in inputs.items():
+        out = tmp_path / f"{name}.json"
+        code, _, stderr = analyze(str(write_wav(tmp_path / f"{name}.wav", samples)), "-o", str(out))
+        assert code == 0, (name, stderr)
+        doc = json.loads(out.read_text(encoding="utf-8"))
+        assert all(seg["text"] == "" for seg in doc["segments"]), (name, doc["segments"])

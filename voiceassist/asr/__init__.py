@@ -19,6 +19,7 @@ class AsrResult:
     no_speech_prob: float
     avg_logprob: float
     dropped_as_hallucination: bool  # Whisper produced text, but the guards rejected all of it
+    dropped_reason: str | None = None  # why the guards dropped or cut something (see voiceassist/asr/guard.py)
 
 
 class AsrBackend(Protocol):

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from voiceassist.asr import AsrResult
+from voiceassist.asr import AsrResult, guard
 from voiceassist.asr.models import ResolvedModel, resolve_whisper_model
 from voiceassist.config import AsrConfig
 from voiceassist.paths import models_dir
@@ -96,8 +96,13 @@ class FasterWhisperBackend:
         log.info("ASR ready: %s", self.description)
 
     def warmup(self) -> None:
-        """One short decode so the first utterance does not pay for lazy initialisation."""
-        self.transcribe(np.zeros(8000, dtype=np.float32))
+        """One short decode (and one speech-gate pass) so the first utterance does not pay for lazy
+        initialisation. The decode is called directly: the gate would (rightly) skip silence."""
+        quiet = np.zeros(8000, dtype=np.float32)
+        if self.model is None:
+            self.load()
+        self._decode(quiet, self.cfg.language if self.cfg.language != "auto" else None)
+        guard.gate(np.random.default_rng(0).normal(0, 0.01, 8000).astype(np.float32), self.cfg)
 
     def _decode(self, audio: np.ndarray, language: str | None):  # type: ignore[no-untyped-def]
         assert self.model is not None
@@ -123,32 +128,23 @@ class FasterWhisperBackend:
     def transcribe(self, audio: np.ndarray) -> AsrResult:
         if self.model is None:
             self.load()
+        g = guard.gate(audio, self.cfg)
+        if not g.decode:  # silence, noise, hum: Whisper never sees it (it would write text for it)
+            language = self.cfg.language if self.cfg.language != "auto" else self.cfg.languages[0]
+            return AsrResult("", language, 0.0, 1.0, -math.inf, dropped_as_hallucination=False, dropped_reason=g.reason)
         if self.cfg.language == "auto":
             language, probability = self.detect_language(audio)
         else:
             language, probability = self.cfg.language, 1.0
         segments, _ = self._decode(audio, language)
-        kept, produced = [], False
-        for s in segments:
-            produced = produced or bool(s.text.strip())
-            if self._is_hallucination(s):
-                log.debug("dropped %r (no_speech %.2f, logprob %.2f, cr %.2f)", s.text, s.no_speech_prob,
-                          s.avg_logprob, s.compression_ratio)
-                continue
-            kept.append(s)
-        text = "".join(s.text for s in kept).strip()
+        d = guard.decide(g, [(s.text, s.no_speech_prob, s.avg_logprob) for s in segments], self.cfg)
+        if d.reasons:
+            log.debug("ASR guard: %s on %r", d.reasons, [s.text for s in segments])
+        text = ("" if language == "zh" else " ").join(d.texts).strip()
         if language == "zh" and self._converter is not None:
             text = self._converter.convert(text)
         nsp = float(np.mean([s.no_speech_prob for s in segments])) if segments else 1.0
         weights = [max(s.end - s.start, 1e-3) for s in segments]
         lp = float(np.average([s.avg_logprob for s in segments], weights=weights)) if segments else -math.inf
-        return AsrResult(text, language, probability, nsp, lp,
-                         dropped_as_hallucination=produced and not text)
-
-    def _is_hallucination(self, s) -> bool:  # type: ignore[no-untyped-def]
-        c = self.cfg
-        return bool(
-            (s.no_speech_prob > c.no_speech_threshold and s.avg_logprob < c.logprob_threshold)
-            or s.avg_logprob < c.min_avg_logprob
-            or s.compression_ratio > c.max_compression_ratio
-        )
+        return AsrResult(text, language, probability, nsp, lp, dropped_as_hallucination=d.produced and not text,
+                         dropped_reason=d.reasons[0] if d.reasons else None)
