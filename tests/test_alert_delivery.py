@@ -248,16 +248,16 @@ def test_pipeline_raises_and_delivers_a_crisis_alert_and_reports_mood(tmp_path: 
     from voiceassist.bus import Collector
     from voiceassist.config import Config
     from voiceassist.events import AlertRaised, FusedEmotion, MoodUpdate, StageReady
-    from voiceassist.pipeline import Pipeline
+    from voiceassist.session import Session
 
     c = Config()
     c.alerts = cfg(channels=["banner", "webhook"], webhook=WebhookConfig(url=hook.url))
     svc = AlertService(c.alerts, outbox_path=tmp_path / "alerts.db")
     path, _ = two_utterances
     col = Collector()
-    p = Pipeline(c, FileSource(path), asr=ScriptedAsr([("Good morning, how are you", "en"),
-                                                       ("我真的不想活了", "zh")]), alerts=svc)
-    p.bus.subscribe(col)
+    p = Session(c, FileSource(path), asr=ScriptedAsr([("Good morning, how are you", "en"),
+                                                      ("我真的不想活了", "zh")]), alerts=svc)
+    p.subscribe(col)
     p.start()
     assert p.wait(timeout=120)
     ready = {e.stage: e for e in col.of(StageReady)}

@@ -28,7 +28,7 @@ from voiceassist.events import (
     TextEmotion,
     Transcript,
 )
-from voiceassist.pipeline import Pipeline
+from voiceassist.session import Session
 from voiceassist.worker import Worker
 
 
@@ -47,8 +47,8 @@ class ScriptedAsr(RecordingAsr):
 
 def run(path: Path, asr, cfg: Config | None = None, realtime: bool = False, **kw) -> Collector:
     collector = Collector()
-    p = Pipeline(cfg or Config(), FileSource(path, realtime=realtime, chunk_ms=30), asr=asr, **kw)
-    p.bus.subscribe(collector)
+    p = Session(cfg or Config(), FileSource(path, realtime=realtime, chunk_ms=30), asr=asr, **kw)
+    p.subscribe(collector)
     p.start()
     assert p.wait(timeout=120)
     return collector

@@ -26,15 +26,15 @@ def recorded(tmp_path: Path, two_utterances) -> tuple[SessionStore, int]:
     store = SessionStore(tmp_path / "s.sqlite3")
     path, _ = two_utterances
     from voiceassist.audio.sources import FileSource
-    from voiceassist.pipeline import Pipeline
+    from voiceassist.session import Session
 
     cfg = Config()
-    rec = StoreRecorder(store, "test", keep_audio=True)
-    p = Pipeline(cfg, FileSource(path), asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")]))
-    p.bus.subscribe(rec)
+    cfg.store.keep_audio = True
+    p = Session(cfg, FileSource(path), store=store, source_name="test",
+                asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")]))
     p.start()
     assert p.wait(120)
-    return store, rec.session_id
+    return store, p.recorder.session_id
 
 
 def test_schema_is_versioned(tmp_path: Path):
@@ -87,14 +87,12 @@ def test_audio_is_not_kept_by_default(tmp_path: Path, two_utterances):
     store = SessionStore(tmp_path / "s.db")
     path, _ = two_utterances
     from voiceassist.audio.sources import FileSource
-    from voiceassist.pipeline import Pipeline
+    from voiceassist.session import Session
 
-    rec = StoreRecorder(store, "t")
-    p = Pipeline(Config(), FileSource(path), asr=ScriptedAsr([("hello", "en")]))
-    p.bus.subscribe(rec)
+    p = Session(Config(), FileSource(path), store=store, source_name="t", asr=ScriptedAsr([("hello", "en")]))
     p.start()
-    p.wait(120)
-    assert all(u["audio"] is None for u in store.utterances(rec.session_id))
+    assert p.wait(120)
+    assert all(u["audio"] is None for u in store.utterances(p.recorder.session_id))
 
 
 def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path: Path, two_utterances):

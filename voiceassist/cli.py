@@ -6,10 +6,8 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ from voiceassist import __version__
 from voiceassist.audio.sources import AudioInputError, FileSource, MicSource, list_input_devices
 from voiceassist.bus import Collector, EventBus
 from voiceassist.config import Config, ConfigError, default_config_path, load_config
+from voiceassist.config_file import edit_config, write_atomic
 from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.labels import LABELS, LABELS_ZH, as_dict
 from voiceassist.events import (
@@ -42,7 +41,7 @@ from voiceassist.events import (
     Transcript,
 )
 from voiceassist.logs import setup_logging
-from voiceassist.pipeline import Pipeline
+from voiceassist.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +205,7 @@ def build_result(file: Path, duration: float, events: list[Event], frames: bool 
             "asr": None if tr is None else {
                 "language_probability": tr.language_probability, "no_speech_prob": tr.no_speech_prob,
                 "avg_logprob": tr.avg_logprob, "dropped_as_hallucination": tr.dropped_as_hallucination,
+                "dropped_reason": tr.dropped_reason,
             },
             "emotion": _emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
             "mood": _mood_doc(moods.get(seg.segment_id)),
@@ -214,18 +214,6 @@ def build_result(file: Path, duration: float, events: list[Event], frames: bool 
                 for e in events if isinstance(e, StageReady)}
     return {"file": str(file), "duration": round(duration, 3), "backends": backends,
             "segments": segments, "errors": errors}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
@@ -239,13 +227,13 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
         print(f"voiceassist: {args.file}: the file contains no audio samples", file=sys.stderr)
         return EXIT_INPUT
     collector = Collector()
-    pipeline = Pipeline(cfg, source)
-    pipeline.bus.subscribe(collector)
-    pipeline.start()
+    session = Session(cfg, source)
+    session.subscribe(collector)
+    session.start()
     try:
-        pipeline.wait()
+        session.wait()
     except KeyboardInterrupt:
-        pipeline.stop()
+        session.stop()
         return 130
     ended = collector.of(SourceEnded)
     duration = ended[-1].duration_s if ended else 0.0
@@ -259,7 +247,7 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     text = json.dumps(doc, ensure_ascii=False, indent=2)
     if args.output:
         try:
-            _write_atomic(args.output, text + "\n")
+            write_atomic(args.output, text + "\n")
         except OSError as e:
             print(f"voiceassist: cannot write {args.output}: {e}", file=sys.stderr)
             print(text)  # the result is not lost
@@ -383,22 +371,24 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
     bus.subscribe(show)
     store = None
     if cfg.store.enabled:
-        from voiceassist.store import SessionStore, StoreRecorder, default_store_path
+        from voiceassist.store import SessionStore, default_store_path
 
         try:
             store = SessionStore(Path(cfg.store.path) if cfg.store.path else default_store_path())
             store.apply_retention(cfg.store.retention_days)
-            bus.subscribe(StoreRecorder(store, f"file {args.file}" if args.file else "microphone",
-                                        keep_audio=cfg.store.keep_audio,
-                                        on_error=lambda m: print(f"voiceassist: {m}", file=sys.stderr)))
         except Exception as e:  # the session still runs, it is just not kept
             print(f"voiceassist: sessions will not be saved: {e}", file=sys.stderr)
-    pipeline = Pipeline(cfg, source, bus)
+            store = None
+    session = Session(cfg, source, bus=bus, store=store,
+                      source_name=f"file {args.file}" if args.file else "microphone",
+                      on_store_error=lambda m: print(f"voiceassist: {m}", file=sys.stderr))
     try:
         print("loading models...", file=sys.stderr, flush=True)
-        pipeline.start()
+        session.start()
     except AudioInputError as e:
         print(f"voiceassist: {e}", file=sys.stderr)
+        if store is not None:
+            store.close()
         return EXIT_INPUT
     print("listening (Ctrl-C to stop)", file=sys.stderr, flush=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -408,7 +398,7 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        pipeline.stop()
+        session.stop()
         if store is not None:
             store.close()
     return EXIT_OK
@@ -424,14 +414,7 @@ def _ask_pin(args: argparse.Namespace, prompt: str = "Caregiver PIN: ") -> str:
 
 def _edit_alerts_config(path: Path, **values: Any) -> None:
     """Change keys of [alerts] in the user's config file, keeping its comments and layout."""
-    import tomlkit
-
-    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
-    if "alerts" not in doc:
-        doc["alerts"] = tomlkit.table()
-    for k, v in values.items():
-        doc["alerts"][k] = v  # type: ignore[index]
-    _write_atomic(path, tomlkit.dumps(doc))
+    edit_config(path, {"alerts": values}, mode=0o600)
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:

@@ -118,6 +118,8 @@ class Transcript(Event):
     no_speech_prob: float
     avg_logprob: float
     dropped_as_hallucination: bool = False
+    dropped_reason: str | None = None
+    """Why the ASR guard dropped or cut text: too_quiet, no_speech (before decoding), loop, loop_cut, phantom..."""
     processing_s: float = 0.0
 
 

@@ -44,14 +44,12 @@ def models_dir(configured: str = "") -> Path:
 
 
 def resources_dir() -> Path:
-    """Data files (lexicons, reply templates, crisis phrases): $VOICEASSIST_RESOURCES, the checkout's
-    resources/, or the copy installed under ``<prefix>/share/voiceassist/resources``."""
+    """Data files (lexicons, reply templates, crisis phrases, translations, the model catalogue): inside the
+    package (``voiceassist/resources``, read through importlib.resources, so a wheel has them too), unless
+    $VOICEASSIST_RESOURCES names another folder."""
     env = os.environ.get("VOICEASSIST_RESOURCES")
     if env:
         return Path(env).expanduser()
-    here = Path(__file__).resolve().parent.parent / "resources"
-    if here.is_dir():
-        return here
-    import sys
+    from importlib.resources import files
 
-    return Path(sys.prefix) / "share" / "voiceassist" / "resources"
+    return Path(str(files("voiceassist") / "resources"))

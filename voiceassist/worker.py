@@ -25,8 +25,13 @@ _LATEST = object()
 
 class Worker(Generic[T]):
     def __init__(self, name: str, bus: EventBus, handle: Callable[[T], Iterable[Event]],
-                 setup: Callable[[], Iterable[Event]] | None = None, maxsize: int = 16) -> None:
+                 setup: Callable[[], Iterable[Event]] | None = None, maxsize: int = 16,
+                 on_failed: Callable[[T], None] | None = None) -> None:
+        """``on_failed(item)`` is called (in this worker's thread, after the StageError) for an item that
+        could not be handled: the handler raised, or the model failed to load. Downstream stages waiting
+        for that item's result are told so instead of waiting forever."""
         self.name = name
+        self._on_failed = on_failed
         self.bus = bus
         self._handle = handle
         self._setup = setup
@@ -96,6 +101,7 @@ class Worker(Generic[T]):
                 if self.failed_setup is not None:
                     seg = getattr(item, "segment_id", None)
                     self.bus.publish(StageError(segment_id=seg, stage=self.name, message=self.failed_setup))
+                    self._failed(item)
                     continue
                 for ev in self._handle(item):
                     self.bus.publish(ev)
@@ -103,6 +109,14 @@ class Worker(Generic[T]):
                 log.error("%s: failed on an item", self.name, exc_info=True)
                 self.bus.publish(StageError(segment_id=getattr(item, "segment_id", None), stage=self.name,
                                             message=f"{type(e).__name__}: {e}"))
+                self._failed(item)
+
+    def _failed(self, item: Any) -> None:
+        if self._on_failed is not None:
+            try:
+                self._on_failed(item)
+            except Exception:
+                log.error("%s: on_failed raised", self.name, exc_info=True)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Finish every queued item, then stop. Returns False if that took longer than ``timeout``."""

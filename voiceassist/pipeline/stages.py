@@ -1,21 +1,19 @@
-"""The UI-independent pipeline.
+"""The UI-independent pipeline: capture, quality, turn-taking, ASR, the two emotion stages and the
+assessment stage, each on its own thread.
 
-Threads (each owned here, each with a stop path and a bounded join):
+    source (file or microphone) --chunks--> [capture thread] segmenter + quality checks + turn-taking
+                                                 |  SpeechSegment (bounded queues, backpressure)
+                  .------------------------------+-------------------------------.
+                  v                                                              v
+        [asr worker] owns Whisper --> Transcript --> [text-emotion worker]   [speech-emotion worker]
+                  |                                   TextEmotion  |          EmotionFrames (live), SpeechEmotion
+                  '--------------- Part messages -----------------+----------------'
+                                                                  v
+                        [assess worker] fusion -> mood -> alerts -> reply request, in segment order
 
-    source (file or microphone) --chunks--> [capture thread] segmenter + quality checks
-                                                 |  SpeechSegment (bounded queue, backpressure)
-                                                 v
-                                           [asr worker] owns Whisper --> Transcript ----------------.
-                                                 |                                          v
-         (live, while speaking: latest audio only)  [text-emotion worker] --> TextEmotion --.
-                                                 v                                           |
-                                   [emotion worker] owns the speech-emotion model            |
-                                     EmotionFrames (live), SpeechEmotion --> fusion join <---'
-                                                                               --> FusedEmotion
-
-The fusion join runs in whichever worker delivers the second half of a segment, right after it, so
-FusedEmotion always follows the SpeechEmotion and TextEmotion it is made from.
-Everything a stage produces is a typed event on the bus; the CLI and the window are just subscribers.
+Every stage publishes typed events on the bus; the session, the CLI and the window are subscribers. The
+pipeline does not build the responder or the alert service: the Session (voiceassist/session.py) does, and
+hands them in.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,15 +35,11 @@ from voiceassist.audio.vad import Segmenter
 from voiceassist.bus import EventBus
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmotionBackend
-from voiceassist.emotion.fusion import Fused, fuse
 from voiceassist.events import (
-    AlertRaised,
     AudioLevel,
     EmotionFrames,
     Event,
-    FusedEmotion,
     InputOverflow,
-    MoodUpdate,
     PipelineStopped,
     QualityReport,
     SourceEnded,
@@ -60,6 +53,7 @@ from voiceassist.events import (
     TextEmotion,
     Transcript,
 )
+from voiceassist.pipeline.assess import AssessmentStage, Opened, Part, PartKind, ReplyRequest
 from voiceassist.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -75,28 +69,13 @@ class LiveRequest:
     captured_at: float
 
 
-class _FusionJoin:
-    """Waits for both halves of a segment (speech emotion, text emotion) and fuses them once."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._parts: dict[int, dict[str, object]] = {}
-
-    def add(self, segment_id: int, key: str, value: object, need: tuple[str, ...]) -> dict[str, object] | None:
-        """Record one part; return all parts once every needed one is in (missing ones are None)."""
-        with self._lock:
-            parts = self._parts.setdefault(segment_id, {})
-            parts[key] = value
-            if all(k in parts for k in need):
-                return self._parts.pop(segment_id)
-        return None
-
-
 class Pipeline:
     def __init__(self, cfg: Config, source: AudioSource, bus: EventBus | None = None,
                  asr: AsrBackend | None = None, speech_emotion: SpeechEmotionBackend | None = None,
                  text_emotion: TextEmotionBackend | None = None, live_frames: bool | None = None,
-                 alerts: Any = None, speak: bool | None = None, responder: Any = None) -> None:
+                 alerts: Any = None, responder: Any = None) -> None:
+        """``alerts`` (an AlertService) and ``responder`` (a Responder) are built and owned by the Session;
+        without them the pipeline assesses utterances but raises no alert and gives no reply."""
         self.cfg = cfg
         self.source = source
         self.bus = bus or EventBus()
@@ -105,55 +84,48 @@ class Pipeline:
         self._ter = text_emotion
         self._stop = threading.Event()
         self._capture: threading.Thread | None = None
-        self._asr_worker: Worker[SpeechSegment] = Worker("asr", self.bus, self._transcribe, setup=self._load_asr)
         self.emotion_enabled = cfg.emotion.enabled
+        self.alerts = alerts
+        self.responder = responder if self.emotion_enabled else None
+        self.assessment = AssessmentStage(cfg, alerts=alerts, reply=self._request_reply)
+        self._assess_worker: Worker[Part] = Worker("assess", self.bus, self.assessment.handle, maxsize=256)
+        self._asr_worker: Worker[SpeechSegment] = Worker(
+            "asr", self.bus, self._transcribe, setup=self._load_asr,
+            on_failed=lambda seg: self._part(seg.segment_id, "transcript", None))
         self._emotion_worker: Worker[SpeechSegment | LiveRequest] = Worker(
-            "speech-emotion", self.bus, self._speech_emotion, setup=self._load_speech_emotion)
-        self._text_worker: Worker[Transcript] = Worker("text-emotion", self.bus, self._text_emotion,
-                                                       setup=self._load_text_emotion)
+            "speech-emotion", self.bus, self._speech_emotion, setup=self._load_speech_emotion,
+            on_failed=lambda item: None if isinstance(item, LiveRequest) else self._part(item.segment_id, "speech"))
+        self._text_worker: Worker[Transcript] = Worker(
+            "text-emotion", self.bus, self._text_emotion, setup=self._load_text_emotion,
+            on_failed=lambda tr: self._part(tr.segment_id, "text"))
         if live_frames is None:
             live_frames = cfg.emotion.live_frames and bool(getattr(source, "realtime", True))
         self.live_frames = live_frames and self.emotion_enabled
-        self._join = _FusionJoin()
-        from voiceassist.mood import MoodTracker
-
-        self.mood = MoodTracker(cfg.mood.window, cfg.mood.baseline_min, cfg.mood.pac_threshold)
-        self._mood_lock = threading.Lock()
-        self._texts: dict[int, Transcript] = {}
-        self._recent: deque[dict[str, Any]] = deque(maxlen=max(cfg.mood.window, cfg.alerts.debounce_n) + 2)
-        self.alerts = alerts  # an AlertService; created at start when alerts are on
-        if speak is None:
-            speak = cfg.tts.enabled and bool(getattr(source, "realtime", True))
-        if responder is None and cfg.reply.enabled and self.emotion_enabled:
-            from voiceassist.responder import Responder
-
-            responder = Responder(cfg, self.bus, speak=speak)
-        self.responder = responder
-        self._speech_end: dict[int, float] = {}
-        self._ignored: set[int] = set()  # utterances heard while the assistant was speaking
-        self._barged: set[int] = set()
+        # capture-thread state (turn-taking, barge-in, live offers): only the capture thread touches it
+        self._ignored: set[int] = set()  # utterances that started while the assistant was speaking
+        self._barged_id: int | None = None  # the utterance that interrupted the assistant
+        self._live_offered: tuple[int, float] = (-1, 0.0)  # (segment id, seconds heard at the last offer)
+        # speech-emotion-worker state
+        self._live_done: dict[int, int] = {}  # segment id -> frames already sent live
         self._input_enabled = threading.Event()
         self._input_enabled.set()
-        self._languages: dict[int, str] = {}
-        self._live_done: dict[int, int] = {}  # segment id -> frames already sent live
-        self._live_offered: tuple[int, float] = (-1, 0.0)  # (segment id, seconds heard at the last offer)
         self.segmenter = Segmenter(cfg.vad)
         self._stopped = False
         self._stop_lock = threading.Lock()
+
+    @property
+    def mood(self) -> Any:
+        return self.assessment.mood
+
+    def _request_reply(self, req: ReplyRequest) -> None:
+        if self.responder is not None:
+            self.responder.reply_worker.submit(req)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, wait_ready: bool = True) -> None:
         """Open the source (errors raise AudioInputError here, before any thread starts), start the
         workers (models load and warm up in their own threads), then start capturing."""
         info = self.source.open()
-        if self.alerts is None and self.cfg.alerts.enabled and self.emotion_enabled:
-            from voiceassist.alerts.service import AlertService
-
-            self.alerts = AlertService(self.cfg.alerts)
-        if self.alerts is not None:
-            self.alerts.start()
-            self.bus.publish(StageReady(stage="alerts", description="caregiver alerts ON: "
-                                        + ", ".join(["banner", *self.alerts.channels]), embedded=False, load_s=0.0))
         workers = self._workers()
         for w in workers:
             w.start()
@@ -173,37 +145,38 @@ class Pipeline:
         if self._capture.is_alive():
             return False
         done = True
-        for w in self._workers():  # asr first: it feeds the text worker
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            done = w.drain(remaining) and done
-        self._stop_alerts()
+        for w in self._workers():  # in data-flow order: each one's output is queued before the next drains
+            done = w.drain(_left(deadline)) and done
         self._finish("end of input")
         return done
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
         """Stop capturing (an utterance in progress is closed and still processed), let the workers finish
-        what they hold within ``timeout``, then stop them. Idempotent; reverse start order."""
+        what they hold, then stop them: all within ``timeout`` seconds in total. Idempotent. Returns False
+        when something was still busy at the deadline (it is left behind, on a daemon thread)."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         if self.responder is not None:
             self.responder.stop_speaking()
         if self._capture is not None:
-            self._capture.join(timeout)
+            self._capture.join(_left(deadline))
+        done = True
         for w in self._workers():
-            w.drain(timeout)
+            done = w.drain(_left(deadline)) and done
         for w in reversed(self._workers()):
-            w.stop(1.0)
-        self._stop_alerts()
+            done = w.stop(min(1.0, _left(deadline) or 0.0)) and done
         self._finish("stopped")
-
-    def _stop_alerts(self) -> None:
-        if self.alerts is not None:
-            self.alerts.stop()
+        return done
 
     def _workers(self) -> list[Worker]:  # type: ignore[type-arg]
         if not self.emotion_enabled:
             return [self._asr_worker]
         extra = self.responder.workers if self.responder is not None else []
-        return [self._asr_worker, self._emotion_worker, self._text_worker, *extra]
+        return [self._asr_worker, self._emotion_worker, self._text_worker, self._assess_worker, *extra]
+
+    def _part(self, segment_id: int | None, kind: PartKind, value: Any = None) -> None:
+        if segment_id is not None and self.emotion_enabled:
+            self._assess_worker.submit(Part(segment_id, kind, value))
 
     def _finish(self, reason: str) -> None:
         with self._stop_lock:
@@ -260,10 +233,10 @@ class Pipeline:
 
     def _maybe_barge_in(self) -> None:
         seg_id = self.segmenter.current_id
-        if (seg_id is None or seg_id in self._barged or not self.responder.assistant_speaking
+        if (seg_id is None or seg_id == self._barged_id or not self.responder.assistant_speaking
                 or self.segmenter.current_voiced_s * 1000 < self.cfg.tts.barge_in_ms):
             return
-        self._barged.add(seg_id)
+        self._barged_id = seg_id
         self.responder.barge_in(seg_id)
 
     def _on_segmenter_event(self, ev: Event) -> None:
@@ -283,8 +256,9 @@ class Pipeline:
         report = self._check_quality(ev)
         self.bus.publish(report)
         if report.ok:
-            if self.emotion_enabled:
-                self._speech_end[ev.segment_id or 0] = ev.speech_end_at  # popped when its mood is computed
+            if self.emotion_enabled and ev.segment_id is not None:
+                # the assessment learns the utterance order here, before any of its halves arrive
+                self._part(ev.segment_id, "opened", Opened(ev.start_s, ev.end_s, ev.speech_end_at))
                 self._emotion_worker.submit(ev)
             self._asr_worker.submit(ev)
 
@@ -338,27 +312,20 @@ class Pipeline:
     def _transcribe(self, seg: SpeechSegment) -> Iterable[Event]:
         assert self._asr is not None
         t0 = time.monotonic()
-        try:
-            r = self._asr.transcribe(seg.audio.as_float32())
-        except Exception:
-            if self.emotion_enabled:  # fusion goes on with the voice alone
-                yield from self._join_part(seg.segment_id, "text", None, seg.start_s, seg.end_s)
-            raise
+        r = self._asr.transcribe(seg.audio.as_float32())  # a failure: on_failed tells the assessment
         tr = Transcript(
             segment_id=seg.segment_id, text=r.text, language=r.language,
             language_probability=round(r.language_probability, 4), start_s=seg.start_s, end_s=seg.end_s,
             backend=self._asr.description, no_speech_prob=round(r.no_speech_prob, 4),
             avg_logprob=round(r.avg_logprob, 4) if r.avg_logprob > -1e9 else -99.0,
-            dropped_as_hallucination=r.dropped_as_hallucination, processing_s=time.monotonic() - t0,
+            dropped_as_hallucination=r.dropped_as_hallucination, dropped_reason=r.dropped_reason,
+            processing_s=time.monotonic() - t0,
         )
         yield tr
         if self.emotion_enabled:
-            self._texts[seg.segment_id] = tr  # popped when its mood is computed
+            self._part(seg.segment_id, "transcript", tr)
             if tr.text.strip():
                 self._text_worker.submit(tr)
-            else:
-                self._languages[seg.segment_id] = tr.language
-                yield from self._join_part(seg.segment_id, "text", None, tr.start_s, tr.end_s)
 
     # -- emotion workers ---------------------------------------------------------------------------
     def _load_speech_emotion(self) -> Iterable[Event]:
@@ -420,7 +387,7 @@ class Pipeline:
             log.error("speech emotion failed on segment %s", item.segment_id, exc_info=True)
             yield StageError(segment_id=item.segment_id, stage="speech-emotion", message=f"{type(e).__name__}: {e}")
         self._live_done.pop(item.segment_id, None)
-        yield from self._join_part(item.segment_id, "speech", est, start_s=item.start_s, end_s=item.end_s)
+        self._part(item.segment_id, "speech", est)
 
     def _live_frames(self, req: LiveRequest) -> Iterable[Event]:
         """Frames for the audio heard since the last update, computed on it plus a little context."""
@@ -443,7 +410,6 @@ class Pipeline:
 
     def _text_emotion(self, tr: Transcript) -> Iterable[Event]:
         assert self._ter is not None
-        self._languages[tr.segment_id or 0] = tr.language
         est: EmotionEstimate | None = None
         try:
             est = self._ter.analyze(tr.text, tr.language)
@@ -451,61 +417,7 @@ class Pipeline:
         except Exception as e:
             log.error("text emotion failed on segment %s", tr.segment_id, exc_info=True)
             yield StageError(segment_id=tr.segment_id, stage="text-emotion", message=f"{type(e).__name__}: {e}")
-        yield from self._join_part(tr.segment_id, "text", est, tr.start_s, tr.end_s)
-
-    def _join_part(self, segment_id: int | None, key: str, value: EmotionEstimate | None,
-                   start_s: float = 0.0, end_s: float = 0.0) -> Iterable[Event]:
-        """One half of a segment's emotion is in; fuse when the other half is too (or cannot come)."""
-        if segment_id is None:
-            return
-        need = tuple(k for k, worker in (("speech", self._emotion_worker), ("text", self._asr_worker))
-                     if worker.failed_setup is None) or (key,)
-        parts = self._join.add(segment_id, key, (value, (start_s, end_s)), need)
-        if parts is None:
-            return
-        speech, span = parts.get("speech") or (None, None)  # type: ignore[misc]
-        text, text_span = parts.get("text") or (None, None)  # type: ignore[misc]
-        start, end = span or text_span or (start_s, end_s)
-        lang = "zh" if self._languages.pop(segment_id, "") == "zh" or self.cfg.asr.language == "zh" else "en"
-        speech_est = speech if isinstance(speech, EmotionEstimate) else None
-        text_est = text if isinstance(text, EmotionEstimate) else None
-        f = fuse(speech_est, text_est, self.cfg.emotion, lang)
-        yield FusedEmotion(segment_id=segment_id, scores=f.scores, label=f.label, confidence=round(f.confidence, 4),
-                           speech=speech_est, text=text_est, speech_weight=f.speech_weight,
-                           text_weight=f.text_weight, rule=f.rule, fallback_action=f.fallback_action,
-                           suggested_response=f.suggested_response, language=lang, start_s=start, end_s=end)
-        yield from self._mood_and_alerts(segment_id, speech_est, f, start, end)
-
-    def _mood_and_alerts(self, segment_id: int, speech: EmotionEstimate | None, f: Fused, start: float,
-                         end: float) -> Iterable[Event]:
-        tr = self._texts.pop(segment_id, None)
-        speech_end_at = self._speech_end.pop(segment_id, 0.0)
-        with self._mood_lock:  # two workers may finish segments at the same time
-            state = self.mood.update(speech.embedding if speech is not None else None, f.scores)
-            self._recent.append({"segment_id": segment_id, "start_s": round(start, 3), "end_s": round(end, 3),
-                                 "text": tr.text if tr else "", "fused": f.label,
-                                 "confidence": round(f.confidence, 4),
-                                 "valence": round(state.valence, 4), "arousal": round(state.arousal, 4)})
-            recent = list(self._recent)
-        yield MoodUpdate(segment_id=segment_id, state=state, embedding_backend=speech.backend if speech else None)
-        if self.responder is not None:
-            from voiceassist.responder import ReplyRequest
-
-            lang = "zh" if tr is not None and tr.language == "zh" else "en"
-            self.responder.reply_worker.submit(ReplyRequest(
-                segment_id=segment_id, text=tr.text if tr else "", language=lang, label=f.label,
-                fallback_action=f.fallback_action, suggested_response=f.suggested_response,
-                mood_valence=state.mean_valence, mood_turns=state.n, speech_end_at=speech_end_at))
-        if self.alerts is None:
-            return
-        evidence = {"utterances": recent, "mood": {k: getattr(state, k) for k in (
-            "volatility_l2", "volatility_cos", "volatility_relative", "rmssd_valence", "pac_valence",
-            "rmssd_arousal", "pac_arousal", "mean_valence", "mean_arousal")}}
-        for alert_id, d in self.alerts.evaluate(time.monotonic(), segment_id, tr.text if tr else "",
-                                                state.metric(self.cfg.alerts.metric), evidence):
-            yield AlertRaised(segment_id=segment_id, alert_id=alert_id, kind=d.kind, severity=d.severity.value,
-                              rule=d.rule, segment_ids=d.segment_ids, suppressed=d.suppressed,
-                              channels=() if d.suppressed else tuple(self.alerts.channels))
+        self._part(tr.segment_id, "text", est)
 
     @property
     def asr_backend(self) -> AsrBackend | None:
@@ -518,3 +430,8 @@ class Pipeline:
     @property
     def text_emotion_backend(self) -> TextEmotionBackend | None:
         return self._ter
+
+
+def _left(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` (None: no deadline)."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -59,6 +59,8 @@ def run_app(cfg: Any, config_path: Path, file: Path | None = None, screenshot: P
 
         QTimer.singleShot(int(quit_after * 1000), finish)
     code = app.exec()
+    for t in win.stopping:  # a session still stopping (the window was closed while listening): let it finish
+        t.join(6.0)
     if store is not None:
         store.close()
     return int(code)

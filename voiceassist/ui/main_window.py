@@ -1,5 +1,6 @@
-"""The main window and its controller. The controller owns the pipeline (started and stopped in a helper
-thread, so the GUI thread never waits on a model); pipeline events reach the window through the bridge."""
+"""The main window and its controller. The controller owns a Session (voiceassist/session.py), started and
+stopped on helper threads so the GUI thread never waits on a model; its events reach the window through the
+bridge, and the controls send it commands."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QTabWidget, QVBoxLayout, QWidget
 
 from voiceassist import events as E
-from voiceassist.bus import EventBus
-from voiceassist.store import SessionStore, StoreRecorder
+from voiceassist.session import Mute, SetInput, StopSpeaking
+from voiceassist.store import SessionStore
 from voiceassist.ui.bridge import EventBridge
 from voiceassist.ui.live import LiveTab
 from voiceassist.ui.settings import SettingsTab
@@ -34,8 +35,9 @@ class MainWindow(QMainWindow):
         self.cfg = cfg
         self.store = store
         self.source_factory = source_factory
-        self.pipeline: Any = None
-        self.recorder: StoreRecorder | None = None
+        self.session: Any = None
+        self._closing = False
+        self.stopping: list[threading.Thread] = []  # sessions being stopped (the app waits for them at exit)
         self.bridge = EventBridge()
         self.bridge.event.connect(self.on_event)
         self.ready: dict[str, Any] = {}
@@ -89,7 +91,7 @@ class MainWindow(QMainWindow):
     # -- controls ----------------------------------------------------------------------------------
     @property
     def listening(self) -> bool:
-        return self.pipeline is not None
+        return self.session is not None
 
     def toggle_listening(self) -> None:
         if self.listening:
@@ -98,70 +100,66 @@ class MainWindow(QMainWindow):
             self.start_listening()
 
     def start_listening(self) -> None:
-        from voiceassist.pipeline import Pipeline
+        from voiceassist.session import Session
 
-        bus = EventBus()
         self._generation += 1
         generation = self._generation
-        bus.subscribe(lambda ev: self.bridge((generation, ev)))
         try:
             source = self.source_factory()
         except Exception as e:
             self.status.setText(str(e))
             return
-        if self.store is not None:
-            self.recorder = StoreRecorder(self.store, getattr(source, "describe", lambda: type(source).__name__)(),
-                                          keep_audio=self.cfg.store.keep_audio)
-            bus.subscribe(self.recorder)
-        self.pipeline = Pipeline(self.cfg, source, bus)
+        session = Session(self.cfg, source, store=self.store)
+        session.subscribe(lambda ev: self.bridge((generation, ev)))
         if not self.live.hands_free.isChecked():
-            self.pipeline.set_input_enabled(False)
+            session.send(SetInput(False))
+        self.session = session
         self.ready.clear()
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.status.setText(tr("Loading models..."))
         self.live.start_btn.setText(tr("Stop listening"))
-        pipeline = self.pipeline
 
         def start() -> None:  # opening the source and warming the models up take seconds
             try:
-                pipeline.start()
+                session.start()
             except Exception as e:
                 log.error("could not start listening", exc_info=True)
-                pipeline.bus.publish(E.StageError(stage="input", message=str(e)))
-                pipeline.bus.publish(E.PipelineStopped(reason=str(e)))
+                session.bus.publish(E.StageError(stage="input", message=str(e)))
+                session.bus.publish(E.PipelineStopped(reason=str(e)))
 
         threading.Thread(target=start, name="voiceassist-ui-start", daemon=True).start()
 
-    def stop_listening(self) -> None:
-        pipeline, self.pipeline = self.pipeline, None
+    def stop_listening(self, timeout: float = 5.0) -> None:
+        session, self.session = self.session, None
         self.live.start_btn.setText(tr("Start listening"))
         self.status.setText(tr("Stopping..."))
-        if pipeline is not None:
-            threading.Thread(target=pipeline.stop, name="voiceassist-ui-stop", daemon=True).start()
+        if session is not None:
+            self.stopping.append(session.stop_async(timeout))
 
     def _hands_free(self, on: bool) -> None:
         self.live.talk_btn.setEnabled(not on)
-        if self.pipeline is not None:
-            self.pipeline.set_input_enabled(on)
+        if self.session is not None:
+            self.session.send(SetInput(on))
 
     def _talk(self, down: bool) -> None:
-        if self.pipeline is not None and not self.live.hands_free.isChecked():
-            self.pipeline.set_input_enabled(down)
+        if self.session is not None and not self.live.hands_free.isChecked():
+            self.session.send(SetInput(down))
 
     def _mute(self, on: bool) -> None:
-        if self.pipeline is not None and self.pipeline.responder is not None:
-            self.pipeline.responder.muted = on
-            if on:
-                self.pipeline.responder.stop_speaking()
+        if self.session is not None:
+            self.session.send(Mute(on))
 
     def _stop_speaking(self) -> None:
-        if self.pipeline is not None and self.pipeline.responder is not None:
-            self.pipeline.responder.stop_speaking()
+        if self.session is not None:
+            self.session.send(StopSpeaking())
 
     # -- events (GUI thread) -----------------------------------------------------------------------
     def on_event(self, item: Any) -> None:
         generation, ev = item
+        if generation == -1:  # the session stopped for closing the window
+            self.close()
+            return
         current = generation == self._generation
         self.live.on_event(ev)
         if isinstance(ev, E.StageReady):
@@ -193,13 +191,11 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, E.SourceEnded) and current:
             if ev.error:
                 self.status.setText(f"{tr('Microphone problem')}: {ev.error}")
-            if self.pipeline is not None:  # end of the file, or the device is gone: finish what was heard
-                pipeline = self.pipeline
-                threading.Thread(target=pipeline.stop, kwargs={"timeout": 30.0}, name="voiceassist-ui-stop",
-                                 daemon=True).start()
+            if self.session is not None:  # end of the file, or the device is gone: finish what was heard
+                self.stopping.append(self.session.stop_async(30.0))
         elif isinstance(ev, E.PipelineStopped) and current:
             self.progress.setVisible(False)
-            self.pipeline = None  # ended by itself (end of file, lost device) or stopped
+            self.session = None  # ended by itself (end of file, lost device) or stopped
             self.live.start_btn.setText(tr("Start listening"))
             self.timeline.reload()
             if not self.status.text().startswith(tr("Microphone problem")):
@@ -217,6 +213,16 @@ class MainWindow(QMainWindow):
         self.status.setText(" | ".join(parts) + f" | {device}{latency}")
 
     def closeEvent(self, event: Any) -> None:
-        if self.pipeline is not None:
-            self.pipeline.stop(timeout=2.0)
-        super().closeEvent(event)
+        """Closing while listening: the session is stopped on a helper thread (the utterance in flight is
+        finished, the session row closed) and the window closes when it is done, within a few seconds."""
+        session = self.session
+        if session is None or self._closing:
+            super().closeEvent(event)
+            return
+        self._closing = True
+        self.session = None
+        self.status.setText(tr("Stopping..."))
+        event.ignore()
+        self.stopping.append(session.stop_async(
+            4.0, on_done=lambda _ok: self.bridge((-1, E.PipelineStopped(reason="window closed")))))
+

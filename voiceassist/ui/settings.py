@@ -37,21 +37,9 @@ def tr(text: str) -> str:
 
 def save_settings(path: Path, values: dict[str, dict[str, Any]]) -> None:
     """Write ``{section: {key: value}}`` into the config file (tomlkit keeps comments and layout)."""
-    import tomlkit
+    from voiceassist.config_file import edit_config
 
-    from voiceassist.cli import _write_atomic
-
-    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
-    for section, kv in values.items():
-        parts = section.split(".")
-        table: Any = doc
-        for part in parts:
-            if part not in table:
-                table[part] = tomlkit.table()
-            table = table[part]
-        for k, v in kv.items():
-            table[k] = v
-    _write_atomic(path, tomlkit.dumps(doc))
+    edit_config(path, values, mode=0o600)
 
 
 class SettingsTab(QWidget):
