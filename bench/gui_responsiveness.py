@@ -46,7 +46,7 @@ def main() -> None:
     from voiceassist.emotion import EmotionEstimate
     from voiceassist.emotion.labels import vector
     from voiceassist.mood import MoodTracker
-    from voiceassist.store import SessionStore
+    from voiceassist.storage import SessionStore
     from voiceassist.ui.app import make_source_factory
     from voiceassist.ui.main_window import MainWindow
 

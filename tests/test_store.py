@@ -18,7 +18,8 @@ import pytest
 from tests.conftest import espeak, silence, write_wav
 from tests.test_pipeline_emotion import ScriptedAsr, run
 from voiceassist.config import Config
-from voiceassist.store import SCHEMA_VERSION, SessionStore, StoreRecorder
+from voiceassist.storage import SessionStore, StoreRecorder
+from voiceassist.storage.sessions import SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -99,13 +100,71 @@ def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path: Path, two_utt
     store = SessionStore(tmp_path / "s.db")
     errors: list[str] = []
     rec = StoreRecorder(store, "t", keep_audio=True, on_error=errors.append)
-    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
-    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: no room for anything more
+    pages = store.db.query("PRAGMA page_count")[0][0]
+    store.db.write(f"PRAGMA max_page_count = {pages}")  # the disk is full: no room for anything more
     path, _ = two_utterances
     c = run(path, ScriptedAsr([("hello", "en")]))
     for ev in c.events:
         rec(ev)
     assert len(errors) == 1 and "cannot write the session store" in errors[0] and "full" in errors[0]
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path):
+    from voiceassist.storage import Database
+
+    db = Database(tmp_path / "t.db", ["CREATE TABLE t (x INTEGER NOT NULL)"])
+    with pytest.raises(RuntimeError), db.transaction() as c:
+        c.execute("INSERT INTO t VALUES (1)")
+        raise RuntimeError("the second half failed")
+    assert db.query("SELECT COUNT(*) FROM t") == [(0,)]
+    with db.transaction() as c:
+        c.execute("INSERT INTO t VALUES (2)")
+    assert db.query("SELECT x FROM t") == [(2,)]
+
+
+def test_a_newer_schema_is_refused_and_old_outboxes_are_upgraded(tmp_path: Path):
+    import sqlite3
+
+    from voiceassist.alerts.outbox import Outbox
+    from voiceassist.storage import NewerSchemaError
+
+    path = tmp_path / "s.db"
+    SessionStore(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(NewerSchemaError):
+        SessionStore(path)
+    # an outbox written before its schema was versioned (user_version 0, tables already there)
+    old = tmp_path / "alerts.db"
+    raw = sqlite3.connect(old)
+    raw.execute("CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, kind TEXT "
+                "NOT NULL, severity TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL, suppressed INTEGER "
+                "NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0)")
+    raw.execute("INSERT INTO alerts (created_at, kind, severity, rule, evidence) VALUES (1, 'crisis', 'urgent', "
+                "'r', '{}')")
+    raw.commit()
+    raw.close()
+    box = Outbox(old)
+    assert box.db.version == 1 and box.alert(1).kind == "crisis"
+
+
+def test_a_session_left_open_by_a_killed_process_is_closed_abruptly(tmp_path: Path):
+    path = tmp_path / "s.db"
+    store = SessionStore(path)
+    sid = store.start_session("microphone", now=1000.0)
+    store.add_utterance(sid, 1, 0.5, 2.0)
+    last = store.utterances(sid)[0]["wall_time"]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store.db.write("UPDATE sessions SET pid=? WHERE id=?", (dead.pid, sid))  # its process is gone
+    live = store.start_session("microphone")  # this process: still recording
+    store.close()
+    store = SessionStore(path)
+    assert store.closed_abandoned == 1
+    info = {s.id: s for s in store.sessions()}
+    assert info[sid].ended_abruptly and info[sid].ended_at == pytest.approx(last)
+    assert info[live].ended_at is None and not info[live].ended_abruptly
 
 
 @pytest.mark.slow
@@ -139,7 +198,7 @@ def test_killed_mid_session_keeps_everything_before(tmp_path: Path):
     store = SessionStore(data_home / "voiceassist" / "sessions.sqlite3")
     assert store.integrity_ok()
     [info] = store.sessions()
-    assert info.ended_at is None  # it was killed, not stopped
+    assert info.ended_abruptly and info.ended_at is not None  # it was killed: closed as such on reopening
     done = [u for u in store.utterances(info.id) if u["fused_label"]]
     assert len(done) >= 2 and done[0]["text"] and done[1]["text"]
     assert len(store.moods(info.id)) >= 2

@@ -371,7 +371,7 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
     bus.subscribe(show)
     store = None
     if cfg.store.enabled:
-        from voiceassist.store import SessionStore, default_store_path
+        from voiceassist.storage import SessionStore, default_store_path
 
         try:
             store = SessionStore(Path(cfg.store.path) if cfg.store.path else default_store_path())

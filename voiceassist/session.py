@@ -113,7 +113,7 @@ class Session:
         self.recorder: Any = None
         self._writer: _WriterThread | None = None
         if store is not None:
-            from voiceassist.store import StoreRecorder
+            from voiceassist.storage import StoreRecorder
 
             name = source_name or getattr(source, "describe", lambda: type(source).__name__)()
             self.recorder = StoreRecorder(store, name, keep_audio=cfg.store.keep_audio, on_error=on_store_error)

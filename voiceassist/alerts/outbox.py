@@ -7,14 +7,16 @@ said so; a crash or restart leaves undelivered rows pending, and the dispatcher 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
+from voiceassist.storage.db import Database
+
+MIGRATIONS = [
+    # 1: the first schema (IF NOT EXISTS: files made before the schema was versioned upgrade in place)
+    """
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at REAL NOT NULL,          -- unix time
@@ -35,8 +37,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     sent_at REAL,
     PRIMARY KEY (alert_id, channel)
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_try);
-"""
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_try)
+""",
+]
 
 
 @dataclass(frozen=True)
@@ -64,78 +67,63 @@ class Delivery:
 class Outbox:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self.db = Database(path, MIGRATIONS)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
     def add(self, kind: str, severity: str, rule: str, evidence: dict[str, Any], channels: list[str],
             suppressed: bool = False, test: bool = False, now: float | None = None) -> int:
         now = time.time() if now is None else now
-        with self._lock:
-            self._db.execute("BEGIN")
-            cur = self._db.execute(
+        with self.db.transaction() as c:
+            cur = c.execute(
                 "INSERT INTO alerts (created_at, kind, severity, rule, evidence, suppressed, test) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (now, kind, severity, rule, json.dumps(evidence, ensure_ascii=False), int(suppressed), int(test)))
             alert_id = int(cur.lastrowid or 0)
             if not suppressed:
-                self._db.executemany(
+                c.executemany(
                     "INSERT INTO deliveries (alert_id, channel, status, next_try) VALUES (?, ?, 'pending', ?)",
                     [(alert_id, ch, now) for ch in channels])
-            self._db.execute("COMMIT")
         return alert_id
 
     def due(self, now: float | None = None) -> list[Delivery]:
         now = time.time() if now is None else now
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries "
-                "WHERE status = 'pending' AND next_try <= ? ORDER BY next_try", (now,)).fetchall()
+        rows = self.db.query(
+            "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries "
+            "WHERE status = 'pending' AND next_try <= ? ORDER BY next_try", (now,))
         return [Delivery(*r) for r in rows]
 
     def next_due_at(self) -> float | None:
-        with self._lock:
-            row = self._db.execute("SELECT MIN(next_try) FROM deliveries WHERE status = 'pending'").fetchone()
+        row = self.db.query("SELECT MIN(next_try) FROM deliveries WHERE status = 'pending'")[0]
         return None if row[0] is None else float(row[0])
 
     def mark_sent(self, alert_id: int, channel: str, now: float | None = None) -> None:
-        with self._lock:
-            self._db.execute("UPDATE deliveries SET status='sent', attempts=attempts+1, sent_at=?, last_error=NULL "
-                             "WHERE alert_id=? AND channel=?", (time.time() if now is None else now, alert_id, channel))
+        self.db.write("UPDATE deliveries SET status='sent', attempts=attempts+1, sent_at=?, last_error=NULL "
+                      "WHERE alert_id=? AND channel=?", (time.time() if now is None else now, alert_id, channel))
 
     def mark_failed(self, alert_id: int, channel: str, error: str, next_try: float | None) -> None:
         """``next_try`` None: give up (status failed)."""
-        with self._lock:
-            if next_try is None:
-                self._db.execute("UPDATE deliveries SET status='failed', attempts=attempts+1, last_error=? "
-                                 "WHERE alert_id=? AND channel=?", (error, alert_id, channel))
-            else:
-                self._db.execute("UPDATE deliveries SET attempts=attempts+1, last_error=?, next_try=? "
-                                 "WHERE alert_id=? AND channel=?", (error, next_try, alert_id, channel))
+        if next_try is None:
+            self.db.write("UPDATE deliveries SET status='failed', attempts=attempts+1, last_error=? "
+                          "WHERE alert_id=? AND channel=?", (error, alert_id, channel))
+        else:
+            self.db.write("UPDATE deliveries SET attempts=attempts+1, last_error=?, next_try=? "
+                          "WHERE alert_id=? AND channel=?", (error, next_try, alert_id, channel))
 
     def alert(self, alert_id: int) -> StoredAlert:
-        with self._lock:
-            r = self._db.execute("SELECT id, created_at, kind, severity, rule, evidence, suppressed, test "
-                                 "FROM alerts WHERE id=?", (alert_id,)).fetchone()
-        if r is None:
+        rows = self.db.query("SELECT id, created_at, kind, severity, rule, evidence, suppressed, test "
+                             "FROM alerts WHERE id=?", (alert_id,))
+        if not rows:
             raise KeyError(alert_id)
+        r = rows[0]
         return StoredAlert(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), bool(r[6]), bool(r[7]))
 
     def alerts(self, limit: int = 50) -> list[StoredAlert]:
-        with self._lock:
-            ids = [r[0] for r in self._db.execute("SELECT id FROM alerts ORDER BY id DESC LIMIT ?", (limit,))]
+        ids = [r[0] for r in self.db.query("SELECT id FROM alerts ORDER BY id DESC LIMIT ?", (limit,))]
         return [self.alert(i) for i in ids]
 
     def deliveries(self, alert_id: int | None = None) -> list[Delivery]:
-        with self._lock:
-            q = "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries"
-            rows = (self._db.execute(q + " WHERE alert_id=?", (alert_id,)) if alert_id is not None
-                    else self._db.execute(q)).fetchall()
+        q = "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries"
+        rows = self.db.query(q + " WHERE alert_id=?", (alert_id,)) if alert_id is not None else self.db.query(q)
         return [Delivery(*r) for r in rows]

@@ -28,7 +28,7 @@ def run_app(cfg: Any, config_path: Path, file: Path | None = None, screenshot: P
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from voiceassist.store import SessionStore, default_store_path
+    from voiceassist.storage import SessionStore, default_store_path
     from voiceassist.ui.i18n import load_translator, resolve_language
     from voiceassist.ui.main_window import MainWindow
 

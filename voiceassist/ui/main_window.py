@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QTabWidget, QVB
 
 from voiceassist import events as E
 from voiceassist.session import Mute, SetInput, StopSpeaking
-from voiceassist.store import SessionStore
+from voiceassist.storage import SessionStore
 from voiceassist.ui.bridge import EventBridge
 from voiceassist.ui.live import LiveTab
 from voiceassist.ui.settings import SettingsTab

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voiceassist.store import SessionStore
+from voiceassist.storage import SessionStore
 
 
 def tr(text: str) -> str:
@@ -88,7 +88,8 @@ class TimelineTab(QWidget):
         if self.store is not None:
             for s in self.store.sessions():
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started_at))
-                self.sessions.addItem(f"#{s.id}  {when}  ({s.utterances} {tr('utterances')})", s.id)
+                abrupt = f"  - {tr('ended abruptly')}" if s.ended_abruptly else ""
+                self.sessions.addItem(f"#{s.id}  {when}  ({s.utterances} {tr('utterances')}){abrupt}", s.id)
         self.sessions.blockSignals(False)
         if self.sessions.count():
             self.sessions.setCurrentIndex(0)

@@ -1,4 +1,5 @@
-"""The session store: SQLite in WAL mode in the user data dir, written as the session goes.
+"""The session store: SQLite (through the one SQLite layer, voiceassist/storage/db.py) in the user data
+dir, written as the session goes.
 
 Each event worth keeping is written in its own short transaction as it arrives, so a crash or a kill
 loses at most the utterance in flight. The schema is versioned (``PRAGMA user_version``) and upgraded
@@ -12,8 +13,8 @@ import csv
 import io
 import json
 import logging
+import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from voiceassist.emotion.labels import LABELS
+from voiceassist.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,12 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL
     );
     """,
+    # 2: which process owns an open session, and whether it ended abruptly (the process was killed)
+    """
+    ALTER TABLE sessions ADD COLUMN pid INTEGER;
+    ALTER TABLE sessions ADD COLUMN ended_abruptly INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX feedback_utterance ON feedback(session_id, segment_id)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 FRAME_RATE_STORED = 10.0
@@ -91,6 +99,8 @@ class SessionInfo:
     ended_at: float | None
     source: str
     utterances: int
+    ended_abruptly: bool = False
+    """The process was killed (or crashed) during the session; ``ended_at`` is its last utterance's time."""
 
 
 def _json(v: Any) -> str:
@@ -100,48 +110,36 @@ def _json(v: Any) -> str:
 class SessionStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self.migrate()
-
-    def migrate(self) -> None:
-        with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} was written by a newer VoiceAssist (schema {version}); update")
-            for v in range(version, SCHEMA_VERSION):
-                self._db.execute("BEGIN")
-                self._exec_script(MIGRATIONS[v])  # executescript would commit our transaction
-                self._db.execute(f"PRAGMA user_version = {v + 1}")
-                self._db.execute("COMMIT")
-
-    def _exec_script(self, script: str) -> None:
-        for stmt in script.split(";"):
-            if stmt.strip():
-                self._db.execute(stmt)
+        self.db = Database(path, MIGRATIONS)
+        self.closed_abandoned = self.close_abandoned()
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return self.db.version
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> int:
-        with self._lock:
-            cur = self._db.execute(sql, args)
-            return int(cur.lastrowid or 0)
+        return self.db.write(sql, args)
+
+    def close_abandoned(self) -> int:
+        """Sessions left open by a process that no longer runs (``kill -9``, a crash, a power cut) are
+        marked as ended abruptly, at the time of their last utterance. Returns how many."""
+        rows = self.db.query("SELECT id, pid, started_at FROM sessions WHERE ended_at IS NULL")
+        n = 0
+        for sid, pid, started in rows:
+            if pid is not None and _alive(int(pid)):
+                continue  # another process is still recording it
+            last = self.db.query("SELECT MAX(wall_time) FROM utterances WHERE session_id=?", (sid,))[0][0]
+            self.db.write("UPDATE sessions SET ended_at=?, ended_abruptly=1 WHERE id=?", (last or started, sid))
+            n += 1
+        return n
 
     # -- writing -----------------------------------------------------------------------------------
     def start_session(self, source: str, now: float | None = None) -> int:
-        return self._write("INSERT INTO sessions (started_at, source) VALUES (?, ?)",
-                           (time.time() if now is None else now, source))
+        return self._write("INSERT INTO sessions (started_at, source, pid) VALUES (?, ?, ?)",
+                           (time.time() if now is None else now, source, os.getpid()))
 
     def end_session(self, session_id: int) -> None:
         self._write("UPDATE sessions SET ended_at=? WHERE id=?", (time.time(), session_id))
@@ -185,20 +183,14 @@ class SessionStore:
 
     # -- reading -----------------------------------------------------------------------------------
     def sessions(self) -> list[SessionInfo]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT s.id, s.started_at, s.ended_at, s.source, COUNT(u.segment_id) FROM sessions s "
-                "LEFT JOIN utterances u ON u.session_id = s.id GROUP BY s.id ORDER BY s.id DESC").fetchall()
-        return [SessionInfo(*r) for r in rows]
+        rows = self.db.query(
+            "SELECT s.id, s.started_at, s.ended_at, s.source, COUNT(u.segment_id), s.ended_abruptly FROM sessions s "
+            "LEFT JOIN utterances u ON u.session_id = s.id GROUP BY s.id ORDER BY s.id DESC")
+        return [SessionInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def utterances(self, session_id: int) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._db.execute("SELECT * FROM utterances WHERE session_id=? ORDER BY segment_id", (session_id,))
-            names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
         out = []
-        for r in rows:
-            d = dict(zip(names, r, strict=True))
+        for d in self.db.query_dicts("SELECT * FROM utterances WHERE session_id=? ORDER BY segment_id", (session_id,)):
             for k in ("speech", "text_emotion", "fused"):
                 d[k] = json.loads(d[k]) if d[k] else None
             d["embedding"] = (np.frombuffer(d["embedding"], dtype=np.float32) if d["embedding"] is not None
@@ -208,28 +200,28 @@ class SessionStore:
         return out
 
     def frames(self, session_id: int, segment_id: int) -> tuple[float, float, np.ndarray] | None:
-        with self._lock:
-            r = self._db.execute("SELECT start_s, frame_rate, probs FROM frames WHERE session_id=? AND segment_id=?",
-                                 (session_id, segment_id)).fetchone()
-        if r is None:
+        rows = self.db.query("SELECT start_s, frame_rate, probs FROM frames WHERE session_id=? AND segment_id=?",
+                             (session_id, segment_id))
+        if not rows:
             return None
+        r = rows[0]
         return r[0], r[1], np.frombuffer(r[2], dtype=np.float16).reshape(-1, len(LABELS)).astype(np.float32)
 
     def moods(self, session_id: int) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT segment_id, wall_time, data FROM moods WHERE session_id=? "
-                                    "ORDER BY segment_id", (session_id,)).fetchall()
+        rows = self.db.query("SELECT segment_id, wall_time, data FROM moods WHERE session_id=? ORDER BY segment_id",
+                             (session_id,))
         return [{"segment_id": r[0], "wall_time": r[1], **json.loads(r[2])} for r in rows]
 
     def alerts(self, session_id: int) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._db.execute("SELECT * FROM alerts WHERE session_id=? ORDER BY alert_id", (session_id,))
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return self.db.query_dicts("SELECT * FROM alerts WHERE session_id=? ORDER BY alert_id", (session_id,))
+
+    def feedback(self, session_id: int) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT segment_id, wall_time, data FROM feedback WHERE session_id=? ORDER BY wall_time",
+                             (session_id,))
+        return [{"segment_id": r[0], "wall_time": r[1], **json.loads(r[2])} for r in rows]
 
     def integrity_ok(self) -> bool:
-        with self._lock:
-            return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return bool(self.db.query("PRAGMA integrity_check")[0][0] == "ok")
 
     # -- export, delete, retention -----------------------------------------------------------------
     def export_json(self, session_id: int) -> dict[str, Any]:
@@ -266,12 +258,10 @@ class SessionStore:
         return out
 
     def delete_session(self, session_id: int) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self.db.transaction() as c:
             for table in ("utterances", "frames", "moods", "alerts", "feedback"):
-                self._db.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
-            self._db.execute("DELETE FROM sessions WHERE id=?", (session_id,))
-            self._db.execute("COMMIT")
+                c.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
+            c.execute("DELETE FROM sessions WHERE id=?", (session_id,))
 
     def apply_retention(self, days: float, now: float | None = None) -> int:
         """Delete sessions that started more than ``days`` ago (0: keep everything)."""
@@ -344,6 +334,18 @@ class StoreRecorder:
             self.store.update_utterance(sid, seg, reply=ev.text, reply_tone=ev.tone)
         elif isinstance(ev, E.PipelineStopped):
             self.store.end_session(sid)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def default_store_path() -> Path:
