@@ -135,3 +135,10 @@ def test_gate_never_decodes_silence_noise_or_hum():
 def test_gate_lets_speech_through(speech_en: np.ndarray):
     g = guard.gate(speech_en.astype(np.float32) / 32768.0, CFG)
     assert g.decode and g.speech_s is not None and g.speech_s > 1.0
+
+
+def test_config_knows_every_registered_asr_backend():
+    from voiceassist.asr import BACKENDS
+    from voiceassist.config import ASR_BACKENDS
+
+    assert set(ASR_BACKENDS) == set(BACKENDS)

@@ -8,6 +8,8 @@ Command-line overrides use dotted paths: ``--set vad.aggressiveness=3``.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,10 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+ASR_BACKENDS = ("faster-whisper",)
+"""The ASR backend names (voiceassist/asr/__init__.py registers one class per name; a test keeps them equal)."""
 
 
 class ConfigError(ValueError):
@@ -38,8 +44,8 @@ class AudioConfig:
 
     def validate(self) -> None:
         _require(self.block_ms in (10, 20, 30, 40, 50, 100), "audio.block_ms", "one of 10, 20, 30, 40, 50, 100")
-        _require(self.queue_seconds > 0, "audio.queue_seconds", "> 0")
-        _require(self.no_data_timeout_s > 0, "audio.no_data_timeout_s", "> 0")
+        _require(0 < self.queue_seconds <= 600, "audio.queue_seconds", "in (0, 600]")
+        _require(0 < self.no_data_timeout_s <= 60, "audio.no_data_timeout_s", "in (0, 60]")
         _require(10 <= self.file_chunk_ms <= 5000, "audio.file_chunk_ms", "between 10 and 5000")
 
 
@@ -71,13 +77,13 @@ class VadConfig:
     def validate(self) -> None:
         _require(self.aggressiveness in (0, 1, 2, 3), "vad.aggressiveness", "0, 1, 2 or 3")
         _require(self.frame_ms in (10, 20, 30), "vad.frame_ms", "10, 20 or 30")
-        _require(self.start_window_ms >= self.frame_ms, "vad.start_window_ms", ">= vad.frame_ms")
+        _require(self.frame_ms <= self.start_window_ms <= 2000, "vad.start_window_ms", "between vad.frame_ms and 2000")
         _require(0 < self.start_ratio <= 1, "vad.start_ratio", "in (0, 1]")
         _require(0 < self.end_ratio <= 1, "vad.end_ratio", "in (0, 1]")
-        _require(self.hangover_ms >= self.frame_ms, "vad.hangover_ms", ">= vad.frame_ms")
+        _require(self.frame_ms <= self.hangover_ms <= 10000, "vad.hangover_ms", "between vad.frame_ms and 10000")
         _require(0 <= self.preroll_ms <= 2000, "vad.preroll_ms", "between 0 and 2000")
         _require(0 <= self.postroll_ms <= self.hangover_ms, "vad.postroll_ms", "between 0 and vad.hangover_ms")
-        _require(self.min_speech_ms >= 0, "vad.min_speech_ms", ">= 0")
+        _require(0 <= self.min_speech_ms <= 10000, "vad.min_speech_ms", "between 0 and 10000")
         _require(1.0 <= self.max_segment_s <= 30.0, "vad.max_segment_s", "between 1 and 30")
         _require(0 < self.silero_threshold < 1, "vad.silero_threshold", "in (0, 1)")
 
@@ -122,6 +128,20 @@ class AsrConfig:
     """A piece whose avg_logprob is below this is dropped whatever no_speech_prob says."""
     max_compression_ratio: float = 2.4
     """Repetitive output (a hallucination loop) is dropped."""
+    speech_gate: bool = True
+    """Before decoding, silero-vad must hear at least gate_min_speech_ms of speech in the utterance: silence,
+    noise and hum never reach Whisper (which writes text for them, differently on each CPU)."""
+    gate_min_speech_ms: int = 120
+    """Speech silero-vad must find for the utterance to be decoded at all."""
+    gate_rms_floor_dbfs: float = -60.0
+    """Audio quieter than this overall is not decoded (digital silence, a muted microphone)."""
+    short_output_units: int = 4
+    """An output of at most this many words (Chinese: characters) is judged on no_speech_prob alone..."""
+    short_no_speech_prob: float = 0.5
+    """...and dropped when no_speech_prob is above this, whatever avg_logprob says."""
+    max_loop_repeats: int = 4
+    """Output in which one word or character (or a phrase of up to 8) repeats more than this many times in
+    a row is a decoding loop: the loop is cut, and the whole output dropped when the loop is most of it."""
     allow_download: bool = True
     """Try the Hugging Face hub when no local copy is found (needs a network)."""
 
@@ -132,8 +152,24 @@ class AsrConfig:
         _require(self.chinese_script in ("simplified", "traditional", "as-is"), "asr.chinese_script",
                  "simplified, traditional or as-is")
         _require(1 <= self.beam_size <= 10, "asr.beam_size", "between 1 and 10")
+        # CTranslate2 crashes (segfault) on absurd thread counts and raises on negative ones.
+        _require(0 <= self.cpu_threads <= MAX_CPU_THREADS, "asr.cpu_threads",
+                 f"between 0 (one per core, at most 8) and {MAX_CPU_THREADS}")
+        _require(-20 <= self.logprob_threshold <= 0, "asr.logprob_threshold", "between -20 and 0")
+        _require(-20 <= self.min_avg_logprob <= 0, "asr.min_avg_logprob", "between -20 and 0")
+        _require(1 <= self.max_compression_ratio <= 100, "asr.max_compression_ratio", "between 1 and 100")
+        _require(self.compute_type in COMPUTE_TYPES, "asr.compute_type", "one of " + ", ".join(COMPUTE_TYPES))
+        unknown_langs = [lang for lang in self.languages if lang not in WHISPER_LANGUAGES]
+        _require(not unknown_langs, "asr.languages",
+                 f"Whisper language codes such as zh, en, yue, ja (not {', '.join(map(repr, unknown_langs))})")
+        _require(self.backend in ASR_BACKENDS, "asr.backend", "one of " + ", ".join(ASR_BACKENDS))
         _require(0 < self.no_speech_threshold <= 1, "asr.no_speech_threshold", "in (0, 1]")
         _require(bool(self.model), "asr.model", "a model name or path")
+        _require(0 <= self.gate_min_speech_ms <= 2000, "asr.gate_min_speech_ms", "between 0 and 2000")
+        _require(-120 <= self.gate_rms_floor_dbfs < 0, "asr.gate_rms_floor_dbfs", "between -120 and 0")
+        _require(0 <= self.short_output_units <= 20, "asr.short_output_units", "between 0 and 20")
+        _require(0 < self.short_no_speech_prob <= 1, "asr.short_no_speech_prob", "in (0, 1]")
+        _require(2 <= self.max_loop_repeats <= 50, "asr.max_loop_repeats", "between 2 and 50")
 
 
 @dataclass
@@ -176,10 +212,17 @@ class EmotionConfig:
         _require(50 <= self.live_interval_ms <= 2000, "emotion.live_interval_ms", "between 50 and 2000")
         _require(0.0 <= self.live_context_s <= 10.0, "emotion.live_context_s", "between 0 and 10")
         _require(0 <= self.frame_smoothing_ms <= 2000, "emotion.frame_smoothing_ms", "between 0 and 2000")
-        _require(self.speech_weight >= 0 and self.text_weight >= 0 and self.speech_weight + self.text_weight > 0,
-                 "emotion.speech_weight/text_weight", ">= 0 and not both 0")
+        _require(0 <= self.speech_weight <= 100 and 0 <= self.text_weight <= 100
+                 and self.speech_weight + self.text_weight > 0,
+                 "emotion.speech_weight/text_weight", "between 0 and 100 and not both 0")
         _require(0 <= self.min_confidence < 1, "emotion.min_confidence", "in [0, 1)")
         _require(0 <= self.text_override_evidence <= 1, "emotion.text_override_evidence", "in [0, 1]")
+        if self.lexicon_overlay:
+            overlay = _toml_file(self.lexicon_overlay, "emotion.lexicon_overlay")
+            for lang in ("en", "zh"):
+                section = overlay.get(lang, {})
+                _require(isinstance(section, dict) and isinstance(section.get("words", {}), dict),
+                         "emotion.lexicon_overlay", f"a lexicon file whose [{lang}] and [{lang}.words] are tables")
 
 
 @dataclass
@@ -193,7 +236,7 @@ class MoodConfig:
 
     def validate(self) -> None:
         _require(2 <= self.window <= 100, "mood.window", "between 2 and 100")
-        _require(self.baseline_min >= 1, "mood.baseline_min", ">= 1")
+        _require(1 <= self.baseline_min <= 1000, "mood.baseline_min", "between 1 and 1000")
         _require(0 < self.pac_threshold <= 2, "mood.pac_threshold", "in (0, 2]")
 
 
@@ -209,6 +252,11 @@ class EmailConfig:
     to: list[str] = field(default_factory=list)
     timeout_s: float = 15.0
 
+    def validate(self) -> None:
+        _require(1 <= self.port <= 65535, "alerts.email.port", "between 1 and 65535")
+        _require(self.security in ("starttls", "ssl", "none"), "alerts.email.security", "starttls, ssl or none")
+        _require(0 < self.timeout_s <= 300, "alerts.email.timeout_s", "in (0, 300]")
+
 
 @dataclass
 class WebhookConfig:
@@ -216,6 +264,9 @@ class WebhookConfig:
     token: str = ""
     """Sent as "Authorization: Bearer ..."; better from VOICEASSIST_WEBHOOK_TOKEN. Never logged."""
     timeout_s: float = 10.0
+
+    def validate(self) -> None:
+        _require(0 < self.timeout_s <= 300, "alerts.webhook.timeout_s", "in (0, 300]")
 
 
 @dataclass
@@ -257,11 +308,27 @@ class AlertsConfig:
     def validate(self) -> None:
         known = {"banner", "desktop", "email", "webhook"}
         _require(set(self.channels) <= known, "alerts.channels", "a list of banner, desktop, email, webhook")
-        _require(self.exit < self.enter <= self.warning, "alerts.exit/enter/warning", "exit < enter <= warning")
-        _require(self.debounce_n >= 1, "alerts.debounce_n", ">= 1")
-        _require(self.debounce_s >= 0 and self.cooldown_s >= 0 and self.crisis_cooldown_s >= 0,
-                 "alerts.debounce_s/cooldown_s/crisis_cooldown_s", ">= 0")
+        _require(0 <= self.exit < self.enter <= self.warning <= 1000, "alerts.exit/enter/warning",
+                 "0 <= exit < enter <= warning <= 1000")
+        _require(1 <= self.debounce_n <= 1000, "alerts.debounce_n", "between 1 and 1000")
+        for name in ("debounce_s", "cooldown_s", "crisis_cooldown_s"):
+            _require(0 <= getattr(self, name) <= _WEEK_S, f"alerts.{name}", f"between 0 and {_WEEK_S:.0f} (a week)")
         _require(0 < self.retry_base_s <= self.retry_max_s, "alerts.retry_base_s", "> 0 and <= retry_max_s")
+        _require(self.retry_max_s <= _WEEK_S, "alerts.retry_max_s", f"at most {_WEEK_S:.0f} (a week)")
+        if self.pin_hash:
+            m = _PIN_HASH_RE.fullmatch(self.pin_hash)
+            _require(m is not None and 1 <= int(m.group(1)) <= 10_000_000, "alerts.pin_hash",
+                     "what 'voiceassist alerts set-pin' writes (pbkdf2_sha256$ROUNDS$SALT$DIGEST); remove the "
+                     "pin_hash line from the config file and set the PIN again")
+        if self.crisis_phrases:
+            table = _toml_file(self.crisis_phrases, "alerts.crisis_phrases")
+            for category, entry in table.items():
+                _require(isinstance(entry, dict) and all(
+                    isinstance(entry.get(k, []), list) and all(isinstance(p, str) for p in entry.get(k, []))
+                    for k in ("en", "zh", "except")), "alerts.crisis_phrases",
+                    f"a phrase file whose [{category}] is a table of en, zh and except lists of strings")
+        self.email.validate()
+        self.webhook.validate()
         if self.enabled and "email" in self.channels:
             _require(bool(self.email.host and self.email.to), "alerts.email", "host and to set when e-mail is on")
         if self.enabled and "webhook" in self.channels:
@@ -290,6 +357,9 @@ class ReplyConfig:
         _require(self.backend in ("strategy", "generative"), "reply.backend", "strategy or generative")
         _require(1 <= self.max_new_tokens <= 512, "reply.max_new_tokens", "between 1 and 512")
         _require(0 < self.timeout_s <= 60, "reply.timeout_s", "in (0, 60]")
+        _require(-1 <= self.low_mood_valence <= 1, "reply.low_mood_valence", "between -1 and 1")
+        _require(1 <= self.low_mood_turns <= 1000, "reply.low_mood_turns", "between 1 and 1000")
+        _require(-1 <= self.seed < 2**32, "reply.seed", "-1 (random) or between 0 and 2**32 - 1")
 
 
 @dataclass
@@ -326,7 +396,7 @@ class StoreConfig:
     """Delete sessions older than this at start (0: keep them until deleted)."""
 
     def validate(self) -> None:
-        _require(self.retention_days >= 0, "store.retention_days", ">= 0")
+        _require(0 <= self.retention_days <= 36500, "store.retention_days", "between 0 (keep) and 36500")
 
 
 @dataclass
@@ -371,9 +441,65 @@ class Config:
         return self
 
 
+MAX_CPU_THREADS = 64
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16",
+                 "bfloat16", "float32")
+"""CTranslate2's compute types."""
+_WHISPER_CODES = (
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id "
+    "is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd "
+    "si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue")
+WHISPER_LANGUAGES = frozenset(_WHISPER_CODES.split())
+"""The language codes Whisper detects (faster_whisper.tokenizer._LANGUAGE_CODES); replies and text emotion
+are Chinese for zh and English for every other language."""
+_PIN_HASH_RE = re.compile(r"pbkdf2_sha256\$([0-9]{1,9})\$((?:[0-9a-f]{2})+)\$([0-9a-f]{64})")
+"""The format voiceassist.alerts.service.hash_pin writes."""
+_WEEK_S = 7 * 24 * 3600.0
+_MAX_CONFIG_BYTES = 1 << 20
+_MAX_TOML_FILE_BYTES = 16 << 20
+
+
 def _require(ok: bool, key: str, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"invalid value for {key}: must be {allowed}")
+
+
+def _read_toml(path: Path, what: str, max_bytes: int) -> dict[str, Any]:
+    """The TOML document in the regular file ``path`` (which exists); ConfigError for everything else.
+    ``what`` names the file in messages ("config file x.toml", "emotion.lexicon_overlay x.toml")."""
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{what} is a folder, not a file")
+        if not path.is_file():
+            raise ConfigError(f"{what} is not a regular file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ConfigError(f"{what} is {size} bytes, too big for a settings file (at most {max_bytes})")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark (Windows editors) is fine
+    except PermissionError as e:
+        raise ConfigError(f"cannot read {what}: permission denied") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{what} is not UTF-8 text (invalid byte at offset {e.start}); save it as UTF-8") from e
+    except OSError as e:
+        raise ConfigError(f"cannot read {what}: {e.strerror or e}") from e
+    try:
+        return tomllib.loads(text)
+    except (ValueError, RecursionError) as e:  # TOMLDecodeError is a ValueError, and so is an over-long integer
+        raise ConfigError(f"cannot read {what}: not valid TOML ({e})") from e
+
+
+def _toml_file(value: str, key: str) -> dict[str, Any]:
+    """The TOML table in the file setting ``key`` names; ConfigError naming the key when it is not one."""
+    path = Path(value)
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as e:  # a name too long for the file system; a NUL character
+        raise ConfigError(f"invalid value for {key}: cannot use {value!r} as a file name ({e})") from e
+    if not exists:
+        raise ConfigError(f"invalid value for {key}: {value} does not exist")
+    if path.suffix.lower() != ".toml":
+        raise ConfigError(f"invalid value for {key}: {value} is not a .toml file")
+    return _read_toml(path, f"{key} file {value}", _MAX_TOML_FILE_BYTES)
 
 
 def _coerce(value: Any, annotation: Any, key: str) -> Any:
@@ -390,7 +516,13 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key} must be a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
+        return number
     if annotation is str:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)  # e.g. an input device index given as a number
@@ -429,22 +561,35 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} must look like section.key=value")
     key, raw = text.split("=", 1)
+    keys = [k.strip() for k in key.split(".")]
+    if not all(keys):
+        raise ConfigError(f"empty setting name in override {text!r}")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # not TOML (TOMLDecodeError is a ValueError): a bare word
         value = raw.strip()
-    return key.strip().split("."), value
+    return keys, value
 
 
-def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Defaults, then the TOML file (if it exists), then overrides; validated."""
+def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                explicit: bool = False) -> Config:
+    """Defaults, then the TOML file, then overrides; validated. Every problem is a ConfigError.
+
+    ``explicit``: the user named ``path`` (``--config FILE``), so a missing file is an error; otherwise
+    (the default user path) a missing file means the defaults. A folder, an unreadable file, a file that
+    is not UTF-8 or not TOML are errors either way.
+    """
     cfg = Config()
-    if path is not None and path.exists():
+    if path is not None:
+        path = Path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            exists = path.exists()
+        except (OSError, ValueError) as e:  # a name too long for the file system; a NUL character
             raise ConfigError(f"cannot read config file {path}: {e}") from e
-        _apply(cfg, data, "")
+        if exists:
+            _apply(cfg, _read_toml(path, f"config file {path}", _MAX_CONFIG_BYTES), "")
+        elif explicit:
+            raise ConfigError(f"config file {path} does not exist")
     for item in overrides:
         keys, value = parse_override(item)
         nested: dict[str, Any] = {keys[-1]: value}
