@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.audio.chunk import AudioChunk
-from voiceassist.emotion import EmotionEstimate, FrameCurves
+from voiceassist.emotion.estimate import EmotionEstimate, FrameCurves
 from voiceassist.mood import MoodState
 
 

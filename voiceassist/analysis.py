@@ -1,0 +1,143 @@
+"""Analysing a recording into one JSON document: the format ``voiceassist analyze`` writes and the API
+returns (one schema, one code path). Times are seconds; segment fields are only ever added, never renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from voiceassist.audio.sources import AudioSource
+from voiceassist.bus import Collector
+from voiceassist.config import Config
+from voiceassist.emotion.labels import LABELS, LABELS_ZH, as_dict
+from voiceassist.events import (
+    Event,
+    FusedEmotion,
+    MoodUpdate,
+    QualityReport,
+    SourceEnded,
+    SpeechEmotion,
+    SpeechSegment,
+    StageError,
+    StageReady,
+    Transcript,
+)
+from voiceassist.session import Session
+
+
+def analyze(cfg: Config, source: AudioSource, name: str, frames: bool = False,
+            embeddings: Path | None = None) -> dict[str, Any]:
+    """Run ``source`` (already opened) through a Session and build the document. With ``embeddings``, the
+    emotion embeddings are written there as .npy and listed under "embeddings"."""
+    collector = Collector()
+    session = Session(cfg, source, speak=False)
+    session.subscribe(collector)
+    session.start()
+    try:
+        session.wait()
+    except BaseException:
+        session.stop()
+        raise
+    ended = collector.of(SourceEnded)
+    duration = ended[-1].duration_s if ended else 0.0
+    doc = build_result(Path(name), duration, collector.events, frames=frames)
+    warnings = list(getattr(source, "warnings", []) or [])
+    if warnings:
+        doc["warnings"] = warnings
+    if embeddings is not None:
+        try:
+            doc["embeddings"] = write_embeddings(embeddings, collector.of(SpeechEmotion), frames=frames)
+        except OSError as e:
+            doc["errors"].append({"stage": "embeddings", "segment": None, "message": f"cannot write: {e}"})
+    return doc
+
+
+def emotion_doc(fused: FusedEmotion | None, speech: SpeechEmotion | None, frames: bool) -> dict[str, Any] | None:
+    if fused is None:
+        return None
+    doc: dict[str, Any] = {
+        "speech": fused.speech.to_json() if fused.speech else None,
+        "text": fused.text.to_json() if fused.text else None,
+        "fused": {"label": fused.label, "label_zh": LABELS_ZH[fused.label], "confidence": fused.confidence,
+                  "scores": as_dict(fused.scores), "backend": "fusion",
+                  "weights": {"speech": fused.speech_weight, "text": fused.text_weight}, "rule": fused.rule},
+        "fallback_action": fused.fallback_action,
+        "suggested_response": fused.suggested_response,
+    }
+    if frames and speech is not None and speech.frames is not None:
+        probs = speech.frames.probs
+        doc["frames"] = {"frame_rate": speech.frames.frame_rate, "start": round(speech.start_s, 3),
+                         "labels": list(LABELS), "probs": [[round(float(p), 4) for p in row] for row in probs]}
+    return doc
+
+
+def mood_doc(m: MoodUpdate | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in dataclasses.asdict(m.state).items()}
+
+
+def build_result(file: Path, duration: float, events: list[Event], frames: bool = False) -> dict[str, Any]:
+    """The analyze document: {"file", "duration", "segments": [{"start", "end", "text", "language",
+    "quality", "asr", "emotion"}, ...]} plus "backends" and "errors". Segment fields are only ever added
+    to, never renamed."""
+    quality = {e.segment_id: e for e in events if isinstance(e, QualityReport)}
+    transcripts = {e.segment_id: e for e in events if isinstance(e, Transcript)}
+    fused = {e.segment_id: e for e in events if isinstance(e, FusedEmotion)}
+    speech = {e.segment_id: e for e in events if isinstance(e, SpeechEmotion)}
+    moods = {e.segment_id: e for e in events if isinstance(e, MoodUpdate)}
+    errors = [{"stage": e.stage, "segment": e.segment_id, "message": e.message}
+              for e in events if isinstance(e, StageError)]
+    errors += [{"stage": "input", "segment": None, "message": e.error}
+               for e in events if isinstance(e, SourceEnded) and e.error]
+    segments = []
+    for seg in (e for e in events if isinstance(e, SpeechSegment)):
+        q, tr = quality.get(seg.segment_id), transcripts.get(seg.segment_id)
+        start = q.trimmed_start_s if q and q.ok else seg.start_s
+        end = q.trimmed_end_s if q and q.ok else seg.end_s
+        segments.append({
+            "id": seg.segment_id,
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "text": tr.text if tr else "",
+            "language": tr.language if tr and tr.text else None,
+            "quality": None if q is None else {
+                "ok": q.ok, "issue": q.issue, "message": q.message, "message_zh": q.message_zh,
+                "rms_dbfs": q.rms_dbfs, "peak_dbfs": q.peak_dbfs, "clipped_ratio": q.clipped_ratio,
+            },
+            "asr": None if tr is None else {
+                "language_probability": tr.language_probability, "no_speech_prob": tr.no_speech_prob,
+                "avg_logprob": tr.avg_logprob, "dropped_as_hallucination": tr.dropped_as_hallucination,
+                "dropped_reason": tr.dropped_reason,
+            },
+            "emotion": emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
+            "mood": mood_doc(moods.get(seg.segment_id)),
+        })
+    backends = {e.stage: {"description": e.description, "embedded": e.embedded, "note": e.note}
+                for e in events if isinstance(e, StageReady)}
+    return {"file": str(file), "duration": round(duration, 3), "backends": backends,
+            "segments": segments, "errors": errors}
+
+
+def write_embeddings(folder: Path, emotions: list[SpeechEmotion], frames: bool) -> dict[str, Any]:
+    """seg<ID>.npy: the utterance embedding (D,); seg<ID>_frames.npy: frame features (T, D)."""
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {"dir": str(folder), "files": []}
+    for ev in emotions:
+        if ev.estimate.embedding is not None:
+            path = folder / f"seg{ev.segment_id:04d}.npy"
+            np.save(path, ev.estimate.embedding)
+            written["files"].append({"segment": ev.segment_id, "kind": "utterance", "file": path.name,
+                                     "shape": list(ev.estimate.embedding.shape), "backend": ev.estimate.backend})
+        if frames and ev.frames is not None and ev.frames.features is not None:
+            path = folder / f"seg{ev.segment_id:04d}_frames.npy"
+            np.save(path, ev.frames.features)
+            written["files"].append({"segment": ev.segment_id, "kind": "frames", "file": path.name,
+                                     "shape": list(ev.frames.features.shape), "frame_rate": ev.frames.frame_rate})
+    return written
+
+

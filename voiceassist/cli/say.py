@@ -1,0 +1,72 @@
+"""``voiceassist say TEXT`` (speech output in a tone) and ``voiceassist devices`` (audio inputs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from voiceassist.audio.sources import AudioInputError, list_input_devices
+from voiceassist.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from voiceassist.config import ConfigError, default_config_path, load_config
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    import soundfile as sf
+
+    from voiceassist.tts import TONES, Player, Synthesizer, TtsError
+
+    try:
+        cfg = load_config(args.config or default_config_path(), args.overrides, explicit=args.config is not None)
+    except ConfigError as e:
+        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    by_emotion = {"angry": "calm", "disgusted": "calm", "sad": "empathetic", "fearful": "reassuring",
+                  "happy": "cheerful", "surprised": "curious", "neutral": "neutral"}
+    tone = by_emotion.get(args.tone, args.tone)
+    if tone not in TONES:
+        print(f"voiceassist: unknown tone {args.tone!r}; use one of {', '.join(TONES)} or an emotion",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    lang = args.language
+    if lang == "auto":
+        lang = "zh" if any("\u4e00" <= c <= "\u9fff" for c in args.text) else "en"
+    synth = Synthesizer(cfg.tts.driver, cfg.tts.voice_en, cfg.tts.voice_zh, cfg.tts.rate_scale)
+    try:
+        samples, rate = synth.render(args.text, lang, tone)
+    except TtsError as e:
+        print(f"voiceassist: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.output:
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(args.output), samples, rate, subtype="PCM_16")
+        except (OSError, RuntimeError) as e:
+            print(f"voiceassist: cannot write {args.output}: {e}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{args.output}: {len(samples) / rate:.2f} s, {rate} Hz, tone {tone}, {synth.description}")
+        return EXIT_OK
+    player = Player(cfg.tts.output_device or None)
+    try:
+        player.play(samples, rate)
+    except TtsError as e:
+        print(f"voiceassist: {e}; use -o FILE.wav to write the speech to a file", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def cmd_devices() -> int:
+    try:
+        devices = list_input_devices()
+    except AudioInputError as e:
+        print(f"voiceassist: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    if not devices:
+        print("No audio input devices found.")
+        return EXIT_OK
+    for d in devices:
+        mark = "*" if d["default"] else " "
+        print(f"{mark} {d['index']:3d}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+              f"{int(float(str(d['default_samplerate'])))} Hz)")
+    return EXIT_OK
+
+
