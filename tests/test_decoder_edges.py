@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SR, write_wav
-from voiceassist.audio.sources import MAX_FRAMES_PER_BYTE, MIN_FILE_RATE, AudioInputError, FileSource
+from voiceassist.audio.files import MAX_FRAMES_PER_BYTE, MIN_FILE_RATE
+from voiceassist.audio.sources import AudioInputError, FileSource
 
 
 def tone(seconds: float, rate: int, channels: int = 1, freq: float = 440.0) -> np.ndarray:

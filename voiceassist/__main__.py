@@ -1,5 +1,5 @@
 import sys
 
-from voiceassist.cli import main
+from voiceassist.entry import main
 
 sys.exit(main())

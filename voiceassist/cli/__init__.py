@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from voiceassist import __version__
-from voiceassist.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, add_common, config_from_args
 from voiceassist.config import ConfigError, default_config_path
 from voiceassist.logs import setup_logging
+from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, add_common, config_from_args
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--outbox", type=Path, help=argparse.SUPPRESS)
         p.add_argument("-v", "--verbose", action="count", default=0)
 
-    ap_ = sub.add_parser("app", help="the desktop window (live view, mood timeline, settings)")
-    ap_.add_argument("--file", type=Path, help="replay this recording in real time instead of the microphone")
-    ap_.add_argument("--no-start", action="store_true", help="open the window without starting to listen")
-    ap_.add_argument("--tab", choices=["live", "timeline", "settings"], default="live")
-    ap_.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
-    ap_.add_argument("--quit-after", type=float, default=0.0, help=argparse.SUPPRESS)
-    add_common(ap_)
+    # listed here for --help; "voiceassist app" itself is run by the window's own entry (voiceassist/entry.py)
+    sub.add_parser("app", help="the desktop window (live view, mood timeline, settings); see 'voiceassist app -h'",
+                   add_help=False)
 
     mo = sub.add_parser("models", help="list, pull, verify or remove models")
     mo_sub = mo.add_subparsers(dest="models_command", required=True)
@@ -123,15 +119,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"voiceassist: configuration error: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    if args.command == "app":
-        try:
-            from voiceassist.ui.app import run_app
-        except ImportError as e:
-            print(f"voiceassist: the window needs the ui extra (pip install 'voiceassist[ui]'): {e}",
-                  file=sys.stderr)
-            return EXIT_FAILED
-        return run_app(cfg, args.config or default_config_path(), args.file, args.screenshot, args.quit_after,
-                       args.tab, start=not args.no_start)
     try:
         if args.command == "analyze":
             from voiceassist.cli.analyze import cmd_analyze

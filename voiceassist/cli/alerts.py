@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from voiceassist.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from voiceassist.config import ConfigError, default_config_path, load_config
 from voiceassist.config_file import edit_config
+from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 
 def _ask_pin(args: argparse.Namespace, prompt: str = "Caregiver PIN: ") -> str:

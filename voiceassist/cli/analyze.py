@@ -7,10 +7,10 @@ import sys
 
 from voiceassist.analysis import analyze
 from voiceassist.audio.sources import AudioInputError, FileSource
-from voiceassist.cli.common import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from voiceassist.config import Config
 from voiceassist.config_file import write_atomic
 from voiceassist.eventjson import dumps
+from voiceassist.options import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 
 
 def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:

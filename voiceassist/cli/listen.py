@@ -13,7 +13,6 @@ from typing import TextIO
 
 from voiceassist.audio.sources import AudioInputError, FileSource, MicSource
 from voiceassist.bus import EventBus
-from voiceassist.cli.common import EXIT_INPUT, EXIT_OK
 from voiceassist.config import Config
 from voiceassist.emotion.labels import LABELS_ZH
 from voiceassist.eventjson import dumps_event
@@ -34,6 +33,7 @@ from voiceassist.events import (
     StageReady,
     Transcript,
 )
+from voiceassist.options import EXIT_INPUT, EXIT_OK
 from voiceassist.session import Session
 
 

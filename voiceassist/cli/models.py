@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from voiceassist.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
+from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from voiceassist.audio.sources import AudioInputError, list_input_devices
-from voiceassist.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from voiceassist.config import ConfigError, default_config_path, load_config
+from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT, EXIT_OK
 
 
 def cmd_say(args: argparse.Namespace) -> int:

@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from voiceassist.asr import AsrBackend, create_backend
+from voiceassist.asr import AsrBackend
 from voiceassist.audio.chunk import AudioChunk
-from voiceassist.audio.quality import MESSAGES, assess
 from voiceassist.audio.sources import AudioInputError, AudioSource
 from voiceassist.audio.vad import Segmenter
 from voiceassist.bus import EventBus
@@ -49,11 +48,11 @@ from voiceassist.events import (
     SpeechSegment,
     SpeechStarted,
     StageError,
-    StageReady,
     TextEmotion,
     Transcript,
 )
 from voiceassist.pipeline.assess import AssessmentStage, Opened, Part, PartKind, ReplyRequest
+from voiceassist.pipeline.loading import check_quality, load_asr, load_speech_emotion, load_text_emotion
 from voiceassist.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -276,38 +275,15 @@ class Pipeline:
                                                start_s=self.segmenter.current_start_s, captured_at=captured_at))
 
     def _check_quality(self, seg: SpeechSegment) -> QualityReport:
-        q = assess(seg.audio.samples, self.cfg.quality)
-        issue = q.issue
-        if issue is None and self.cfg.vad.silero_confirm:
-            try:
-                from voiceassist.audio.silero import silero_speech_seconds
-
-                speech_s = silero_speech_seconds(seg.audio.as_float32(), self.cfg.vad.silero_threshold,
-                                                 self.cfg.vad.min_speech_ms)
-                if speech_s * 1000 < self.cfg.vad.min_speech_ms:
-                    issue = "noise"
-            except Exception as e:
-                self.bus.publish(StageError(segment_id=seg.segment_id, stage="silero", message=str(e)))
-        msg = MESSAGES.get(issue) if issue else None
-        return QualityReport(
-            segment_id=seg.segment_id, ok=issue is None, issue=issue,
-            message=msg[0] if msg else None, message_zh=msg[1] if msg else None,
-            rms_dbfs=round(q.rms_dbfs, 2), peak_dbfs=round(q.peak_dbfs, 2), clipped_ratio=round(q.clipped_ratio, 5),
-            trimmed_start_s=seg.start_s + q.trim_start / 16000, trimmed_end_s=seg.start_s + q.trim_end / 16000,
-        )
+        report, error = check_quality(seg, self.cfg)
+        if error is not None:
+            self.bus.publish(error)
+        return report  # type: ignore[no-any-return]
 
     # -- asr worker --------------------------------------------------------------------------------
     def _load_asr(self) -> Iterable[Event]:
-        t0 = time.monotonic()
-        if self._asr is None:
-            self._asr = create_backend(self.cfg.asr, self.cfg.paths.models_dir)
-        self._asr.load()
-        warm = getattr(self._asr, "warmup", None)
-        if warm is not None:
-            warm()
-        embedded = bool(getattr(getattr(self._asr, "resolved", None), "embedded", False))
-        yield StageReady(stage="asr", description=self._asr.description, embedded=embedded,
-                         load_s=time.monotonic() - t0)
+        self._asr, events = load_asr(self.cfg, self._asr)
+        return events
 
     def _transcribe(self, seg: SpeechSegment) -> Iterable[Event]:
         assert self._asr is not None
@@ -329,48 +305,12 @@ class Pipeline:
 
     # -- emotion workers ---------------------------------------------------------------------------
     def _load_speech_emotion(self) -> Iterable[Event]:
-        from voiceassist.emotion import create_speech_backend
-        from voiceassist.paths import models_dir
-
-        t0 = time.monotonic()
-        note = None
-        if self._ser is None:
-            try:
-                self._ser, note = create_speech_backend(self.cfg.emotion, models_dir(self.cfg.paths.models_dir))
-                self._ser.load()
-            except Exception as e:  # a broken model folder: say so, and go on with the embedded backend
-                log.error("speech emotion model failed to load", exc_info=True)
-                from voiceassist.emotion.prosody import ProsodyBackend
-
-                self._ser, note = ProsodyBackend(self.cfg.emotion), str(e)
-                self.bus.publish(StageError(stage="speech-emotion", message=str(e)))
-        else:
-            self._ser.load()
-        self._ser.warmup()
-        yield StageReady(stage="speech-emotion", description=self._ser.description, embedded=self._ser.embedded,
-                         load_s=time.monotonic() - t0, note=note)
+        self._ser, events = load_speech_emotion(self.cfg, self._ser)
+        return events
 
     def _load_text_emotion(self) -> Iterable[Event]:
-        from voiceassist.emotion import create_text_backend
-        from voiceassist.paths import models_dir
-
-        t0 = time.monotonic()
-        note = None
-        if self._ter is None:
-            try:
-                self._ter, note = create_text_backend(self.cfg.emotion, models_dir(self.cfg.paths.models_dir))
-                self._ter.load()
-            except Exception as e:
-                log.error("text emotion model failed to load", exc_info=True)
-                from voiceassist.emotion.text import LexiconTextBackend
-
-                self._ter, note = LexiconTextBackend(self.cfg.emotion), str(e)
-                self._ter.load()
-                self.bus.publish(StageError(stage="text-emotion", message=str(e)))
-        else:
-            self._ter.load()
-        yield StageReady(stage="text-emotion", description=self._ter.description, embedded=self._ter.embedded,
-                         load_s=time.monotonic() - t0, note=note)
+        self._ter, events = load_text_emotion(self.cfg, self._ter)
+        return events
 
     def _speech_emotion(self, item: SpeechSegment | LiveRequest) -> Iterable[Event]:
         assert self._ser is not None

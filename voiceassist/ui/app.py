@@ -1,10 +1,39 @@
-"""``voiceassist app``: the desktop window."""
+"""``voiceassist app``: the desktop window, with its own command line (the same common options as the CLI)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
+
+from voiceassist.config import ConfigError, default_config_path
+from voiceassist.logs import setup_logging
+from voiceassist.options import EXIT_CONFIG, add_common, config_from_args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="voiceassist app", description="the desktop window (live view, mood "
+                                 "timeline, settings)")
+    ap.add_argument("--file", type=Path, help="replay this recording in real time instead of the microphone")
+    ap.add_argument("--no-start", action="store_true", help="open the window without starting to listen")
+    ap.add_argument("--tab", choices=["live", "timeline", "settings"], default="live")
+    ap.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--quit-after", type=float, default=0.0, help=argparse.SUPPRESS)
+    add_common(ap)
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        cfg = config_from_args(args)
+    except ConfigError as e:
+        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    return run_app(cfg, args.config or default_config_path(), args.file, args.screenshot, args.quit_after,
+                   args.tab, start=not args.no_start)
 
 
 def make_source_factory(cfg: Any, file: Path | None) -> Any:

@@ -1,4 +1,5 @@
-"""What every command shares: exit codes, the common options, and loading the configuration."""
+"""What every front end shares on its command line: exit codes, the common options (--config, --set,
+--language, --model, --device, -v), and loading the configuration from them."""
 
 from __future__ import annotations
 

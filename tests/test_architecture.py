@@ -1,0 +1,93 @@
+"""The layers of docs/ARCHITECTURE.md, checked on the source: imports only go down, front ends never import
+each other, and no module grows past what can be read in one sitting."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "voiceassist"
+
+# module (or package prefix) -> layer. Lower layers never import higher ones.
+VOCABULARY = 0  # shared vocabulary: events and the value types they carry, bus, worker, config, paths, logs
+DOMAIN = 1  # audio, asr, emotion, mood, alerts, reply + speech output, storage, the model hub
+PIPELINE = 2
+SESSION = 3  # the session, and the analysis document built on it
+FRONT = 4  # cli, ui, api
+ENTRY = 5  # the voiceassist command: routes "app" to the window, the rest to the CLI
+
+LAYERS: dict[str, int] = {
+    "voiceassist": VOCABULARY, "voiceassist.events": VOCABULARY, "voiceassist.eventjson": VOCABULARY,
+    "voiceassist.bus": VOCABULARY, "voiceassist.worker": VOCABULARY, "voiceassist.config": VOCABULARY,
+    "voiceassist.config_file": VOCABULARY, "voiceassist.paths": VOCABULARY, "voiceassist.logs": VOCABULARY,
+    "voiceassist.options": VOCABULARY,
+    # value types the events carry: they import nothing above numpy and the label table
+    "voiceassist.audio.chunk": VOCABULARY, "voiceassist.emotion.labels": VOCABULARY,
+    "voiceassist.emotion.estimate": VOCABULARY, "voiceassist.mood": VOCABULARY,
+    "voiceassist.audio": DOMAIN, "voiceassist.asr": DOMAIN, "voiceassist.emotion": DOMAIN,
+    "voiceassist.alerts": DOMAIN, "voiceassist.reply": DOMAIN, "voiceassist.responder": DOMAIN,
+    "voiceassist.tts": DOMAIN, "voiceassist.storage": DOMAIN, "voiceassist.models_manager": DOMAIN,
+    "voiceassist.pipeline": PIPELINE,
+    "voiceassist.session": SESSION, "voiceassist.analysis": SESSION,
+    "voiceassist.cli": FRONT, "voiceassist.ui": FRONT, "voiceassist.api": FRONT,
+    "voiceassist.entry": ENTRY, "voiceassist.__main__": ENTRY,
+}
+FRONT_ENDS = ("voiceassist.cli", "voiceassist.ui", "voiceassist.api")
+MAX_LINES = 400
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> int:
+    best = max((k for k in LAYERS if module == k or module.startswith(k + ".")), key=len)
+    return LAYERS[best]
+
+
+def front_end(module: str) -> str | None:
+    return next((f for f in FRONT_ENDS if module == f or module.startswith(f + ".")), None)
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """Every voiceassist import in the file, lazy ones inside functions included."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("voiceassist"):
+            out.append((node.lineno, node.module))
+            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names
+                    if (PKG.parent / Path(*f"{node.module}.{a.name}".split("."))).with_suffix(".py").exists()]
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.startswith("voiceassist")]
+    return out
+
+
+SOURCES = sorted(PKG.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PKG)))
+def test_imports_only_go_down(path: Path):
+    me = module_name(path)
+    mine = layer_of(me)
+    for line, target in imports(path):
+        if target == "voiceassist" or target.startswith(me + "."):
+            continue  # the package's own version string / its own submodules
+        assert layer_of(target) <= mine, f"{me}:{line} imports {target} (layer {layer_of(target)} > {mine})"
+        a, b = front_end(me), front_end(target)
+        assert a is None or b is None or a == b, f"{me}:{line}: front end {a} imports front end {b}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PKG)))
+def test_modules_are_small_enough_to_read_in_one_sitting(path: Path):
+    n = len(path.read_text(encoding="utf-8").splitlines())
+    assert n <= MAX_LINES, f"{path.relative_to(PKG)} has {n} lines (at most {MAX_LINES})"
+
+
+def test_every_module_has_a_layer():
+    for path in SOURCES:
+        layer_of(module_name(path))  # raises ValueError (max of nothing) for an unplaced module

@@ -1,0 +1,165 @@
+"""Config sections for hearing the person: audio input, voice activity detection, input quality, ASR."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Literal
+
+if sys.version_info >= (3, 11):
+    pass
+else:  # pragma: no cover
+    pass
+
+from voiceassist.config.checks import (
+    ASR_BACKENDS,
+    COMPUTE_TYPES,
+    MAX_CPU_THREADS,
+    WHISPER_LANGUAGES,
+    require,
+)
+
+
+@dataclass
+class AudioConfig:
+    input_device: str = ""
+    """Microphone by name (substring match) or index; empty: the system default input."""
+    block_ms: int = 30
+    """Capture block length. The audio callback only copies blocks into a bounded queue."""
+    queue_seconds: float = 10.0
+    """Seconds of audio the capture queue holds before blocks are dropped (and counted)."""
+    no_data_timeout_s: float = 2.0
+    """A running microphone that delivers nothing for this long is treated as unplugged."""
+    file_chunk_ms: int = 100
+    """Chunk length when reading files."""
+
+    def validate(self) -> None:
+        require(self.block_ms in (10, 20, 30, 40, 50, 100), "audio.block_ms", "one of 10, 20, 30, 40, 50, 100")
+        require(0 < self.queue_seconds <= 600, "audio.queue_seconds", "in (0, 600]")
+        require(0 < self.no_data_timeout_s <= 60, "audio.no_data_timeout_s", "in (0, 60]")
+        require(10 <= self.file_chunk_ms <= 5000, "audio.file_chunk_ms", "between 10 and 5000")
+
+
+@dataclass
+class VadConfig:
+    aggressiveness: int = 2
+    """webrtcvad aggressiveness, 0 (keeps most audio as speech) to 3 (most eager to call it non-speech)."""
+    frame_ms: int = 30
+    """webrtcvad frame length: 10, 20 or 30 ms."""
+    start_window_ms: int = 150
+    """Speech starts when at least ``start_ratio`` of the frames in this window are voiced."""
+    start_ratio: float = 0.6
+    end_ratio: float = 0.9
+    """Speech ends when at least ``end_ratio`` of the frames in the hangover window are unvoiced."""
+    hangover_ms: int = 500
+    """End-of-speech hangover: how much trailing silence closes an utterance."""
+    preroll_ms: int = 300
+    """Audio kept from before the detected start so first words are not clipped."""
+    postroll_ms: int = 150
+    """Audio kept after the last voiced frame."""
+    min_speech_ms: int = 250
+    """Utterances with less voiced audio than this are dropped as clicks or coughs."""
+    max_segment_s: float = 20.0
+    """Long monologues are cut into pieces of at most this length (Whisper reads 30 s windows)."""
+    silero_confirm: bool = False
+    """Also run silero-vad on each segment and drop segments where it finds no speech (noise)."""
+    silero_threshold: float = 0.5
+
+    def validate(self) -> None:
+        require(self.aggressiveness in (0, 1, 2, 3), "vad.aggressiveness", "0, 1, 2 or 3")
+        require(self.frame_ms in (10, 20, 30), "vad.frame_ms", "10, 20 or 30")
+        require(self.frame_ms <= self.start_window_ms <= 2000, "vad.start_window_ms", "between vad.frame_ms and 2000")
+        require(0 < self.start_ratio <= 1, "vad.start_ratio", "in (0, 1]")
+        require(0 < self.end_ratio <= 1, "vad.end_ratio", "in (0, 1]")
+        require(self.frame_ms <= self.hangover_ms <= 10000, "vad.hangover_ms", "between vad.frame_ms and 10000")
+        require(0 <= self.preroll_ms <= 2000, "vad.preroll_ms", "between 0 and 2000")
+        require(0 <= self.postroll_ms <= self.hangover_ms, "vad.postroll_ms", "between 0 and vad.hangover_ms")
+        require(0 <= self.min_speech_ms <= 10000, "vad.min_speech_ms", "between 0 and 10000")
+        require(1.0 <= self.max_segment_s <= 30.0, "vad.max_segment_s", "between 1 and 30")
+        require(0 < self.silero_threshold < 1, "vad.silero_threshold", "in (0, 1)")
+
+
+@dataclass
+class QualityConfig:
+    rms_floor_dbfs: float = -45.0
+    """A segment whose speech is quieter than this is not transcribed ("please speak closer")."""
+    clip_ratio: float = 0.01
+    """A segment with more than this fraction of samples at full scale counts as clipped."""
+    reject_clipped: bool = True
+    trim_threshold_db: float = 40.0
+    """Leading/trailing audio this many dB below the segment's loudest 10 ms is trimmed as silence."""
+
+    def validate(self) -> None:
+        require(-90 < self.rms_floor_dbfs < 0, "quality.rms_floor_dbfs", "between -90 and 0")
+        require(0 < self.clip_ratio < 1, "quality.clip_ratio", "in (0, 1)")
+        require(10 <= self.trim_threshold_db <= 80, "quality.trim_threshold_db", "between 10 and 80")
+
+
+@dataclass
+class AsrConfig:
+    backend: str = "faster-whisper"
+    model: str = "base"
+    """A size name (tiny, base, small, ..., large-v3, tiny.en...), a hub repo id, or a folder path."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """auto: CUDA when CTranslate2 sees a GPU, else CPU."""
+    compute_type: str = "default"
+    """default: float16 on CUDA, int8 on CPU."""
+    language: Literal["auto", "zh", "en"] = "auto"
+    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    """With language=auto, detection is restricted to these languages."""
+    chinese_script: Literal["simplified", "traditional", "as-is"] = "simplified"
+    """Whisper often writes Mandarin in traditional characters; convert with OpenCC."""
+    beam_size: int = 1
+    cpu_threads: int = 0
+    """0: one per CPU core (at most 8); measured faster than CTranslate2's own default on 2 cores."""
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    """A piece with no_speech_prob above the first AND avg_logprob below the second is dropped."""
+    min_avg_logprob: float = -1.6
+    """A piece whose avg_logprob is below this is dropped whatever no_speech_prob says."""
+    max_compression_ratio: float = 2.4
+    """Repetitive output (a hallucination loop) is dropped."""
+    speech_gate: bool = True
+    """Before decoding, silero-vad must hear at least gate_min_speech_ms of speech in the utterance: silence,
+    noise and hum never reach Whisper (which writes text for them, differently on each CPU)."""
+    gate_min_speech_ms: int = 120
+    """Speech silero-vad must find for the utterance to be decoded at all."""
+    gate_rms_floor_dbfs: float = -60.0
+    """Audio quieter than this overall is not decoded (digital silence, a muted microphone)."""
+    short_output_units: int = 4
+    """An output of at most this many words (Chinese: characters) is judged on no_speech_prob alone..."""
+    short_no_speech_prob: float = 0.5
+    """...and dropped when no_speech_prob is above this, whatever avg_logprob says."""
+    max_loop_repeats: int = 4
+    """Output in which one word or character (or a phrase of up to 8) repeats more than this many times in
+    a row is a decoding loop: the loop is cut, and the whole output dropped when the loop is most of it."""
+    allow_download: bool = True
+    """Try the Hugging Face hub when no local copy is found (needs a network)."""
+
+    def validate(self) -> None:
+        require(self.device in ("auto", "cpu", "cuda"), "asr.device", "auto, cpu or cuda")
+        require(self.language in ("auto", "zh", "en"), "asr.language", "auto, zh or en")
+        require(bool(self.languages), "asr.languages", "a non-empty list")
+        require(self.chinese_script in ("simplified", "traditional", "as-is"), "asr.chinese_script",
+                 "simplified, traditional or as-is")
+        require(1 <= self.beam_size <= 10, "asr.beam_size", "between 1 and 10")
+        # CTranslate2 crashes (segfault) on absurd thread counts and raises on negative ones.
+        require(0 <= self.cpu_threads <= MAX_CPU_THREADS, "asr.cpu_threads",
+                 f"between 0 (one per core, at most 8) and {MAX_CPU_THREADS}")
+        require(-20 <= self.logprob_threshold <= 0, "asr.logprob_threshold", "between -20 and 0")
+        require(-20 <= self.min_avg_logprob <= 0, "asr.min_avg_logprob", "between -20 and 0")
+        require(1 <= self.max_compression_ratio <= 100, "asr.max_compression_ratio", "between 1 and 100")
+        require(self.compute_type in COMPUTE_TYPES, "asr.compute_type", "one of " + ", ".join(COMPUTE_TYPES))
+        unknown_langs = [lang for lang in self.languages if lang not in WHISPER_LANGUAGES]
+        require(not unknown_langs, "asr.languages",
+                 f"Whisper language codes such as zh, en, yue, ja (not {', '.join(map(repr, unknown_langs))})")
+        require(self.backend in ASR_BACKENDS, "asr.backend", "one of " + ", ".join(ASR_BACKENDS))
+        require(0 < self.no_speech_threshold <= 1, "asr.no_speech_threshold", "in (0, 1]")
+        require(bool(self.model), "asr.model", "a model name or path")
+        require(0 <= self.gate_min_speech_ms <= 2000, "asr.gate_min_speech_ms", "between 0 and 2000")
+        require(-120 <= self.gate_rms_floor_dbfs < 0, "asr.gate_rms_floor_dbfs", "between -120 and 0")
+        require(0 <= self.short_output_units <= 20, "asr.short_output_units", "between 0 and 20")
+        require(0 < self.short_no_speech_prob <= 1, "asr.short_no_speech_prob", "in (0, 1]")
+        require(2 <= self.max_loop_repeats <= 50, "asr.max_loop_repeats", "between 2 and 50")
+
+
