@@ -63,6 +63,7 @@ class AudioLevel(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SpeechStarted(Event):
+    segment_id: int  # always set: these events belong to one utterance
     start_s: float
 
 
@@ -71,6 +72,7 @@ class SpeechDiscarded(Event):
     """A started utterance was not kept: too short (a click, a cough), or heard while the assistant was
     speaking (``reason="assistant_speaking"``: no echo cancellation, so it may be the assistant itself)."""
 
+    segment_id: int  # always set: these events belong to one utterance
     start_s: float
     voiced_s: float
     reason: str = "too_short"
@@ -84,6 +86,7 @@ class SpeechSegment(Event):
     """A finished utterance. ``audio`` includes the pre-roll; ``speech_end_at`` is the monotonic time the
     last voiced frame was captured (for end-of-speech latency)."""
 
+    segment_id: int  # always set: these events belong to one utterance
     start_s: float
     end_s: float
     audio: AudioChunk
@@ -96,6 +99,7 @@ class QualityReport(Event):
     """Input quality of a segment. When ``ok`` is False the segment is not transcribed and ``message``
     tells the person what to do, in English and Chinese."""
 
+    segment_id: int  # always set: these events belong to one utterance
     ok: bool
     issue: str | None
     message: str | None
@@ -109,6 +113,7 @@ class QualityReport(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Transcript(Event):
+    segment_id: int  # always set: these events belong to one utterance
     text: str
     language: str
     language_probability: float
@@ -154,6 +159,7 @@ class EmotionFrames(Event):
     starting at stream time ``start_s``. ``audio_captured_at`` is the monotonic capture time of the newest
     audio they cover (``t - audio_captured_at`` is the curve's lag)."""
 
+    segment_id: int  # always set: these events belong to one utterance
     start_s: float
     frame_rate: float
     probs: npt.NDArray[np.float32]
@@ -165,6 +171,7 @@ class EmotionFrames(Event):
 class SpeechEmotion(Event):
     """Emotion in the voice for a whole utterance, with its embedding and full frame curves."""
 
+    segment_id: int  # always set: these events belong to one utterance
     estimate: EmotionEstimate
     frames: FrameCurves | None
     start_s: float
@@ -176,6 +183,7 @@ class SpeechEmotion(Event):
 class TextEmotion(Event):
     """Emotion in the words of an utterance's transcript."""
 
+    segment_id: int  # always set: these events belong to one utterance
     estimate: EmotionEstimate
     text: str
     language: str
@@ -186,6 +194,7 @@ class FusedEmotion(Event):
     """Speech and text emotion fused; keeps both inputs. ``fallback_action`` is set when the result is
     unknown/other or unsure: ask to repeat / ask to clarify, with ``suggested_response`` to say."""
 
+    segment_id: int  # always set: these events belong to one utterance
     scores: npt.NDArray[np.float64]
     label: str
     confidence: float
@@ -206,6 +215,7 @@ class MoodUpdate(Event):
     """The mood after an utterance: its valence/arousal, and volatility over the rolling window
     (``voiceassist.mood.MoodState``; docs/mood.md has the formulas)."""
 
+    segment_id: int  # always set: these events belong to one utterance
     state: MoodState
     embedding_backend: str | None
 

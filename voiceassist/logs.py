@@ -52,7 +52,8 @@ def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
     root.addHandler(console)
     path: Path | None = (log_dir or user_log_dir()) / "voiceassist.log"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+        assert path is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
         fh = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))

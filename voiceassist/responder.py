@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from voiceassist.alerts.policy import CrisisDetector
 from voiceassist.bus import EventBus
@@ -24,6 +25,10 @@ from voiceassist.events import BargeIn, Event, PlaybackEnded, PlaybackStarted, R
 from voiceassist.paths import resources_dir
 from voiceassist.reply.planner import ReplyPlanner
 from voiceassist.worker import Worker
+
+if TYPE_CHECKING:
+    from voiceassist.reply.generative import GenerativeReplier
+    from voiceassist.tts import Player, Synthesizer
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,8 @@ class ReplyRequest:
 
 
 class Responder:
-    def __init__(self, cfg: Config, bus: EventBus, speak: bool, player: object | None = None,
-                 synthesizer: object | None = None) -> None:
+    def __init__(self, cfg: Config, bus: EventBus, speak: bool, player: Player | None = None,
+                 synthesizer: Synthesizer | None = None) -> None:
         self.cfg = cfg
         self.bus = bus
         self.speak = speak
@@ -54,7 +59,7 @@ class Responder:
                                     low_mood_turns=cfg.reply.low_mood_turns)
         self.crisis = CrisisDetector.from_file(Path(cfg.alerts.crisis_phrases) if cfg.alerts.crisis_phrases
                                                else resources_dir() / "crisis_phrases.toml")
-        self._gen: object | None = None
+        self._gen: GenerativeReplier | None = None
         self._history: deque[tuple[str, str]] = deque(maxlen=3)
         self.reply_worker: Worker[ReplyRequest] = Worker("reply", bus, self._reply, setup=self._load_reply)
         self.tts_worker: Worker[Reply] = Worker("tts", bus, self._say, setup=self._load_tts)
@@ -64,7 +69,7 @@ class Responder:
         self._speaking = threading.Event()
 
     @property
-    def workers(self) -> list[Worker]:  # type: ignore[type-arg]
+    def workers(self) -> list[Worker[Any]]:
         return [self.reply_worker, self.tts_worker] if self.speak else [self.reply_worker]
 
     # -- turn-taking (called from the capture thread) -----------------------------------------------
@@ -77,13 +82,13 @@ class Responder:
         if player is None or not self._speaking.is_set():
             return
         t0 = time.monotonic()
-        if player.stop():  # type: ignore[attr-defined]
-            player.wait(1.0)  # type: ignore[attr-defined]
-            stopped = player.stopped_at or time.monotonic()  # type: ignore[attr-defined]
+        if player.stop():
+            player.wait(1.0)
+            stopped = player.stopped_at or time.monotonic()
             self.bus.publish(BargeIn(segment_id=segment_id, stopped_after_s=stopped - t0))
 
     def stop_speaking(self) -> bool:
-        return bool(self._player is not None and self._player.stop())  # type: ignore[attr-defined]
+        return bool(self._player is not None and self._player.stop())
 
     # -- reply worker ------------------------------------------------------------------------------
     def _load_reply(self) -> Iterable[Event]:
@@ -117,12 +122,12 @@ class Responder:
                                  mood_valence=req.mood_valence, mood_turns=req.mood_turns)
         text, source, note = plan.text, plan.source, None
         if self._gen is not None and plan.source in ("strategy", "intent") and req.text:
-            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language,  # type: ignore[attr-defined]
+            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language,
                                            list(self._history))
             if generated:
                 text, source = generated, "generative"
             else:
-                note = f"generated reply not used: {self._gen.last_error}"  # type: ignore[attr-defined]
+                note = f"generated reply not used: {self._gen.last_error}"
         if req.text:
             self._history.append((req.text, text))
         reply = Reply(segment_id=req.segment_id, text=text, language=plan.language, tone=plan.tone,
@@ -140,13 +145,13 @@ class Responder:
         if self._synth is None:
             self._synth = Synthesizer(self.cfg.tts.driver, self.cfg.tts.voice_en, self.cfg.tts.voice_zh,
                                       self.cfg.tts.rate_scale)
-        self._synth.load()  # type: ignore[attr-defined]
+        self._synth.load()
         if self._player is None:
             dev = self.cfg.tts.output_device
             self._player = Player(int(dev) if dev.isdigit() else (dev or None))
         unavailable = getattr(self._player, "unavailable", lambda: None)()
         self.output_error = unavailable
-        yield StageReady(stage="tts", description=self._synth.description, embedded=True,  # type: ignore[attr-defined]
+        yield StageReady(stage="tts", description=self._synth.description, embedded=True,
                          load_s=time.monotonic() - t0, note=unavailable)
 
     def _say(self, reply: Reply) -> Iterable[Event]:
@@ -159,7 +164,8 @@ class Responder:
             yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error="voice muted")
             return
         t0 = time.monotonic()
-        samples, rate = self._synth.render(reply.text, reply.language, reply.tone)  # type: ignore[attr-defined]
+        assert self._synth is not None
+        samples, rate = self._synth.render(reply.text, reply.language, reply.tone)
         render_s = time.monotonic() - t0
         player = self._player
         assert player is not None
@@ -172,12 +178,12 @@ class Responder:
 
         self._speaking.set()
         try:
-            player.play(samples, rate, on_start)  # type: ignore[attr-defined]
+            player.play(samples, rate, on_start)
         except TtsError as e:
             log.warning("%s", e)
             yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error=str(e))
             return
         finally:
             self._speaking.clear()
-        yield PlaybackEnded(segment_id=reply.segment_id, played_s=player.played_s,  # type: ignore[attr-defined]
-                            interrupted=player.interrupted)  # type: ignore[attr-defined]
+        yield PlaybackEnded(segment_id=reply.segment_id, played_s=player.played_s,
+                            interrupted=player.interrupted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from typing import Any
 
 import numpy as np
 
@@ -20,12 +21,12 @@ def cuda_available() -> bool:
     try:
         import ctranslate2
 
-        return ctranslate2.get_cuda_device_count() > 0
+        return bool(ctranslate2.get_cuda_device_count() > 0)
     except Exception:
         return False
 
 
-def _encoder_caching_model_class():  # type: ignore[no-untyped-def]
+def _encoder_caching_model_class() -> Any:
     """WhisperModel that reuses the encoder output when asked to encode the same features twice.
 
     With the language left open, faster-whisper 1.2 encodes each window once to detect the language and

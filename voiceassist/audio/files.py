@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -228,7 +228,8 @@ class FileSource(AudioSource):
         maker = ChunkMaker(SAMPLE_RATE * self.chunk_ms // 1000)
         started = time.monotonic()
         self.frames_read = 0
-        blocks = self._blocks_soundfile() if self._backend == "soundfile" else self._blocks_av()
+        blocks: Generator[np.ndarray, None, None] = (
+            self._blocks_soundfile() if self._backend == "soundfile" else self._blocks_av())
         error: AudioInputError | None = None
         try:
             for samples in blocks:
@@ -267,7 +268,7 @@ class FileSource(AudioSource):
                              f"stopped after {(self.frames_read + allowed) / self.info.sample_rate:.1f} s")
         return allowed
 
-    def _blocks_soundfile(self) -> Iterator[np.ndarray]:
+    def _blocks_soundfile(self) -> Generator[np.ndarray, None, None]:
         import soundfile as sf
 
         resample = Resampler(self.info.sample_rate)
@@ -291,7 +292,7 @@ class FileSource(AudioSource):
                                   f"({self.duration_read_s:.1f} s)") from e
         yield resample(np.zeros((0, 1), dtype=np.float32), last=True)
 
-    def _blocks_av(self) -> Iterator[np.ndarray]:
+    def _blocks_av(self) -> Generator[np.ndarray, None, None]:
         import av
 
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)

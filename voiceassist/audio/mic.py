@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from voiceassist.audio.chunk import SAMPLE_RATE, AudioChunk
 log = logging.getLogger(__name__)
 
 
-def _import_sounddevice():  # type: ignore[no-untyped-def]
+def _import_sounddevice() -> Any:
     try:
         import sounddevice as sd
     except OSError as e:  # libportaudio2 missing
@@ -63,7 +64,7 @@ def resolve_input_device(spec: str | int | None) -> int | None:
     if not matches:
         raise AudioInputError(f"No audio input device named like {spec!r} (see 'voiceassist devices')")
     exact = [d for d in matches if str(d["name"]).lower() == str(spec).lower()]
-    return int((exact or matches)[0]["index"])  # type: ignore[call-overload]
+    return int(str((exact or matches)[0]["index"]))
 
 
 class MicSource(AudioSource):

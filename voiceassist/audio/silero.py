@@ -13,4 +13,4 @@ def silero_speech_seconds(audio: np.ndarray, threshold: float = 0.5, min_speech_
     except ImportError as e:
         raise ImportError("silero confirmation needs the 'asr' extra: pip install 'voiceassist[asr]'") from e
     spans = get_speech_timestamps(audio, VadOptions(threshold=threshold, min_speech_duration_ms=min_speech_ms))
-    return sum(s["end"] - s["start"] for s in spans) / 16000.0
+    return float(sum(s["end"] - s["start"] for s in spans)) / 16000.0

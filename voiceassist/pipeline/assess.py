@@ -27,6 +27,8 @@ from voiceassist.events import AlertRaised, Event, FusedEmotion, MoodUpdate, Tra
 from voiceassist.mood import MoodTracker
 from voiceassist.responder import ReplyRequest
 
+__all__ = ["AssessmentStage", "Opened", "Part", "PartKind", "ReplyRequest", "Utterance"]
+
 log = logging.getLogger(__name__)
 
 PartKind = Literal["opened", "transcript", "speech", "text"]

@@ -232,7 +232,8 @@ class Pipeline:
 
     def _maybe_barge_in(self) -> None:
         seg_id = self.segmenter.current_id
-        if (seg_id is None or seg_id == self._barged_id or not self.responder.assistant_speaking
+        if (self.responder is None or seg_id is None or seg_id == self._barged_id
+                or not self.responder.assistant_speaking
                 or self.segmenter.current_voiced_s * 1000 < self.cfg.tts.barge_in_ms):
             return
         self._barged_id = seg_id

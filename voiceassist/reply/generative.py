@@ -42,7 +42,8 @@ class GenerativeReplier:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self._tok = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
-        self._model = AutoModelForCausalLM.from_pretrained(self.folder, local_files_only=True).eval()
+        self._model = AutoModelForCausalLM.from_pretrained(self.folder, local_files_only=True)
+        self._model.eval()
         if self._tok.pad_token_id is None:
             self._tok.pad_token = self._tok.eos_token
 
@@ -88,4 +89,4 @@ class GenerativeReplier:
         if reason is not None:
             self.last_error = f"filtered ({reason})"
             return None
-        return reply
+        return str(reply)

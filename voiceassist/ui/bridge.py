@@ -9,7 +9,7 @@ from voiceassist.events import Event
 
 
 class EventBridge(QObject):
-    event = Signal(object)
+    event = Signal(object)  # type: ignore[assignment]  # a Signal shadows QObject.event(); it is the API here
 
-    def __call__(self, ev: Event) -> None:  # called in any thread: only emit
+    def __call__(self, ev: Event | tuple[int, Event]) -> None:  # called in any thread: only emit
         self.event.emit(ev)

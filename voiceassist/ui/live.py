@@ -84,7 +84,7 @@ class LiveTab(QWidget):
         self.vol_plot.setMouseEnabled(x=False, y=False)
         self.vol_bar = pg.BarGraphItem(x=[0], height=[0], width=0.6, brush="#1f77b4")
         self.vol_plot.addItem(self.vol_bar)
-        dashed = pg.mkPen("#d62728", width=2, style=Qt.DashLine)
+        dashed = pg.mkPen("#d62728", width=2, style=Qt.PenStyle.DashLine)
         self.threshold = pg.InfiniteLine(pos=cfg.alerts.enter, angle=0, pen=dashed, label=tr("alert threshold"),
                                          labelOpts={"position": 0.1, "color": "#d62728"})
         self.vol_plot.addItem(self.threshold)

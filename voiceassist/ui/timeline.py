@@ -52,7 +52,7 @@ class TimelineTab(QWidget):
                                       symbolBrush="#1f77b4", name=tr("valence"))
         self.arousal = self.plot.plot([], [], pen=pg.mkPen("#ff7f0e", width=2), symbol="t", symbolSize=9,
                                       symbolBrush="#ff7f0e", name=tr("arousal"))
-        self.volatility = self.plot.plot([], [], pen=pg.mkPen("#d62728", width=2, style=Qt.DashLine),
+        self.volatility = self.plot.plot([], [], pen=pg.mkPen("#d62728", width=2, style=Qt.PenStyle.DashLine),
                                          name=tr("volatility"))
         self.alert_lines: list[pg.InfiniteLine] = []
         self.valence.sigPointsClicked.connect(self._clicked)
