@@ -39,7 +39,7 @@ from voiceassist.emotion.e2v_random import build_random_checkpoint
 from voiceassist.emotion.emotion2vec import Emotion2VecBackend
 from voiceassist.emotion.prosody import ProsodyBackend
 from voiceassist.events import EmotionFrames, StageReady
-from voiceassist.pipeline import Pipeline
+from voiceassist.session import Session
 
 TEXTS = {
     3: "I have been feeling really tired this week.",
@@ -89,7 +89,7 @@ def lag_bench(models_dir: str | None, backend: str, extra: tuple[str, ...] = ())
             overrides.append(f"paths.models_dir={json.dumps(models_dir)}")
         cfg = load_config(None, overrides)
         c = Collector()
-        p = Pipeline(cfg, FileSource(path, realtime=True, chunk_ms=cfg.audio.block_ms))
+        p = Session(cfg, FileSource(path, realtime=True, chunk_ms=cfg.audio.block_ms))
         p.bus.subscribe(c)
         p.start()
         p.wait(timeout=300)

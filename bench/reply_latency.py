@@ -86,7 +86,7 @@ def main() -> None:
         StageReady,
         Transcript,
     )
-    from voiceassist.pipeline import Pipeline
+    from voiceassist.session import Session
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -95,7 +95,7 @@ def main() -> None:
             cfg = load_config(None, ["audio.input_device=pulse", "tts.output_device=pulse", "asr.language=en",
                                      "tts.barge_in=true", "tts.barge_in_ms=300"])
             col = Collector()
-            p = Pipeline(cfg, MicSource("pulse", cfg.audio.block_ms, cfg.audio.queue_seconds, 6.0), speak=True)
+            p = Session(cfg, MicSource("pulse", cfg.audio.block_ms, cfg.audio.queue_seconds, 6.0), speak=True)
             p.bus.subscribe(col)
             p.start()
             print("models:", "; ".join(f"{e.stage}: {e.description}" for e in col.of(StageReady)))

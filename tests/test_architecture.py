@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "voiceassist": VOCABULARY, "voiceassist.events": VOCABULARY, "voiceassist.eventjson": VOCABULARY,
     "voiceassist.bus": VOCABULARY, "voiceassist.worker": VOCABULARY, "voiceassist.config": VOCABULARY,
     "voiceassist.config_file": VOCABULARY, "voiceassist.paths": VOCABULARY, "voiceassist.logs": VOCABULARY,
-    "voiceassist.options": VOCABULARY,
+    "voiceassist.options": VOCABULARY, "voiceassist.lang": VOCABULARY,
     # value types the events carry: they import nothing above numpy and the label table
     "voiceassist.audio.chunk": VOCABULARY, "voiceassist.emotion.labels": VOCABULARY,
     "voiceassist.emotion.estimate": VOCABULARY, "voiceassist.mood": VOCABULARY,

@@ -40,7 +40,7 @@ class Alerts:
         self.calls: list[tuple[int, str]] = []
         self.threads: set[str] = set()
 
-    def evaluate(self, t, segment_id, text, metric, evidence):
+    def evaluate(self, t, segment_id, text, metric, evidence, crisis=None):
         self.calls.append((segment_id, text))
         self.threads.add(threading.current_thread().name)
         return []

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voiceassist.alerts.policy import CrisisDetector
 from voiceassist.bus import EventBus
 from voiceassist.config import Config
 from voiceassist.events import BargeIn, Event, PlaybackEnded, PlaybackStarted, Reply, StageReady
@@ -44,6 +43,8 @@ class ReplyRequest:
     mood_valence: float | None
     mood_turns: int
     speech_end_at: float
+    crisis: bool = False
+    """A crisis phrase was heard: the fixed, careful reply (never a generated one)."""
 
 
 class Responder:
@@ -57,8 +58,6 @@ class Responder:
         self.planner = ReplyPlanner(resources_dir() / "replies", seed=None if cfg.reply.seed < 0 else cfg.reply.seed,
                                     low_mood_valence=cfg.reply.low_mood_valence,
                                     low_mood_turns=cfg.reply.low_mood_turns)
-        self.crisis = CrisisDetector.from_file(Path(cfg.alerts.crisis_phrases) if cfg.alerts.crisis_phrases
-                                               else resources_dir() / "crisis_phrases.toml")
         self._gen: GenerativeReplier | None = None
         self._history: deque[tuple[str, str]] = deque(maxlen=3)
         self.reply_worker: Worker[ReplyRequest] = Worker("reply", bus, self._reply, setup=self._load_reply)
@@ -116,7 +115,7 @@ class Responder:
                          note=note)
 
     def _reply(self, req: ReplyRequest) -> Iterable[Event]:
-        crisis = bool(self.crisis.detect(req.text)) if req.text else False
+        crisis = req.crisis  # detected once, by the assessment stage
         plan = self.planner.plan(req.label, req.text, req.language, crisis=crisis,
                                  fallback_action=req.fallback_action, suggested_response=req.suggested_response,
                                  mood_valence=req.mood_valence, mood_turns=req.mood_turns)

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from voiceassist.lang import has_cjk
+
 log = logging.getLogger(__name__)
 
 
@@ -116,7 +118,7 @@ class Synthesizer:
         voice = TONES.get(tone, TONES["neutral"])
         e = self._engine
         vid = self.voice_ids["zh" if language.startswith("zh") else "en"]
-        if "latn-pinyin" in vid and any("\u4e00" <= c <= "\u9fff" for c in text):
+        if "latn-pinyin" in vid and has_cjk(text):
             try:
                 text = to_pinyin(text)
             except ImportError:

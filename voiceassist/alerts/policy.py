@@ -25,6 +25,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from voiceassist.config import AlertsConfig
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -57,20 +59,29 @@ class AlertDecision:
     """Within a cooldown: stored as evidence, not delivered."""
 
 
+_DEFAULTS = AlertsConfig()  # the defaults (and their documentation) live in the config section
+
+
 @dataclass
 class VolatilityPolicy:
-    metric: str = "rmssd_valence"
-    enter: float = 0.5
-    exit: float = 0.35
-    warning: float = 0.8
-    debounce_n: int = 3
-    debounce_s: float = 60.0
-    cooldown_s: float = 1800.0
+    metric: str = _DEFAULTS.metric
+    enter: float = _DEFAULTS.enter
+    exit: float = _DEFAULTS.exit
+    warning: float = _DEFAULTS.warning
+    debounce_n: int = _DEFAULTS.debounce_n
+    debounce_s: float = _DEFAULTS.debounce_s
+    cooldown_s: float = _DEFAULTS.cooldown_s
     state: PolicyState = PolicyState.NORMAL
     _since: float = 0.0
     _evidence: list[tuple[int, float]] = field(default_factory=list)
     _last_fired: float | None = None
     _episode_severity: Severity | None = None
+
+
+    @classmethod
+    def from_config(cls, cfg: AlertsConfig) -> VolatilityPolicy:
+        return cls(metric=cfg.metric, enter=cfg.enter, exit=cfg.exit, warning=cfg.warning, debounce_n=cfg.debounce_n,
+                   debounce_s=cfg.debounce_s, cooldown_s=cfg.cooldown_s)
 
     def __post_init__(self) -> None:
         if not self.exit < self.enter <= self.warning:
@@ -141,6 +152,13 @@ class CrisisDetector:
                 self._rules.append((category, phrase, re.compile(re.escape(phrase))))
             for phrase in entry.get("except", []):
                 self._except.append(re.compile(re.escape(phrase.lower())))
+
+    @classmethod
+    def from_config(cls, crisis_phrases: str) -> CrisisDetector:
+        """The phrases in ``alerts.crisis_phrases``, or the ones shipped in voiceassist/resources."""
+        from voiceassist.paths import resources_dir
+
+        return cls.from_file(Path(crisis_phrases) if crisis_phrases else resources_dir() / "crisis_phrases.toml")
 
     @classmethod
     def from_file(cls, path: Path) -> CrisisDetector:

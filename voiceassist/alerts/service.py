@@ -20,7 +20,7 @@ from typing import Any
 
 from voiceassist.alerts.channels import Channel, DeliveryError, build_channels
 from voiceassist.alerts.outbox import Outbox, StoredAlert
-from voiceassist.alerts.policy import AlertDecision, CrisisDetector, CrisisPolicy, VolatilityPolicy
+from voiceassist.alerts.policy import AlertDecision, CrisisDetector, CrisisMatch, CrisisPolicy, VolatilityPolicy
 from voiceassist.logs import redact
 
 log = logging.getLogger(__name__)
@@ -59,26 +59,26 @@ def default_outbox_path() -> Path:
 
 class AlertService:
     def __init__(self, cfg: Any, outbox_path: Path | None = None, channels: dict[str, Channel] | None = None) -> None:
-        from voiceassist.paths import resources_dir
 
         self.cfg = cfg
         self.outbox = Outbox(outbox_path or default_outbox_path())
         self.channels = build_channels(cfg) if channels is None else channels
-        self.volatility = VolatilityPolicy(metric=cfg.metric, enter=cfg.enter, exit=cfg.exit, warning=cfg.warning,
-                                           debounce_n=cfg.debounce_n, debounce_s=cfg.debounce_s,
-                                           cooldown_s=cfg.cooldown_s)
+        self.volatility = VolatilityPolicy.from_config(cfg)
         self.crisis = CrisisPolicy(cooldown_s=cfg.crisis_cooldown_s)
-        self.detector = CrisisDetector.from_file(Path(cfg.crisis_phrases) if cfg.crisis_phrases
-                                                 else resources_dir() / "crisis_phrases.toml")
+        self.detector = CrisisDetector.from_config(cfg.crisis_phrases)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- policy ------------------------------------------------------------------------------------
     def evaluate(self, t: float, segment_id: int, text: str, metric_value: float | None,
-                 evidence: dict[str, Any]) -> list[tuple[int, AlertDecision]]:
-        """Run both policies for one utterance; store what fired; return (alert id, decision) pairs."""
-        decisions = self.crisis.observe(t, segment_id, self.detector.detect(text)) if text else []
+                 evidence: dict[str, Any], crisis: list[CrisisMatch] | None = None) -> list[tuple[int, AlertDecision]]:
+        """Run both policies for one utterance; store what fired; return (alert id, decision) pairs.
+        ``crisis``: the phrases already found in ``text`` (the assessment detects them once for the reply
+        and the alerts); None: detect them here."""
+        if crisis is None:
+            crisis = self.detector.detect(text) if text else []
+        decisions = self.crisis.observe(t, segment_id, crisis) if crisis or text else []
         decisions += self.volatility.observe(t, segment_id, metric_value)
         out = []
         for d in decisions:

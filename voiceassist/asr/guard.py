@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from voiceassist.config import AsrConfig
+from voiceassist.lang import CJK_RANGES
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = CJK_RANGES
 _UNIT = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+", re.UNICODE)  # one CJK character, or one word
 _IS_CJK = re.compile(rf"[{_CJK}]")
 

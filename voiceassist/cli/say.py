@@ -7,6 +7,7 @@ import sys
 
 from voiceassist.audio.sources import AudioInputError, list_input_devices
 from voiceassist.config import ConfigError, default_config_path, load_config
+from voiceassist.lang import language_of
 from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT, EXIT_OK
 
 
@@ -20,16 +21,18 @@ def cmd_say(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"voiceassist: configuration error: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    by_emotion = {"angry": "calm", "disgusted": "calm", "sad": "empathetic", "fearful": "reassuring",
-                  "happy": "cheerful", "surprised": "curious", "neutral": "neutral"}
-    tone = by_emotion.get(args.tone, args.tone)
+    from voiceassist.emotion.labels import LABELS
+    from voiceassist.paths import resources_dir
+    from voiceassist.reply.planner import ReplyPlanner
+
+    tone = ReplyPlanner(resources_dir() / "replies").tone_for(args.tone) if args.tone in LABELS else args.tone
     if tone not in TONES:
         print(f"voiceassist: unknown tone {args.tone!r}; use one of {', '.join(TONES)} or an emotion",
               file=sys.stderr)
         return EXIT_CONFIG
     lang = args.language
     if lang == "auto":
-        lang = "zh" if any("\u4e00" <= c <= "\u9fff" for c in args.text) else "en"
+        lang = language_of(args.text)
     synth = Synthesizer(cfg.tts.driver, cfg.tts.voice_en, cfg.tts.voice_zh, cfg.tts.rate_scale)
     try:
         samples, rate = synth.render(args.text, lang, tone)

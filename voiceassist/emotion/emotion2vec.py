@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from voiceassist.audio.chunk import SAMPLE_RATE
 from voiceassist.emotion import EmotionEstimate, EmotionModelError, FloatArray, FrameCurves, smooth_frames, softmax
 from voiceassist.emotion.labels import INDEX, N_LABELS, e2v_token_to_label
 
@@ -199,7 +200,7 @@ class Emotion2VecBackend:
 
     def warmup(self) -> None:
         rng = np.random.default_rng(0)
-        self._features((0.01 * rng.standard_normal(16000)).astype(np.float32))
+        self._features((0.01 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32))
 
     # -- inference ---------------------------------------------------------------------------------
     def _features(self, audio: FloatArray) -> np.ndarray:

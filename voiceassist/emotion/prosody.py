@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from voiceassist.audio.chunk import SAMPLE_RATE
 from voiceassist.emotion import EmotionEstimate, FloatArray, FrameCurves, smooth_frames
 from voiceassist.emotion.labels import INDEX, N_LABELS
 
-SR = 16000
+SR = SAMPLE_RATE
 HOP = 320  # 20 ms: 50 frames/s, like emotion2vec
 WIN = 640
 FRAME_RATE = SR / HOP

@@ -23,6 +23,7 @@ import numpy as np
 
 from voiceassist.emotion import EmotionEstimate, EmotionModelError
 from voiceassist.emotion.labels import INDEX, LABELS, N_LABELS, text_label_to_label
+from voiceassist.lang import has_cjk
 from voiceassist.paths import resources_dir
 
 if sys.version_info >= (3, 11):
@@ -133,10 +134,6 @@ def _add_jieba_words(word_tables: Any) -> None:
             jieba.add_word(str(word), freq=20000)
 
 
-def _has_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
 def _tokens(text: str, lang: str) -> list[str]:
     if lang == "zh":
         import jieba
@@ -181,7 +178,7 @@ class LexiconTextBackend:
         if self._lex is None:
             self.load()
         assert self._lex is not None
-        lang = "zh" if (language == "zh" or _has_cjk(text)) else "en"
+        lang = "zh" if (language == "zh" or has_cjk(text)) else "en"
         lex = self._lex[lang]
         words, ints, negs = lex["words"], lex["intensifiers"], lex["negators"]
         toks = _tokens(text, lang)

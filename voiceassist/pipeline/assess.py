@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from voiceassist.alerts.policy import CrisisDetector
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.fusion import fuse
@@ -87,6 +88,7 @@ class AssessmentStage:
 
     def __post_init__(self) -> None:
         self.mood = MoodTracker(self.cfg.mood.window, self.cfg.mood.baseline_min, self.cfg.mood.pac_threshold)
+        self.crisis = CrisisDetector.from_config(self.cfg.alerts.crisis_phrases)  # once, for reply and alerts
         self._keep = max(self.cfg.mood.window, self.cfg.alerts.debounce_n) + 2
 
     @property
@@ -122,6 +124,7 @@ class AssessmentStage:
         tr = u.transcript if isinstance(u.transcript, Transcript) else None
         words = tr.text if tr is not None else ""
         start, end = u.opened.start_s, u.opened.end_s
+        crisis = self.crisis.detect(words) if words else []
         f = fuse(speech, text, self.cfg.emotion, lang)
         yield FusedEmotion(segment_id=u.segment_id, scores=f.scores, label=f.label, confidence=round(f.confidence, 4),
                            speech=speech, text=text, speech_weight=f.speech_weight, text_weight=f.text_weight,
@@ -137,14 +140,14 @@ class AssessmentStage:
             self.reply(ReplyRequest(segment_id=u.segment_id, text=words, language=lang, label=f.label,
                                     fallback_action=f.fallback_action, suggested_response=f.suggested_response,
                                     mood_valence=state.mean_valence, mood_turns=state.n,
-                                    speech_end_at=u.opened.speech_end_at))
+                                    speech_end_at=u.opened.speech_end_at, crisis=bool(crisis)))
         if self.alerts is None:
             return
         evidence = {"utterances": list(self._recent), "mood": {k: getattr(state, k) for k in (
             "volatility_l2", "volatility_cos", "volatility_relative", "rmssd_valence", "pac_valence",
             "rmssd_arousal", "pac_arousal", "mean_valence", "mean_arousal")}}
         for alert_id, d in self.alerts.evaluate(time.monotonic(), u.segment_id, words,
-                                                state.metric(self.cfg.alerts.metric), evidence):
+                                                state.metric(self.cfg.alerts.metric), evidence, crisis=crisis):
             yield AlertRaised(segment_id=u.segment_id, alert_id=alert_id, kind=d.kind, severity=d.severity.value,
                               rule=d.rule, segment_ids=d.segment_ids, suppressed=d.suppressed,
                               channels=() if d.suppressed else tuple(self.alerts.channels))

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from voiceassist.asr import AsrBackend, create_backend
+from voiceassist.audio.chunk import SAMPLE_RATE
 from voiceassist.config import Config
 from voiceassist.emotion import SpeechEmotionBackend, TextEmotionBackend
 from voiceassist.events import Event, StageError, StageReady
@@ -97,6 +98,6 @@ def check_quality(seg: Any, cfg: Config) -> tuple[Any, Event | None]:
         segment_id=seg.segment_id, ok=issue is None, issue=issue,
         message=msg[0] if msg else None, message_zh=msg[1] if msg else None,
         rms_dbfs=round(q.rms_dbfs, 2), peak_dbfs=round(q.peak_dbfs, 2), clipped_ratio=round(q.clipped_ratio, 5),
-        trimmed_start_s=seg.start_s + q.trim_start / 16000, trimmed_end_s=seg.start_s + q.trim_end / 16000,
+        trimmed_start_s=seg.start_s + q.trim_start / SAMPLE_RATE, trimmed_end_s=seg.start_s + q.trim_end / SAMPLE_RATE,
     )
     return report, error

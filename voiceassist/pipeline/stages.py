@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from voiceassist.asr import AsrBackend
-from voiceassist.audio.chunk import AudioChunk
+from voiceassist.audio.chunk import SAMPLE_RATE, AudioChunk, int16_to_float32
 from voiceassist.audio.sources import AudioInputError, AudioSource
 from voiceassist.audio.vad import Segmenter
 from voiceassist.bus import EventBus
@@ -198,7 +198,7 @@ class Pipeline:
                     chunk = AudioChunk(np.zeros_like(chunk.samples), chunk.start_s, chunk.captured_at)
                 if chunk.end_s >= next_level:
                     next_level = chunk.end_s + level_every
-                    x = chunk.samples.astype(np.float32) / 32768.0
+                    x = int16_to_float32(chunk.samples)
                     rms = float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
                     self.bus.publish(AudioLevel(rms_dbfs=round(20 * np.log10(max(rms, 1e-6)), 1),
                                                 in_speech=self.segmenter.in_speech))
@@ -267,7 +267,7 @@ class Pipeline:
         if seg_id is None:
             return
         audio = self.segmenter.current_audio()
-        heard_s = len(audio) / 16000
+        heard_s = len(audio) / SAMPLE_RATE
         last_id, last_s = self._live_offered
         if heard_s < 0.2 or (last_id == seg_id and heard_s - last_s < self.cfg.emotion.live_interval_ms / 1000):
             return
@@ -335,12 +335,12 @@ class Pipeline:
         assert self._ser is not None
         rate = self._ser.frame_rate
         done = self._live_done.get(req.segment_id, 0)
-        total = int(len(req.audio) / 16000 * rate)
+        total = int(len(req.audio) / SAMPLE_RATE * rate)
         if total <= done:
             return
         ctx_frames = int(self.cfg.emotion.live_context_s * rate)
         first = max(0, done - ctx_frames)
-        audio = req.audio[int(first / rate * 16000):].astype(np.float32) / 32768.0
+        audio = int16_to_float32(req.audio[int(first / rate * SAMPLE_RATE):])
         curves = self._ser.frames(audio)
         new = curves.probs[done - first: total - first]
         if len(new) == 0:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voiceassist.reply.tones import TONE_NAMES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -79,6 +81,14 @@ class ReplyPlanner:
         for name in ("neutral", "sad", "happy", "angry", "fearful", "surprised", "gentle"):
             if name not in self.tones:
                 raise ValueError(f"{folder / 'tones.toml'}: missing [{name}]")
+        for name, section in self.tones.items():
+            if section.get("tone") not in TONE_NAMES:
+                raise ValueError(f"{folder / 'tones.toml'}: [{name}] tone must be one of {', '.join(TONE_NAMES)}")
+
+    def tone_for(self, label: str) -> str:
+        """The reply tone for an emotion label (tones.toml), "neutral" for one it does not name."""
+        section = self.tones.get(label)
+        return str(section["tone"]) if section else "neutral"
 
     @staticmethod
     def _load(path: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from voiceassist.config import ConfigError, default_config_path
 from voiceassist.logs import setup_logging
 from voiceassist.options import EXIT_CONFIG, add_common, config_from_args
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +55,32 @@ def make_source_factory(cfg: Any, file: Path | None) -> Any:
     return factory
 
 
+def install_signal_handlers(app: Any, win: Any) -> Any:
+    """Ctrl-C (SIGINT) and SIGTERM close the window the normal way: the session is stopped (the utterance in
+    flight finished, the session row closed), then the app quits. A second signal quits at once. Python
+    handles signals only when it runs, so a timer wakes it while Qt waits; the returned timer must be kept."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    state = {"asked": False}
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("signal %d: closing the window", signum)
+        if state["asked"]:
+            QTimer.singleShot(0, app.quit)
+            return
+        state["asked"] = True
+        QTimer.singleShot(0, win.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return timer
+
+
 def run_app(cfg: Any, config_path: Path, file: Path | None = None, screenshot: Path | None = None,
             quit_after: float = 0.0, tab: str = "live", start: bool = True) -> int:
     from PySide6.QtCore import QTimer
@@ -87,6 +116,7 @@ def run_app(cfg: Any, config_path: Path, file: Path | None = None, screenshot: P
             app.quit()
 
         QTimer.singleShot(int(quit_after * 1000), finish)
+    keep = install_signal_handlers(app, win)  # noqa: F841 (the wake-up timer must live as long as the loop)
     code = app.exec()
     for t in win.stopping:  # a session still stopping (the window was closed while listening): let it finish
         t.join(6.0)

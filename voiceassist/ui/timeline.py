@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voiceassist.audio.chunk import SAMPLE_RATE, int16_to_float32
 from voiceassist.storage import SessionStore
 
 
@@ -155,12 +156,12 @@ class TimelineTab(QWidget):
             return
         from voiceassist.tts import Player, TtsError
 
-        audio = self._selected["audio"].astype(np.float32) / 32768.0
+        audio = int16_to_float32(self._selected["audio"])
         import threading
 
         def play() -> None:
             with contextlib.suppress(TtsError):
-                Player().play(audio, 16000)
+                Player().play(audio, SAMPLE_RATE)
 
         threading.Thread(target=play, daemon=True).start()
 
