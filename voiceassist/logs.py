@@ -38,6 +38,25 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class ConsoleFormatter(logging.Formatter):
+    """One line per record on the console: tracebacks go to the log file only (unless -vv)."""
+
+    def __init__(self, tracebacks: bool = False) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks:
+            return super().format(record)
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+        return line + (" (details in the log file)" if saved[0] or saved[1] else "")
+
+
 def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
     """Returns the log file path (None when the log dir cannot be written: then stderr only)."""
     root = logging.getLogger()
@@ -47,7 +66,7 @@ def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
         h.close()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console.setFormatter(ConsoleFormatter(tracebacks=verbose >= 2))
     console.addFilter(RedactingFilter())
     root.addHandler(console)
     path: Path | None = (log_dir or user_log_dir()) / "voiceassist.log"

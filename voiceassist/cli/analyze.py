@@ -10,7 +10,8 @@ from voiceassist.audio.sources import AudioInputError, FileSource
 from voiceassist.config import Config
 from voiceassist.config_file import write_atomic
 from voiceassist.eventjson import dumps
-from voiceassist.options import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from voiceassist.pipeline import StageSetupError
 
 
 def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
@@ -25,6 +26,9 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
         return EXIT_INPUT
     try:
         doc = analyze(cfg, source, str(args.file), frames=args.granularity == "frame", embeddings=args.embeddings)
+    except StageSetupError as e:
+        print(f"voiceassist: configuration error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
     text = dumps(doc, indent=2)

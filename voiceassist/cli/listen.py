@@ -33,7 +33,8 @@ from voiceassist.events import (
     StageReady,
     Transcript,
 )
-from voiceassist.options import EXIT_INPUT, EXIT_OK
+from voiceassist.options import EXIT_CONFIG, EXIT_INPUT, EXIT_OK
+from voiceassist.pipeline import StageSetupError
 from voiceassist.session import Session
 
 
@@ -133,11 +134,12 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
     try:
         print("loading models...", file=sys.stderr, flush=True)
         session.start()
-    except AudioInputError as e:
-        print(f"voiceassist: {e}", file=sys.stderr)
+    except (AudioInputError, StageSetupError) as e:
+        bad_config = isinstance(e, StageSetupError)
+        print(f"voiceassist: {'configuration error: ' if bad_config else ''}{e}", file=sys.stderr)
         if store is not None:
             store.close()
-        return EXIT_INPUT
+        return EXIT_CONFIG if bad_config else EXIT_INPUT
     print("listening (Ctrl-C to stop)", file=sys.stderr, flush=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
@@ -149,6 +151,8 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
         session.stop()
         if store is not None:
             store.close()
+    for w in getattr(source, "warnings", []) or []:  # e.g. a truncated file: known once it has been read
+        print(f"voiceassist: warning: {w}", file=sys.stderr)
     return EXIT_OK
 
 

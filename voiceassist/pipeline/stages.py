@@ -68,6 +68,12 @@ class LiveRequest:
     captured_at: float
 
 
+class StageSetupError(RuntimeError):
+    """A stage the pipeline cannot run without (speech recognition) failed to load: a bad configuration
+    (a model that does not exist, a compute type the device cannot do...). Raised by ``start`` before any
+    audio is read; the message says what is wrong."""
+
+
 class Pipeline:
     def __init__(self, cfg: Config, source: AudioSource, bus: EventBus | None = None,
                  asr: AsrBackend | None = None, speech_emotion: SpeechEmotionBackend | None = None,
@@ -131,6 +137,10 @@ class Pipeline:
         if wait_ready:
             for w in workers:
                 w.ready.wait()
+            if self._asr_worker.failed_setup is not None:
+                for w in workers:
+                    w.stop(1.0)
+                raise StageSetupError(f"speech recognition cannot start: {self._asr_worker.failed_setup}")
         self.bus.publish(SourceStarted(source=info.name, sample_rate_in=info.sample_rate, channels_in=info.channels))
         self._capture = threading.Thread(target=self._capture_loop, name="voiceassist-capture", daemon=True)
         self._capture.start()
