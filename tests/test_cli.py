@@ -125,3 +125,19 @@ def test_analyze_writes_no_text_for_ten_seconds_of_silence_noise_or_hum(tmp_path
         assert code == 0, (name, stderr)
         doc = json.loads(out.read_text(encoding="utf-8"))
         assert all(seg["text"] == "" for seg in doc["segments"]), (name, doc["segments"])
+
+
+def test_analyze_writes_embeddings_with_frames(two_utterances, tmp_path: Path):
+    path, _ = two_utterances
+    out, emb = tmp_path / "r.json", tmp_path / "emb"
+    code, _, stderr = analyze(str(path), "-o", str(out), "--granularity", "frame", "--embeddings", str(emb))
+    assert code == 0, stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    files = doc["embeddings"]["files"]
+    assert {f["kind"] for f in files} == {"utterance", "frames"}
+    for f in files:
+        arr = np.load(emb / f["file"])
+        assert list(arr.shape) == f["shape"] and np.isfinite(arr).all()
+    utt = [f for f in files if f["kind"] == "utterance"]
+    assert [f["file"] for f in utt] == ["seg0001.npy", "seg0002.npy"]
+    assert all(len(seg["emotion"]["frames"]["probs"]) > 10 for seg in doc["segments"])

@@ -25,6 +25,8 @@ from voiceassist.events import (
     Transcript,
 )
 from voiceassist.session import Session
+from voiceassist.storage.embeddings import EmbeddingRow
+from voiceassist.storage.embeddings import write_embeddings as write_embeddings_files
 
 
 def analyze(cfg: Config, source: AudioSource, name: str, frames: bool = False,
@@ -123,21 +125,8 @@ def build_result(file: Path, duration: float, events: list[Event], frames: bool 
 
 def write_embeddings(folder: Path, emotions: list[SpeechEmotion], frames: bool) -> dict[str, Any]:
     """seg<ID>.npy: the utterance embedding (D,); seg<ID>_frames.npy: frame features (T, D)."""
-    import numpy as np
-
-    folder.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Any] = {"dir": str(folder), "files": []}
-    for ev in emotions:
-        if ev.estimate.embedding is not None:
-            path = folder / f"seg{ev.segment_id:04d}.npy"
-            np.save(path, ev.estimate.embedding)
-            written["files"].append({"segment": ev.segment_id, "kind": "utterance", "file": path.name,
-                                     "shape": list(ev.estimate.embedding.shape), "backend": ev.estimate.backend})
-        if frames and ev.frames is not None and ev.frames.features is not None:
-            path = folder / f"seg{ev.segment_id:04d}_frames.npy"
-            np.save(path, ev.frames.features)
-            written["files"].append({"segment": ev.segment_id, "kind": "frames", "file": path.name,
-                                     "shape": list(ev.frames.features.shape), "frame_rate": ev.frames.frame_rate})
-    return written
-
-
+    rows = [EmbeddingRow(ev.segment_id, ev.estimate.embedding,
+                         ev.frames.features if frames and ev.frames is not None else None,
+                         ev.frames.frame_rate if ev.frames is not None else None, ev.estimate.backend)
+            for ev in emotions]
+    return {"dir": str(folder), "files": write_embeddings_files(folder, rows)}

@@ -248,14 +248,10 @@ class SessionStore:
         return buf.getvalue()
 
     def export_embeddings(self, session_id: int, folder: Path) -> list[Path]:
-        folder.mkdir(parents=True, exist_ok=True)
-        out = []
-        for u in self.utterances(session_id):
-            if u["embedding"] is not None:
-                p = folder / f"session{session_id}_seg{u['segment_id']:04d}.npy"
-                np.save(p, u["embedding"])
-                out.append(p)
-        return out
+        from voiceassist.storage.embeddings import EmbeddingRow, write_embeddings
+
+        rows = [EmbeddingRow(u["segment_id"], u["embedding"]) for u in self.utterances(session_id)]
+        return [folder / f["file"] for f in write_embeddings(folder, rows, prefix=f"session{session_id}_")]
 
     def delete_session(self, session_id: int) -> None:
         with self.db.transaction() as c:
