@@ -67,7 +67,8 @@ def test_a_corrupt_transfer_is_rejected_and_nothing_is_installed(hub: FakeHub, c
     with pytest.raises(mm.ModelManagerError) as e:
         mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat)
     assert not (tmp_path / "emotion2vec_plus_base").exists()
-    assert "not installed" in str(e.value) or "does not match" in str(e.value)
+    assert "model.pt: sha256 does not match the hub's" in str(e.value), str(e.value)
+    assert "it was not installed" in str(e.value), str(e.value)
 
 
 def test_offline_gives_a_clear_message(cat, tmp_path: Path):
@@ -84,9 +85,9 @@ def test_offline_gives_a_clear_message(cat, tmp_path: Path):
 
 
 def test_cli_pull_list_verify_remove(hub: FakeHub, tmp_path: Path):
-    def cli(*args: str) -> subprocess.CompletedProcess:
+    def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "voiceassist", "models", *args, "--models-dir", str(tmp_path)],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, env=env)
 
     r = cli("pull", "emotion2vec_plus_base", "--endpoint", hub.url)
     assert r.returncode == 0, r.stderr
@@ -96,7 +97,11 @@ def test_cli_pull_list_verify_remove(hub: FakeHub, tmp_path: Path):
     assert cli("remove", "emotion2vec_plus_base").returncode == 0
     assert not (tmp_path / "emotion2vec_plus_base").exists()
     assert cli("pull", "nonsense").returncode == 3
-    assert "CUDA" in cli("gpu").stdout or "CPU" in cli("gpu").stdout
+    # with every GPU hidden (none here anyway) both runtimes report the CPU fallback
+    r = cli("gpu", env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["CTranslate2 (Whisper): 0 CUDA device(s)",
+                                     "torch (Emotion2Vec+, LLM): no CUDA device; CPU"], r.stdout
 
 
 def test_a_pulled_emotion_model_is_what_the_app_loads(hub: FakeHub, cat, tmp_path: Path, tiny_e2v: Path):

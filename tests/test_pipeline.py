@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SR, espeak, silence, write_wav
+from tests.conftest import SR, espeak, silence, wait_until, write_wav
 from voiceassist.asr import AsrResult
 from voiceassist.audio.sources import FileSource
 from voiceassist.bus import Collector
@@ -65,7 +65,8 @@ def test_event_sequence_for_two_utterances(two_utterances):
     kinds = [type(e).__name__ for e in c.events]
     started = kinds.index("SourceStarted")
     assert set(kinds[:started]) == {"StageReady"}  # every model is ready before capture starts
-    assert {e.stage for e in c.of(StageReady)} == {"asr", "speech-emotion", "text-emotion", "reply"}
+    # a bare Pipeline has no responder (the Session builds it): the three model stages
+    assert {e.stage for e in c.of(StageReady)} == {"asr", "speech-emotion", "text-emotion"}
     assert kinds[-1] == "PipelineStopped"
     assert len(c.of(PipelineStopped)) == 1
     segs = c.of(SpeechSegment)
@@ -103,15 +104,20 @@ def test_a_failing_stage_emits_an_error_and_the_pipeline_goes_on(two_utterances)
     assert [t.segment_id for t in c.of(Transcript)] == [2]
 
 
-def test_a_model_that_cannot_load_leaves_segments_reported(two_utterances):
+def test_an_asr_model_that_cannot_load_stops_the_start_before_any_audio(two_utterances):
+    from voiceassist.pipeline import StageSetupError
+
     path, _ = two_utterances
     cfg = Config()
     cfg.asr.model = "/nonexistent/whisper"
-    c = run_pipeline(path, None, cfg)
-    errors = c.of(StageError)
-    assert errors and "not a Whisper model folder" in errors[0].message
-    assert len(c.of(SpeechSegment)) == 2  # segmentation still happened
-    assert all(e.segment_id in (None, 1, 2) for e in errors)
+    collector = Collector()
+    p = Pipeline(cfg, FileSource(path))
+    p.bus.subscribe(collector)
+    with pytest.raises(StageSetupError, match="not a Whisper model folder"):
+        p.start()
+    errors = collector.of(StageError)
+    assert errors and errors[0].stage == "asr"
+    assert not collector.of(SpeechSegment) and not collector.of(SourceStarted)  # no audio was read
 
 
 def test_damaged_file_keeps_segments_before_the_damage(tmp_path: Path):
@@ -133,16 +139,16 @@ def test_stop_mid_utterance_still_processes_it(tmp_path: Path):
     p = Pipeline(Config(), FileSource(path, realtime=True), asr=asr)
     p.bus.subscribe(collector)
     p.start()
-    import time
-
-    deadline = time.monotonic() + 10
-    while not collector.of(SpeechStarted) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
+    assert wait_until(lambda: collector.of(SpeechStarted), 10), "no SpeechStarted within 10 s"
+    seg_id = collector.of(SpeechStarted)[0].segment_id
+    # stop once the segmenter is inside that utterance with 0.5 s of voiced audio heard (not after a sleep)
+    assert wait_until(lambda: p.segmenter.current_id == seg_id and p.segmenter.current_voiced_s >= 0.5, 10), \
+        f"utterance {seg_id} not in progress with 0.5 s voiced (voiced {p.segmenter.current_voiced_s:.2f} s)"
     p.stop()
     p.stop()  # idempotent
     segs = collector.of(SpeechSegment)
-    assert len(segs) == 1 and segs[0].reason == "end_of_stream"
+    assert len(segs) == 1 and segs[0].reason == "end_of_stream", [(s.segment_id, s.reason) for s in segs]
+    assert segs[0].segment_id == seg_id and segs[0].end_s - segs[0].start_s >= 0.5
     assert len(asr.calls) == 1
     assert len(collector.of(PipelineStopped)) == 1
     # the flushed utterance also gets its emotion, from both sides, before the pipeline reports stopped

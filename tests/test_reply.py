@@ -1,5 +1,5 @@
 """Replies: the strategy for each emotion and language, content intents, mood shaping, crisis and
-fallback replies, no repeats, the content filter, and the generative backend on a tiny random model."""
+fallback replies, no repeats, the content filter, and the generative backend on a tiny scripted model."""
 
 from __future__ import annotations
 
@@ -96,39 +96,83 @@ def test_content_filter_blocks(text: str):
 
 
 # -- generative backend ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random GPT-2 with a byte-level BPE tokenizer trained here on our reply texts (no download)."""
+SAYABLE = "I hear you, tell me more."
+PET_NAME = "Okay darling."  # the content filter rejects it
+
+
+def _scripted_lm(folder: Path, reply: str) -> Path:
+    """A tiny GPT-2 (byte-level BPE tokenizer trained here on our reply texts, no download) whose greedy
+    output is always ``reply`` then end-of-text, whatever the prompt: the blocks add nothing to the residual,
+    positions are zero, so the next token depends on the last token only, and the untied output layer maps
+    each token of ``reply`` to the next (any other token to the first). Generation is real; its result is
+    known."""
+    import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    folder = tmp_path_factory.mktemp("lm") / "tiny-gpt2"
     p = ReplyPlanner(REPLIES)
     corpus = [t for sec in p.tones.values() for lang in ("en", "zh") for t in sec[lang]]
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(corpus, vocab_size=400, special_tokens=["<|endoftext|>"])
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>",
                                   bos_token="<|endoftext|>", unk_token="<|endoftext|>")
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=1024, n_embd=32, n_layer=2, n_head=2,
-                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
-    GPT2LMHeadModel(cfg).save_pretrained(folder)
+    n = 64
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=1024, n_embd=n, n_layer=2, n_head=2,
+                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, tie_word_embeddings=False)
+    model = GPT2LMHeadModel(cfg)
+    chain = tok.encode(" " + reply)
+    assert len(set(chain)) == len(chain) and tok.eos_token_id not in chain and 2 * (len(chain) + 1) <= n
+
+    def direction(k: int) -> torch.Tensor:  # zero mean: layer norm keeps it, scaled
+        v = torch.zeros(n)
+        v[2 * k], v[2 * k + 1] = 1.0, -1.0
+        return v
+
+    with torch.no_grad():
+        for name, prm in model.named_parameters():
+            if name.endswith(("attn.c_proj.weight", "attn.c_proj.bias", "mlp.c_proj.weight", "mlp.c_proj.bias")):
+                prm.zero_()
+        model.transformer.wpe.weight.zero_()
+        wte, head = model.transformer.wte.weight, model.lm_head.weight
+        other = direction(len(chain))
+        wte[:] = other
+        head.zero_()
+        head[chain[0]] += 10 * other
+        for k, t in enumerate(chain):
+            wte[t] = direction(k)
+            head[chain[k + 1] if k + 1 < len(chain) else tok.eos_token_id] += 10 * direction(k)
+    model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
 
 
-def test_generative_reply_is_bounded_and_filtered(tiny_lm: Path):
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _scripted_lm(tmp_path_factory.mktemp("lm") / "tiny-gpt2", SAYABLE)
+
+
+@pytest.fixture(scope="module")
+def pet_name_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _scripted_lm(tmp_path_factory.mktemp("lm") / "tiny-gpt2-pet-names", PET_NAME)
+
+
+def test_generative_reply_is_bounded_and_filtered(tiny_lm: Path, pet_name_lm: Path):
     from voiceassist.reply.generative import GenerativeReplier
 
     g = GenerativeReplier(tiny_lm, max_new_tokens=12, timeout_s=20)
     g.load()
     prompt = g.prompt("I feel sad", "sad", "empathetic", "en", [("hi", "hello")])
     assert "sounds sad" in prompt and "empathy" in prompt and "Person: hi" in prompt
-    out = g.generate("I feel sad", "sad", "empathetic", "en")
-    if out is None:  # random weights may produce nothing sayable: then the reason is given
-        assert g.last_error
-    else:
-        assert content_filter(out) is None
-    assert 0 < g.last_new_tokens <= 12
+    out = g.generate("I feel sad", "sad", "empathetic", "en", [("hi", "hello")])
+    assert out == SAYABLE and g.last_error is None and 0 < g.last_new_tokens <= 12
+    short = GenerativeReplier(tiny_lm, max_new_tokens=3, timeout_s=20)  # bounded in tokens
+    short.load()
+    assert short.generate("I feel sad", "sad", "empathetic", "en") == "I hear you"
+    assert short.last_new_tokens == 3
+    bad = GenerativeReplier(pet_name_lm, max_new_tokens=12, timeout_s=20)  # filtered
+    bad.load()
+    assert bad.generate("I feel sad", "sad", "empathetic", "en") is None
+    assert (bad.last_error or "").startswith("filtered (blocked:") and "darling" in bad.last_error
 
 
 def test_generative_timeout_falls_back(tiny_lm: Path):
@@ -147,7 +191,8 @@ def test_generative_error_falls_back(tmp_path: Path):
     assert g.generate("hi", "neutral", "neutral", "en") is None and g.last_error == "not loaded"
 
 
-def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, two_utterances):
+def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, pet_name_lm: Path,
+                                                              two_utterances):
     import json
 
     from tests.test_pipeline_emotion import ScriptedAsr, run
@@ -156,15 +201,37 @@ def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, two_
 
     path, _ = two_utterances
     cfg = load_config(None, ["reply.backend=generative", f"reply.model={json.dumps(str(tiny_lm))}",
-                             "reply.max_new_tokens=8", "reply.timeout_s=30"])
+                             "reply.max_new_tokens=16", "reply.timeout_s=30"])
     c = run(path, ScriptedAsr([("I feel a bit sad today", "en"), ("I want to die", "en")]), cfg)
     ready = {e.stage: e for e in c.of(StageReady)}["reply"]
     assert "tiny-gpt2" in ready.description and not ready.embedded
     first, second = c.of(Reply)
-    assert first.source == "generative" or (first.source in ("strategy", "intent") and first.note)
+    # a 30 s timeout for 16 tokens of a tiny model: generation finishes, and this model's reply passes the filter
+    assert (first.source, first.text, first.note) == ("generative", SAYABLE, None)
     assert second.source == "crisis" and "988" in second.text  # never generated
+    # a generated reply the filter rejects: the strategy reply is said, and the note says why
+    cfg = load_config(None, ["reply.backend=generative", f"reply.model={json.dumps(str(pet_name_lm))}",
+                             "reply.max_new_tokens=16", "reply.timeout_s=30"])
+    replies = run(path, ScriptedAsr([("I feel a bit sad today", "en")]), cfg).of(Reply)  # both utterances
+    assert len(replies) == 2, replies
+    for reply in replies:
+        assert reply.source == "strategy" and "darling" not in reply.text, reply
+        assert (reply.note or "").startswith("generated reply not used: filtered (blocked:"), reply.note
     cfg = load_config(None, ["reply.backend=generative", "reply.model=no-such-model"])
     c = run(path, ScriptedAsr([("hello", "en")]), cfg)
     ready = {e.stage: e for e in c.of(StageReady)}["reply"]
     assert ready.embedded and "unavailable" in (ready.note or "")
     assert all(r.source in ("strategy", "intent", "fallback") for r in c.of(Reply))
+
+
+def test_one_list_of_tones_for_data_voice_and_generation():
+    from voiceassist.paths import resources_dir
+    from voiceassist.reply.generative import GUIDANCE
+    from voiceassist.reply.planner import ReplyPlanner
+    from voiceassist.reply.tones import TONE_NAMES
+    from voiceassist.tts import TONES
+
+    assert set(TONES) == set(TONE_NAMES) == set(GUIDANCE)
+    planner = ReplyPlanner(resources_dir() / "replies")
+    assert {planner.tone_for(label) for label in planner.tones} <= set(TONE_NAMES)
+    assert planner.tone_for("sad") == "empathetic" and planner.tone_for("angry") == "calm"
