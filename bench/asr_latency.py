@@ -66,8 +66,15 @@ def run_pipeline(cfg: Config, path: Path, backend, realtime: bool) -> tuple[floa
 def bare(model, segments: list[np.ndarray], language: str | None) -> float:
     t0 = time.perf_counter()
     for audio in segments:
-        segs, _ = model.transcribe(audio, language=language, beam_size=1, temperature=0.0,
-                                   condition_on_previous_text=False, vad_filter=False, without_timestamps=True)
+        segs, _ = model.transcribe(
+            audio,
+            language=language,
+            beam_size=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=True,
+        )
         list(segs)
     return time.perf_counter() - t0
 
@@ -85,8 +92,12 @@ def main() -> None:
     backend.warmup()
     from faster_whisper import WhisperModel
 
-    plain = WhisperModel(str(backend.resolved.path), device=backend.device, compute_type=backend.compute_type,
-                         cpu_threads=backend.cpu_threads)
+    plain = WhisperModel(
+        str(backend.resolved.path),
+        device=backend.device,
+        compute_type=backend.compute_type,
+        cpu_threads=backend.cpu_threads,
+    )
     _, c = run_pipeline(cfg, path, backend, realtime=False)
     segments = [s.audio.as_float32() for s in c.of(SpeechSegment)]
     plain.transcribe(segments[0], language="en")  # warm up the plain model too
@@ -103,12 +114,19 @@ def main() -> None:
     proc = [t.processing_s for t in live.of(Transcript)]
     target = cfg.vad.hangover_ms / 1000 + 1.0
     result = {
-        "utterances": len(segments), "utterance_s_median": round(statistics.median(lengths), 2),
-        "asr": backend.description, "rounds": args.rounds,
-        "pipeline_s": round(pm, 3), "bare_auto_language_s": round(am, 3), "bare_fixed_language_s": round(fm, 3),
-        "pipeline_over_bare_auto": round(pm / am, 3), "pipeline_over_bare_fixed": round(pm / fm, 3),
-        "latency_median_s": round(statistics.median(lat), 3), "latency_max_s": round(max(lat), 3),
-        "asr_processing_median_s": round(statistics.median(proc), 3), "latency_target_s": target,
+        "utterances": len(segments),
+        "utterance_s_median": round(statistics.median(lengths), 2),
+        "asr": backend.description,
+        "rounds": args.rounds,
+        "pipeline_s": round(pm, 3),
+        "bare_auto_language_s": round(am, 3),
+        "bare_fixed_language_s": round(fm, 3),
+        "pipeline_over_bare_auto": round(pm / am, 3),
+        "pipeline_over_bare_fixed": round(pm / fm, 3),
+        "latency_median_s": round(statistics.median(lat), 3),
+        "latency_max_s": round(max(lat), 3),
+        "asr_processing_median_s": round(statistics.median(proc), 3),
+        "latency_target_s": target,
     }
     print(f"{len(segments)} utterances (median {result['utterance_s_median']} s), {backend.description}")
     print(f"{'':34}{'median s':>10}{'ratio':>8}")
@@ -116,9 +134,11 @@ def main() -> None:
     print(f"{'bare faster-whisper, lang auto':34}{am:10.3f}{am / fm:8.2f}")
     print(f"{'voiceassist pipeline, lang auto':34}{pm:10.3f}{pm / fm:8.2f}")
     print(f"pipeline / bare (auto): {pm / am:.3f}   pipeline / bare (given): {pm / fm:.3f}  (target <= 1.10)")
-    print(f"end of speech -> transcript: median {statistics.median(lat):.3f} s, max {max(lat):.3f} s "
-          f"(target <= {target:.2f} s = hangover {cfg.vad.hangover_ms} ms + 1.0 s); "
-          f"ASR alone median {statistics.median(proc):.3f} s")
+    print(
+        f"end of speech -> transcript: median {statistics.median(lat):.3f} s, max {max(lat):.3f} s "
+        f"(target <= {target:.2f} s = hangover {cfg.vad.hangover_ms} ms + 1.0 s); "
+        f"ASR alone median {statistics.median(proc):.3f} s"
+    )
     args.out.write_text(json.dumps(result, indent=2))
 
 

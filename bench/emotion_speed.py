@@ -44,8 +44,10 @@ from voiceassist.session import Session
 TEXTS = {
     3: "I have been feeling really tired this week.",
     6: "I am worried about my exam on Friday, and I cannot sleep well at night because of it.",
-    12: ("Yesterday I went to the market with my sister, we bought vegetables and fruit, then we walked "
-         "home through the park and talked about our plans for the summer holidays and the weeks after."),
+    12: (
+        "Yesterday I went to the market with my sister, we bought vegetables and fruit, then we walked "
+        "home through the park and talked about our plans for the summer holidays and the weeks after."
+    ),
 }
 
 
@@ -74,8 +76,12 @@ def rtf_bench(folder: Path, rounds: int, device: str) -> dict:
             t = time.perf_counter()
             pros.analyze(a)
             prosody.append(time.perf_counter() - t)
-        rows[dur] = {"ours_rtf": min(ours) / dur, "funasr_rtf": min(theirs) / dur, "prosody_rtf": min(prosody) / dur,
-                     "ours_median_s": statistics.median(ours)}
+        rows[dur] = {
+            "ours_rtf": min(ours) / dur,
+            "funasr_rtf": min(theirs) / dur,
+            "prosody_rtf": min(prosody) / dur,
+            "ours_median_s": statistics.median(ours),
+        }
     return {"load_s": load_s, "device": e2v.device, "rows": rows}
 
 
@@ -95,11 +101,14 @@ def lag_bench(models_dir: str | None, backend: str, extra: tuple[str, ...] = ())
         p.wait(timeout=300)
     lags = [e.t - e.audio_captured_at for e in c.of(EmotionFrames)]
     ready = {e.stage: e.description for e in c.of(StageReady)}
-    return {"backend": ready.get("speech-emotion"), "updates": len(lags),
-            "median_ms": 1000 * statistics.median(lags) if lags else float("nan"),
-            "p95_ms": 1000 * float(np.percentile(lags, 95)) if lags else float("nan"),
-            "max_ms": 1000 * max(lags) if lags else float("nan"),
-            "interval_ms": cfg.emotion.live_interval_ms}
+    return {
+        "backend": ready.get("speech-emotion"),
+        "updates": len(lags),
+        "median_ms": 1000 * statistics.median(lags) if lags else float("nan"),
+        "p95_ms": 1000 * float(np.percentile(lags, 95)) if lags else float("nan"),
+        "max_ms": 1000 * max(lags) if lags else float("nan"),
+        "interval_ms": cfg.emotion.live_interval_ms,
+    }
 
 
 def main() -> None:
@@ -118,20 +127,27 @@ def main() -> None:
         folder = build_random_checkpoint(Path(tmp) / "emotion2vec_plus_base", size="base")
         size_mb = (folder / "model.pt").stat().st_size / 1e6
         print(f"random base-size checkpoint: {size_mb:.0f} MB, built in {time.perf_counter() - t:.1f} s")
-        r = {"rows": {}, "device": args.device, "load_s": 0.0} if args.skip_rtf else rtf_bench(folder, args.rounds,
-                                                                                              args.device)
+        r = (
+            {"rows": {}, "device": args.device, "load_s": 0.0}
+            if args.skip_rtf
+            else rtf_bench(folder, args.rounds, args.device)
+        )
         print(f"\n== RTF (best of {args.rounds}; device {r['device']}; model load {r['load_s']:.1f} s)")
         print(f"{'audio s':>8} {'ours':>8} {'funasr':>8} {'ours/funasr':>12} {'prosody':>9} {'target':>7}")
         for dur, row in r["rows"].items():
-            print(f"{dur:8.1f} {row['ours_rtf']:8.3f} {row['funasr_rtf']:8.3f} "
-                  f"{row['ours_rtf'] / row['funasr_rtf']:12.2f} {row['prosody_rtf']:9.4f} {0.2:7.2f}")
+            print(
+                f"{dur:8.1f} {row['ours_rtf']:8.3f} {row['funasr_rtf']:8.3f} "
+                f"{row['ours_rtf'] / row['funasr_rtf']:12.2f} {row['prosody_rtf']:9.4f} {0.2:7.2f}"
+            )
         if not args.skip_lag:
             print("\n== live frame-curve lag (audio captured -> curve point published), real-time replay")
             print(f"{'backend':48s} {'updates':>7} {'median ms':>9} {'p95 ms':>7} {'max ms':>7} {'interval':>8}")
             for models_dir, backend in ((None, "prosody"), (tmp, "emotion2vec")):
                 lag = lag_bench(models_dir, backend, tuple(args.extra))
-                print(f"{lag['backend']:48s} {lag['updates']:7d} {lag['median_ms']:9.0f} {lag['p95_ms']:7.0f} "
-                      f"{lag['max_ms']:7.0f} {lag['interval_ms']:8d}")
+                print(
+                    f"{lag['backend']:48s} {lag['updates']:7d} {lag['median_ms']:9.0f} {lag['p95_ms']:7.0f} "
+                    f"{lag['max_ms']:7.0f} {lag['interval_ms']:8d}"
+                )
 
 
 if __name__ == "__main__":

@@ -52,9 +52,14 @@ def main() -> None:
 
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp())
-    sentences = ["I feel so lonely since my friend moved away.", "But today we had a wonderful time together!",
-                 "I cannot sleep at night and it worries me.", "Can you recommend a good movie for tonight?",
-                 "My landlord kept the deposit and I am angry.", "What a surprise to see my old friend again."]
+    sentences = [
+        "I feel so lonely since my friend moved away.",
+        "But today we had a wonderful time together!",
+        "I cannot sleep at night and it worries me.",
+        "Can you recommend a good movie for tonight?",
+        "My landlord kept the deposit and I am angry.",
+        "What a surprise to see my old friend again.",
+    ]
     parts = [silence(0.5)]
     for s in sentences * 2:
         parts += [espeak(s), silence(1.2)]
@@ -106,13 +111,17 @@ def main() -> None:
     loading = [g for g, t in zip(gaps, tick_times, strict=True) if t <= ready][1:]
     busy = [g for g, t in zip(gaps, tick_times, strict=True) if t > ready]
     turns = sum(1 for i in range(win.live.chat.count()) if win.live.chat.item(i).text().startswith("You"))
-    print(f"== event-loop gaps (5 ms timer): idle {len(idle)} ticks, with the pipeline {len(busy)} ticks, "
-          f"{turns} utterances")
+    print(
+        f"== event-loop gaps (5 ms timer): idle {len(idle)} ticks, with the pipeline {len(busy)} ticks, "
+        f"{turns} utterances"
+    )
     print(f"{'':14s} {'median ms':>9s} {'p99 ms':>7s} {'max ms':>7s}")
     for name, g in (("idle", idle), ("models loading", loading), ("conversation", busy)):
         print(f"{name:14s} {statistics.median(g):9.1f} {np.percentile(g, 99):7.1f} {max(g):7.1f}")
-    print(f"longest stall during the conversation: {max(busy):.1f} ms (target <= 50 ms); "
-          f"ratio to idle max {max(busy) / max(idle):.1f}; while models load: {max(loading):.1f} ms")
+    print(
+        f"longest stall during the conversation: {max(busy):.1f} ms (target <= 50 ms); "
+        f"ratio to idle max {max(busy) / max(idle):.1f}; while models load: {max(loading):.1f} ms"
+    )
 
     # -- memory: 30 simulated minutes ------------------------------------------------------------------
     win.live.chat.clear()
@@ -130,22 +139,74 @@ def main() -> None:
             seg += 1
             for k in range(24):  # 250 ms live updates over 6 s, 50 frames/s
                 probs = rng.dirichlet(np.ones(9), size=12).astype(np.float32)
-                win.on_event((gen, E.EmotionFrames(segment_id=seg, start_s=t_stream + k * 0.25, frame_rate=50.0,
-                                                   probs=probs, audio_captured_at=0.0, backend="sim")))
+                win.on_event(
+                    (
+                        gen,
+                        E.EmotionFrames(
+                            segment_id=seg,
+                            start_s=t_stream + k * 0.25,
+                            frame_rate=50.0,
+                            probs=probs,
+                            audio_captured_at=0.0,
+                            backend="sim",
+                        ),
+                    )
+                )
                 win.on_event((gen, E.AudioLevel(rms_dbfs=-30.0, in_speech=True)))
             text = f"utterance {seg}: " + " ".join(rng.choice(["I", "feel", "today", "tired", "good"], 8))
             text_bytes += len(text.encode()) * 2
-            win.on_event((gen, E.Transcript(segment_id=seg, text=text, language="en", language_probability=1.0,
-                                            start_s=t_stream, end_s=t_stream + 5, backend="sim",
-                                            no_speech_prob=0.0, avg_logprob=-0.1)))
-            win.on_event((gen, E.FusedEmotion(segment_id=seg, scores=est.scores, label="sad", confidence=0.6,
-                                              speech=est, text=est, speech_weight=0.5, text_weight=0.5,
-                                              rule="weighted", fallback_action=None, suggested_response=None,
-                                              language="en", start_s=t_stream, end_s=t_stream + 5)))
+            win.on_event(
+                (
+                    gen,
+                    E.Transcript(
+                        segment_id=seg,
+                        text=text,
+                        language="en",
+                        language_probability=1.0,
+                        start_s=t_stream,
+                        end_s=t_stream + 5,
+                        backend="sim",
+                        no_speech_prob=0.0,
+                        avg_logprob=-0.1,
+                    ),
+                )
+            )
+            win.on_event(
+                (
+                    gen,
+                    E.FusedEmotion(
+                        segment_id=seg,
+                        scores=est.scores,
+                        label="sad",
+                        confidence=0.6,
+                        speech=est,
+                        text=est,
+                        speech_weight=0.5,
+                        text_weight=0.5,
+                        rule="weighted",
+                        fallback_action=None,
+                        suggested_response=None,
+                        language="en",
+                        start_s=t_stream,
+                        end_s=t_stream + 5,
+                    ),
+                )
+            )
             win.on_event((gen, E.MoodUpdate(segment_id=seg, state=mood, embedding_backend="sim")))
-            win.on_event((gen, E.Reply(segment_id=seg, text="I'm sorry you're feeling this way. Tell me more.",
-                                       language="en", tone="empathetic", strategy="sad", intent=None,
-                                       source="strategy")))
+            win.on_event(
+                (
+                    gen,
+                    E.Reply(
+                        segment_id=seg,
+                        text="I'm sorry you're feeling this way. Tell me more.",
+                        language="en",
+                        tone="empathetic",
+                        strategy="sad",
+                        intent=None,
+                        source="strategy",
+                    ),
+                )
+            )
             text_bytes += 60 * 2
             t_stream += 6.0
             win.live.redraw()
@@ -157,8 +218,10 @@ def main() -> None:
     print(f"\n== memory over 30 simulated minutes (300 utterances, {win.live.frame_count} curve frames kept)")
     print("RSS MB per 5 min: " + ", ".join(f"{x:.1f}" for x in samples[::5]) + f", {end_rss:.1f}")
     growth = end_rss - (start_rss or samples[0])
-    print(f"growth after minute 2: {growth:.1f} MB; conversation text held: {text_bytes / 1e6:.2f} MB; "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
+    print(
+        f"growth after minute 2: {growth:.1f} MB; conversation text held: {text_bytes / 1e6:.2f} MB; "
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB"
+    )
     win.close()
     store.close()
 

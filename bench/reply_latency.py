@@ -53,12 +53,27 @@ def start_pulse(tmp: Path) -> int:
     runtime = tmp / "pulse"
     runtime.mkdir()
     env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp)}
-    subprocess.run(["pulseaudio", "-D", "--exit-idle-time=-1", "-n", "--use-pid-file=yes", "--disable-shm=yes",
-                    "--load=module-native-protocol-unix", "--load=module-null-sink sink_name=vsink",
-                    "--load=module-null-sink sink_name=vspeaker", "--load=module-always-sink"],
-                   env=env, check=True, capture_output=True, timeout=20)
-    os.environ.update(PULSE_RUNTIME_PATH=str(runtime), XDG_RUNTIME_DIR=str(runtime),
-                      PULSE_SERVER=f"unix:{runtime}/native")
+    subprocess.run(
+        [
+            "pulseaudio",
+            "-D",
+            "--exit-idle-time=-1",
+            "-n",
+            "--use-pid-file=yes",
+            "--disable-shm=yes",
+            "--load=module-native-protocol-unix",
+            "--load=module-null-sink sink_name=vsink",
+            "--load=module-null-sink sink_name=vspeaker",
+            "--load=module-always-sink",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=20,
+    )
+    os.environ.update(
+        PULSE_RUNTIME_PATH=str(runtime), XDG_RUNTIME_DIR=str(runtime), PULSE_SERVER=f"unix:{runtime}/native"
+    )
     subprocess.run(["pactl", "set-default-source", "vsink.monitor"], check=True, timeout=10)
     subprocess.run(["pactl", "set-default-sink", "vspeaker"], check=True, timeout=10)
     return int((runtime / "pid").read_text().strip())
@@ -92,8 +107,16 @@ def main() -> None:
         tmp = Path(tmpdir)
         pid = start_pulse(tmp)
         try:
-            cfg = load_config(None, ["audio.input_device=pulse", "tts.output_device=pulse", "asr.language=en",
-                                     "tts.barge_in=true", "tts.barge_in_ms=300"])
+            cfg = load_config(
+                None,
+                [
+                    "audio.input_device=pulse",
+                    "tts.output_device=pulse",
+                    "asr.language=en",
+                    "tts.barge_in=true",
+                    "tts.barge_in_ms=300",
+                ],
+            )
             col = Collector()
             p = Session(cfg, MicSource("pulse", cfg.audio.block_ms, cfg.audio.queue_seconds, 6.0), speak=True)
             p.bus.subscribe(col)
@@ -111,8 +134,12 @@ def main() -> None:
             # barge-in: a long reply, then the person talks over it after 2 s of playback
             bi = []
             for i in range(3):
-                long_q = write_wav(tmp / f"q{i}.wav", np.concatenate([silence(0.3), espeak(
-                    "I feel so down today and I cannot sleep at night."), silence(0.2)]))
+                long_q = write_wav(
+                    tmp / f"q{i}.wav",
+                    np.concatenate(
+                        [silence(0.3), espeak("I feel so down today and I cannot sleep at night."), silence(0.2)]
+                    ),
+                )
                 talk = write_wav(tmp / f"t{i}.wav", espeak("Wait, stop, please listen to me for a moment."))
                 n = len(col.of(PlaybackStarted))
                 subprocess.run(["paplay", "--device=vsink", str(long_q)], check=True, timeout=30)
@@ -138,9 +165,19 @@ def main() -> None:
         if not (s and tr and f and r) or sid > args.utterances:
             continue
         end = s.speech_end_at
-        rows.append({"utt_s": s.end_s - s.start_s, "hangover": s.t - end, "asr": tr.t - s.t, "emotion": f.t - tr.t,
-                     "reply": r.t - f.t, "tts+output": st.first_sample_at - r.t, "render": st.render_s,
-                     "total": st.first_sample_at - end, "transcript": tr.t - end})
+        rows.append(
+            {
+                "utt_s": s.end_s - s.start_s,
+                "hangover": s.t - end,
+                "asr": tr.t - s.t,
+                "emotion": f.t - tr.t,
+                "reply": r.t - f.t,
+                "tts+output": st.first_sample_at - r.t,
+                "render": st.render_s,
+                "total": st.first_sample_at - end,
+                "transcript": tr.t - end,
+            }
+        )
     print(f"\n== end of speech -> first reply sample ({len(rows)} utterances, medians, seconds)")
     keys = ["utt_s", "hangover", "asr", "emotion", "reply", "render", "tts+output", "total", "transcript"]
     print(" ".join(f"{k:>10s}" for k in keys))
@@ -148,11 +185,14 @@ def main() -> None:
         print(" ".join(f"{r[k]:10.3f}" for k in keys))
     med = {k: statistics.median(r[k] for r in rows) for k in keys}
     print(" ".join(f"{med[k]:10.3f}" for k in keys), " <- median")
-    print(f"\ntotal median {med['total']:.3f} s vs target 1.5 s; baseline end->transcript {med['transcript']:.3f} s; "
-          f"ratio total/transcript {med['total'] / med['transcript']:.2f}")
+    print(
+        f"\ntotal median {med['total']:.3f} s vs target 1.5 s; baseline end->transcript {med['transcript']:.3f} s; "
+        f"ratio total/transcript {med['total'] / med['transcript']:.2f}"
+    )
     if bi:
-        print(f"barge-in: decision -> output silenced: {', '.join(f'{x * 1000:.0f}' for x in bi)} ms "
-              f"(target <= 150 ms)")
+        print(
+            f"barge-in: decision -> output silenced: {', '.join(f'{x * 1000:.0f}' for x in bi)} ms (target <= 150 ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,11 @@ def main() -> None:
     args = ap.parse_args()
     b = LexiconTextBackend() if args.backend == "lexicon" else TransformersTextBackend(SimpleNamespace(), args.model)
     b.load()
-    rows = [line.split("\t") for line in EVAL.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    rows = [
+        line.split("\t")
+        for line in EVAL.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for lang in ("en", "zh", "all"):
         sub = [r for r in rows if lang in ("all", r[1])]
         tp, fp, fn = Counter(), Counter(), Counter()

@@ -99,22 +99,43 @@ def record_here() -> list[dict[str, object]]:
         b.model, b.resolved = base.model, base.resolved
         lang = b.detect_language(audio)[0] if language == "auto" else language
         segments, _ = b._decode(audio, lang)
-        rows.append({
-            "isa": os.environ.get("CT2_FORCE_CPU_ISA", "default"), "case": name, "expect": expect,
-            "language_setting": language, "beam_size": beam, "language": lang,
-            "gate": {"rms_dbfs": round(g.rms_dbfs, 2), "speech_s": g.speech_s, "decode": g.decode,
-                     "reason": g.reason},
-            "pieces": [{"text": s.text, "no_speech_prob": round(s.no_speech_prob, 4),
+        rows.append(
+            {
+                "isa": os.environ.get("CT2_FORCE_CPU_ISA", "default"),
+                "case": name,
+                "expect": expect,
+                "language_setting": language,
+                "beam_size": beam,
+                "language": lang,
+                "gate": {
+                    "rms_dbfs": round(g.rms_dbfs, 2),
+                    "speech_s": g.speech_s,
+                    "decode": g.decode,
+                    "reason": g.reason,
+                },
+                "pieces": [
+                    {
+                        "text": s.text,
+                        "no_speech_prob": round(s.no_speech_prob, 4),
                         "avg_logprob": round(s.avg_logprob, 4),
-                        "compression_ratio": round(s.compression_ratio, 3)} for s in segments],
-        })
+                        "compression_ratio": round(s.compression_ratio, 3),
+                    }
+                    for s in segments
+                ],
+            }
+        )
     return rows
 
 
 def cpu_isas() -> list[str]:
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return [i for i in ISAS if i == "GENERIC" or (i == "AVX2" and " avx2" in flags)
-            or (i == "AVX512" and " avx512f" in flags and " avx512bw" in flags)]
+    return [
+        i
+        for i in ISAS
+        if i == "GENERIC"
+        or (i == "AVX2" and " avx2" in flags)
+        or (i == "AVX512" and " avx512f" in flags and " avx512bw" in flags)
+    ]
 
 
 def main() -> int:
@@ -123,13 +144,29 @@ def main() -> int:
         return 0
     # Seen on a Xeon with AVX-512, VNNI and AMX (issue 11), which this machine may not have: kept as rows.
     rows: list[object] = [
-        {"isa": "reported-AMX", "case": "zh_loop_reported", "expect": "drop", "language": "zh",
-         "gate": {"rms_dbfs": -19.0, "speech_s": 7.7, "decode": True, "reason": None},
-         "pieces": [{"text": "天天天 起 郑 傻 傻 傻 傻 傻 傻", "no_speech_prob": 0.02, "avg_logprob": -0.9,
-                     "compression_ratio": 1.2}]},
-        {"isa": "reported-AMX", "case": "silence_reported", "expect": "drop", "language": "en",
-         "gate": None,  # what the gate would say is not known for that run: the judge alone must drop it
-         "pieces": [{"text": "you", "no_speech_prob": 0.750, "avg_logprob": -0.962, "compression_ratio": 0.273}]},
+        {
+            "isa": "reported-AMX",
+            "case": "zh_loop_reported",
+            "expect": "drop",
+            "language": "zh",
+            "gate": {"rms_dbfs": -19.0, "speech_s": 7.7, "decode": True, "reason": None},
+            "pieces": [
+                {
+                    "text": "天天天 起 郑 傻 傻 傻 傻 傻 傻",
+                    "no_speech_prob": 0.02,
+                    "avg_logprob": -0.9,
+                    "compression_ratio": 1.2,
+                }
+            ],
+        },
+        {
+            "isa": "reported-AMX",
+            "case": "silence_reported",
+            "expect": "drop",
+            "language": "en",
+            "gate": None,  # what the gate would say is not known for that run: the judge alone must drop it
+            "pieces": [{"text": "you", "no_speech_prob": 0.750, "avg_logprob": -0.962, "compression_ratio": 0.273}],
+        },
     ]
     for isa in cpu_isas():
         env = {**os.environ, "CT2_FORCE_CPU_ISA": isa, "_RECORD_CHILD": "1", "PYTHONPATH": str(ROOT)}

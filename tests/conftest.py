@@ -31,8 +31,9 @@ def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
     """Speech as 16 kHz mono int16, synthesised by espeak-ng."""
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is not installed (scripts/test installs it: apt-get install espeak-ng)")
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text],
-                         check=True, capture_output=True).stdout
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text], check=True, capture_output=True
+    ).stdout
     data, rate_in = sf.read(io.BytesIO(wav), dtype="float32")
     data = soxr.resample(data, rate_in, SR)
     return np.clip(np.rint(data * 32767), -32768, 32767).astype(np.int16)
@@ -96,13 +97,24 @@ def virtual_mic(tmp_path: Path):
         pytest.fail("pulseaudio is not installed (scripts/test installs it)")
     runtime = tmp_path / "pulse"
     runtime.mkdir()
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "XDG_RUNTIME_DIR": str(runtime),
-           "HOME": str(tmp_path)}
+    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)}
     subprocess.run(
-        ["pulseaudio", "-D", "--exit-idle-time=-1", "-n", "--use-pid-file=yes", "--disable-shm=yes",
-         "--load=module-native-protocol-unix", "--load=module-null-sink sink_name=vsink",
-         "--load=module-null-sink sink_name=vspeaker", "--load=module-always-sink"],
-        env=env, check=True, capture_output=True, timeout=20,
+        [
+            "pulseaudio",
+            "-D",
+            "--exit-idle-time=-1",
+            "-n",
+            "--use-pid-file=yes",
+            "--disable-shm=yes",
+            "--load=module-native-protocol-unix",
+            "--load=module-null-sink sink_name=vsink",
+            "--load=module-null-sink sink_name=vspeaker",
+            "--load=module-always-sink",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=20,
     )
     pid = int((runtime / "pid").read_text().strip())
     subprocess.run(["pactl", "set-default-source", "vsink.monitor"], env=env, check=True, timeout=10)
@@ -110,8 +122,9 @@ def virtual_mic(tmp_path: Path):
     # cancellation); ``speakers_apart()`` sends playback to a sink nobody listens to.
     subprocess.run(["pactl", "set-default-sink", "vsink"], env=env, check=True, timeout=10)
     saved = {k: os.environ.get(k) for k in ("PULSE_RUNTIME_PATH", "XDG_RUNTIME_DIR", "PULSE_SERVER")}
-    os.environ.update(PULSE_RUNTIME_PATH=str(runtime), XDG_RUNTIME_DIR=str(runtime),
-                      PULSE_SERVER=f"unix:{runtime}/native")
+    os.environ.update(
+        PULSE_RUNTIME_PATH=str(runtime), XDG_RUNTIME_DIR=str(runtime), PULSE_SERVER=f"unix:{runtime}/native"
+    )
     import sounddevice as sd
 
     sd._terminate()  # PortAudio lists devices once at initialisation: list them again now

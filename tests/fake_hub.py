@@ -39,11 +39,24 @@ class FakeHub:
                         s["size"] = len(data)
                         s["blobId"] = hashlib.sha1(data).hexdigest()
                         if len(data) >= hub.lfs_min:
-                            s["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
-                                        "pointerSize": 130}
+                            s["lfs"] = {
+                                "sha256": hashlib.sha256(data).hexdigest(),
+                                "size": len(data),
+                                "pointerSize": 130,
+                            }
                     siblings.append(s)
-                body = json.dumps({"id": repo, "modelId": repo, "sha": COMMIT, "siblings": siblings,
-                                   "private": False, "gated": False, "disabled": False, "tags": []}).encode()
+                body = json.dumps(
+                    {
+                        "id": repo,
+                        "modelId": repo,
+                        "sha": COMMIT,
+                        "siblings": siblings,
+                        "private": False,
+                        "gated": False,
+                        "disabled": False,
+                        "tags": [],
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

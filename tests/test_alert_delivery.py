@@ -86,8 +86,9 @@ class Smtp:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
         self.port = port
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=auth,
-                                     auth_require_tls=False)
+        self.controller = Controller(
+            Handler(), hostname="127.0.0.1", port=port, authenticator=auth, auth_require_tls=False
+        )
         self.controller.start()
 
     def stop(self) -> None:
@@ -102,8 +103,15 @@ def smtp():
 
 
 def cfg(**kw) -> AlertsConfig:
-    c = AlertsConfig(enabled=True, channels=["banner"], retry_base_s=0.2, retry_max_s=1.0, person_name="Mum",
-                     debounce_n=1, debounce_s=0)
+    c = AlertsConfig(
+        enabled=True,
+        channels=["banner"],
+        retry_base_s=0.2,
+        retry_max_s=1.0,
+        person_name="Mum",
+        debounce_n=1,
+        debounce_s=0,
+    )
     for k, v in kw.items():
         setattr(c, k, v)
     return c
@@ -113,12 +121,20 @@ def evidence(text: str = "I feel so bad") -> dict:
     return {"utterances": [{"segment_id": 1, "text": text, "fused": "sad", "confidence": 0.8}]}
 
 
-
 def test_email_and_webhook_receive_a_crisis_alert(tmp_path: Path, smtp: Smtp, hook: Hook):
-    c = cfg(channels=["banner", "email", "webhook"],
-            email=EmailConfig(host="127.0.0.1", port=smtp.port, security="none", username="care",
-                              password=PASSWORD, sender="va@home", to=["carer@example.org"]),
-            webhook=WebhookConfig(url=hook.url, token=TOKEN))
+    c = cfg(
+        channels=["banner", "email", "webhook"],
+        email=EmailConfig(
+            host="127.0.0.1",
+            port=smtp.port,
+            security="none",
+            username="care",
+            password=PASSWORD,
+            sender="va@home",
+            to=["carer@example.org"],
+        ),
+        webhook=WebhookConfig(url=hook.url, token=TOKEN),
+    )
     svc = AlertService(c, outbox_path=tmp_path / "alerts.db")
     svc.start()
     try:
@@ -139,8 +155,10 @@ def test_email_and_webhook_receive_a_crisis_alert(tmp_path: Path, smtp: Smtp, ho
 
 
 def test_transcript_only_when_the_caregiver_enables_it(tmp_path: Path, hook: Hook):
-    svc = AlertService(cfg(channels=["webhook"], include_transcript=True, webhook=WebhookConfig(url=hook.url)),
-                       outbox_path=tmp_path / "a.db")
+    svc = AlertService(
+        cfg(channels=["webhook"], include_transcript=True, webhook=WebhookConfig(url=hook.url)),
+        outbox_path=tmp_path / "a.db",
+    )
     svc.evaluate(0.0, 1, "I want to end my life", None, evidence("I want to end my life"))
     svc.deliver_due()
     svc.stop()
@@ -202,10 +220,13 @@ def test_secrets_never_reach_the_logs(tmp_path: Path, caplog: pytest.LogCaptureF
     log_file = setup_logging(2, log_dir=tmp_path / "logs")
     caplog.set_level(logging.DEBUG)
     try:
-        c = cfg(channels=["email", "webhook"],
-                email=EmailConfig(host="127.0.0.1", port=1, security="none", username="u", password=PASSWORD,
-                                  to=["c@x.org"]),
-                webhook=WebhookConfig(url=f"http://127.0.0.1:1/{TOKEN}", token=TOKEN))
+        c = cfg(
+            channels=["email", "webhook"],
+            email=EmailConfig(
+                host="127.0.0.1", port=1, security="none", username="u", password=PASSWORD, to=["c@x.org"]
+            ),
+            webhook=WebhookConfig(url=f"http://127.0.0.1:1/{TOKEN}", token=TOKEN),
+        )
         svc = AlertService(c, outbox_path=tmp_path / "a.db")
         svc.evaluate(0.0, 1, "I want to die", None, evidence())
         svc.deliver_due()
@@ -255,8 +276,12 @@ def test_pipeline_raises_and_delivers_a_crisis_alert_and_reports_mood(tmp_path: 
     svc = AlertService(c.alerts, outbox_path=tmp_path / "alerts.db")
     path, _ = two_utterances
     col = Collector()
-    p = Session(c, FileSource(path), asr=ScriptedAsr([("Good morning, how are you", "en"),
-                                                      ("我真的不想活了", "zh")]), alerts=svc)
+    p = Session(
+        c,
+        FileSource(path),
+        asr=ScriptedAsr([("Good morning, how are you", "en"), ("我真的不想活了", "zh")]),
+        alerts=svc,
+    )
     p.subscribe(col)
     p.start()
     assert p.wait(timeout=120)
@@ -282,12 +307,27 @@ def test_cli_pin_on_off_and_test(tmp_path: Path, hook: Hook):
     import sys
 
     conf = tmp_path / "config.toml"
-    conf.write_text(f'# my settings\n[alerts]\nchannels = ["banner", "webhook"]\n\n'
-                    f'[alerts.webhook]\nurl = "{hook.url}"\n')
+    conf.write_text(
+        f'# my settings\n[alerts]\nchannels = ["banner", "webhook"]\n\n[alerts.webhook]\nurl = "{hook.url}"\n'
+    )
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "voiceassist", "alerts", *args, "--config", str(conf),
-                               "--outbox", str(tmp_path / "o.db")], capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "voiceassist",
+                "alerts",
+                *args,
+                "--config",
+                str(conf),
+                "--outbox",
+                str(tmp_path / "o.db"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     r = cli("on", "--pin", "1234")
     assert r.returncode == 3 and "set a caregiver PIN first" in r.stderr

@@ -18,8 +18,9 @@ def run(policy: VolatilityPolicy, values: list[float], dt: float = 10.0, t0: flo
 
 
 def policy(**kw) -> VolatilityPolicy:
-    return VolatilityPolicy(**{"enter": 0.5, "exit": 0.35, "warning": 0.8, "debounce_n": 3, "debounce_s": 0,
-                               "cooldown_s": 600.0, **kw})
+    return VolatilityPolicy(
+        **{"enter": 0.5, "exit": 0.35, "warning": 0.8, "debounce_n": 3, "debounce_s": 0, "cooldown_s": 600.0, **kw}
+    )
 
 
 def test_below_threshold_never_fires():
@@ -91,35 +92,41 @@ def detector() -> CrisisDetector:
     return CrisisDetector.from_file(resources_dir() / "crisis_phrases.toml")
 
 
-@pytest.mark.parametrize(("text", "category"), [
-    ("I want to kill myself.", "suicide"),
-    ("Sometimes I think everyone would be better off dead without me", "suicide"),
-    ("I don't want to live anymore", "suicide"),
-    ("I keep cutting myself when it gets bad", "self_harm"),
-    ("I'm going to kill him when I see him", "violence"),
-    ("我真的不想活了", "suicide"),
-    ("活着没意思，想结束生命", "suicide"),
-    ("我又想伤害自己了", "self_harm"),
-    ("我要杀了他", "violence"),
-])
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I want to kill myself.", "suicide"),
+        ("Sometimes I think everyone would be better off dead without me", "suicide"),
+        ("I don't want to live anymore", "suicide"),
+        ("I keep cutting myself when it gets bad", "self_harm"),
+        ("I'm going to kill him when I see him", "violence"),
+        ("我真的不想活了", "suicide"),
+        ("活着没意思，想结束生命", "suicide"),
+        ("我又想伤害自己了", "self_harm"),
+        ("我要杀了他", "violence"),
+    ],
+)
 def test_crisis_phrases_in_both_languages(detector: CrisisDetector, text: str, category: str):
     assert category in {m.category for m in detector.detect(text)}
 
 
-@pytest.mark.parametrize("text", [
-    "I'm just killing time before the movie.",
-    "This workout is killing me, haha.",
-    "I hurt my knee playing football.",
-    "Kill the lights, please.",
-    "My phone is dying.",
-    "I'd kill for a coffee right now.",
-    "We watched Suicide Squad last night.",
-    "笑死我了，这个视频太好笑了",
-    "好久不见，想死你了！",
-    "今天累死了",
-    "我们晚上玩狼人杀吧",
-    "这部电影讲的是一个杀人游戏",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm just killing time before the movie.",
+        "This workout is killing me, haha.",
+        "I hurt my knee playing football.",
+        "Kill the lights, please.",
+        "My phone is dying.",
+        "I'd kill for a coffee right now.",
+        "We watched Suicide Squad last night.",
+        "笑死我了，这个视频太好笑了",
+        "好久不见，想死你了！",
+        "今天累死了",
+        "我们晚上玩狼人杀吧",
+        "这部电影讲的是一个杀人游戏",
+    ],
+)
 def test_ordinary_sentences_sharing_words_do_not_trigger(detector: CrisisDetector, text: str):
     assert detector.detect(text) == []
 

@@ -19,20 +19,39 @@ FRONT = 4  # cli, ui, api
 ENTRY = 5  # the voiceassist command: routes "app" to the window, the rest to the CLI
 
 LAYERS: dict[str, int] = {
-    "voiceassist": VOCABULARY, "voiceassist.events": VOCABULARY, "voiceassist.eventjson": VOCABULARY,
-    "voiceassist.bus": VOCABULARY, "voiceassist.worker": VOCABULARY, "voiceassist.config": VOCABULARY,
-    "voiceassist.config_file": VOCABULARY, "voiceassist.paths": VOCABULARY, "voiceassist.logs": VOCABULARY,
-    "voiceassist.options": VOCABULARY, "voiceassist.lang": VOCABULARY,
+    "voiceassist": VOCABULARY,
+    "voiceassist.events": VOCABULARY,
+    "voiceassist.eventjson": VOCABULARY,
+    "voiceassist.bus": VOCABULARY,
+    "voiceassist.worker": VOCABULARY,
+    "voiceassist.config": VOCABULARY,
+    "voiceassist.config_file": VOCABULARY,
+    "voiceassist.paths": VOCABULARY,
+    "voiceassist.logs": VOCABULARY,
+    "voiceassist.options": VOCABULARY,
+    "voiceassist.lang": VOCABULARY,
     # value types the events carry: they import nothing above numpy and the label table
-    "voiceassist.audio.chunk": VOCABULARY, "voiceassist.emotion.labels": VOCABULARY,
-    "voiceassist.emotion.estimate": VOCABULARY, "voiceassist.mood": VOCABULARY,
-    "voiceassist.audio": DOMAIN, "voiceassist.asr": DOMAIN, "voiceassist.emotion": DOMAIN,
-    "voiceassist.alerts": DOMAIN, "voiceassist.reply": DOMAIN, "voiceassist.responder": DOMAIN,
-    "voiceassist.tts": DOMAIN, "voiceassist.storage": DOMAIN, "voiceassist.models_manager": DOMAIN,
+    "voiceassist.audio.chunk": VOCABULARY,
+    "voiceassist.emotion.labels": VOCABULARY,
+    "voiceassist.emotion.estimate": VOCABULARY,
+    "voiceassist.mood": VOCABULARY,
+    "voiceassist.audio": DOMAIN,
+    "voiceassist.asr": DOMAIN,
+    "voiceassist.emotion": DOMAIN,
+    "voiceassist.alerts": DOMAIN,
+    "voiceassist.reply": DOMAIN,
+    "voiceassist.responder": DOMAIN,
+    "voiceassist.tts": DOMAIN,
+    "voiceassist.storage": DOMAIN,
+    "voiceassist.models_manager": DOMAIN,
     "voiceassist.pipeline": PIPELINE,
-    "voiceassist.session": SESSION, "voiceassist.analysis": SESSION,
-    "voiceassist.cli": FRONT, "voiceassist.ui": FRONT, "voiceassist.api": FRONT,
-    "voiceassist.entry": ENTRY, "voiceassist.__main__": ENTRY,
+    "voiceassist.session": SESSION,
+    "voiceassist.analysis": SESSION,
+    "voiceassist.cli": FRONT,
+    "voiceassist.ui": FRONT,
+    "voiceassist.api": FRONT,
+    "voiceassist.entry": ENTRY,
+    "voiceassist.__main__": ENTRY,
 }
 FRONT_ENDS = ("voiceassist.cli", "voiceassist.ui", "voiceassist.api")
 MAX_LINES = 400
@@ -60,8 +79,11 @@ def imports(path: Path) -> list[tuple[int, str]]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("voiceassist"):
             out.append((node.lineno, node.module))
-            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names
-                    if (PKG.parent / Path(*f"{node.module}.{a.name}".split("."))).with_suffix(".py").exists()]
+            out += [
+                (node.lineno, f"{node.module}.{a.name}")
+                for a in node.names
+                if (PKG.parent / Path(*f"{node.module}.{a.name}".split("."))).with_suffix(".py").exists()
+            ]
         elif isinstance(node, ast.Import):
             out += [(node.lineno, a.name) for a in node.names if a.name.startswith("voiceassist")]
     return out

@@ -119,8 +119,9 @@ def test_real_short_answers_are_kept(whisper_backend):
         assert key in normalise(r.text), (said, r)
     zh = zh_backend(whisper_backend)
     for said in ("好的。", "谢谢你。"):
-        r = zh.transcribe(f32(np.concatenate([silence(0.3), espeak(said, voice="cmn-latn-pinyin", rate=100),
-                                              silence(0.3)])))
+        r = zh.transcribe(
+            f32(np.concatenate([silence(0.3), espeak(said, voice="cmn-latn-pinyin", rate=100), silence(0.3)]))
+        )
         assert r.text and not r.dropped_as_hallucination, (said, r)  # espeak's Mandarin: words not asserted
 
 
@@ -132,19 +133,25 @@ from voiceassist.asr import create_backend
 from voiceassist.asr.guard import find_loop, units
 from voiceassist.config import AsrConfig
 b = create_backend(AsrConfig(allow_download=False)); b.load()
-zh = create_backend(AsrConfig(allow_download=False, language="zh", beam_size=5)); zh.model, zh.resolved = b.model, b.resolved
-zh._converter = b._converter
+zh = create_backend(AsrConfig(allow_download=False, language="zh", beam_size=5))
+zh.model, zh.resolved, zh._converter = b.model, b.resolved, b._converter
 out = {name: b.transcribe(a).text for name, a in _noises(10.0).items()}
 out["loop"] = zh.transcribe(f32(espeak(LOOPING, voice="cmn-latn-pinyin", rate=110))).text
-out["yes"] = b.transcribe(f32(np.concatenate([np.zeros(4800, np.int16), espeak("Yes."), np.zeros(4800, np.int16)]))).text
+pad = np.zeros(4800, np.int16)
+out["yes"] = b.transcribe(f32(np.concatenate([pad, espeak("Yes."), pad]))).text
 print(json.dumps(out, ensure_ascii=False))
 """
 
 
 def _cpu_isas() -> list[str]:
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return [i for i in ("GENERIC", "AVX2", "AVX512") if i == "GENERIC" or (i == "AVX2" and " avx2" in flags)
-            or (i == "AVX512" and " avx512f" in flags and " avx512bw" in flags)]
+    return [
+        i
+        for i in ("GENERIC", "AVX2", "AVX512")
+        if i == "GENERIC"
+        or (i == "AVX2" and " avx2" in flags)
+        or (i == "AVX512" and " avx512f" in flags and " avx512bw" in flags)
+    ]
 
 
 @pytest.mark.parametrize("isa", _cpu_isas())
@@ -159,8 +166,9 @@ def test_guard_holds_under_each_instruction_set(isa: str):
 
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "CT2_FORCE_CPU_ISA": isa, "PYTHONPATH": str(root)}
-    p = subprocess.run([sys.executable, "-c", _ISA_PROBE], env=env, capture_output=True, text=True, timeout=300,
-                       cwd=root)
+    p = subprocess.run(
+        [sys.executable, "-c", _ISA_PROBE], env=env, capture_output=True, text=True, timeout=300, cwd=root
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
     for name in _noises(0.1):

@@ -49,25 +49,43 @@ def test_guard_on_recorded_decodes(row: dict):
         assert guard.find_loop(guard.units(text), CFG.max_loop_repeats) is None, text
 
 
-@pytest.mark.parametrize("row", [r for r in TABLE if r["expect"] == "drop" and r["pieces"]],
-                         ids=lambda r: f"{r['isa']}-{r['case']}")
+@pytest.mark.parametrize(
+    "row", [r for r in TABLE if r["expect"] == "drop" and r["pieces"]], ids=lambda r: f"{r['isa']}-{r['case']}"
+)
 def test_phantoms_are_dropped_even_without_the_gate(row: dict):
     """Defence in depth: what the decoder wrote for silence is dropped on its own merits too."""
     d = guard.decide(guard.Gate(True, -30.0, None, None), _pieces(row), CFG)
     assert d.texts == [] and d.produced and d.reasons
 
 
-@pytest.mark.parametrize("text, repeats", [
-    ("天天天 起 郑 傻 傻 傻 傻 傻 傻", 6), ("骑骑骑骑骑骑骑骑", 8), ("no no no no no no", 6),
-    ("and then and then and then and then", 4), ("我想你 我想你 我想你", 3),
-])
+@pytest.mark.parametrize(
+    "text, repeats",
+    [
+        ("天天天 起 郑 傻 傻 傻 傻 傻 傻", 6),
+        ("骑骑骑骑骑骑骑骑", 8),
+        ("no no no no no no", 6),
+        ("and then and then and then and then", 4),
+        ("我想你 我想你 我想你", 3),
+    ],
+)
 def test_loops_are_found_in_both_languages(text: str, repeats: int):
     loop = guard.find_loop(guard.units(text), CFG.max_loop_repeats)
     assert loop is not None and loop.repeats == repeats
 
 
-@pytest.mark.parametrize("text", ["哈哈哈", "谢谢谢谢", "no no no", "bye bye", "I'm fine, I'm fine.",
-                                  "very very good", "今天天气很好", "好好学习，天天向上"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "哈哈哈",
+        "谢谢谢谢",
+        "no no no",
+        "bye bye",
+        "I'm fine, I'm fine.",
+        "very very good",
+        "今天天气很好",
+        "好好学习，天天向上",
+    ],
+)
 def test_ordinary_repetition_is_not_a_loop(text: str):
     assert guard.find_loop(guard.units(text), CFG.max_loop_repeats) is None
 
@@ -79,16 +97,28 @@ def test_a_loop_at_the_end_of_a_long_sentence_is_cut_to_one_occurrence():
     assert v.text.endswith("started to rain") and "rain rain" not in v.text
 
 
-@pytest.mark.parametrize("text", ["Yes.", "No.", "Okay.", "Thank you.", "好的。", "对。", "不是。", "谢谢。", "嗯，好。"])
+@pytest.mark.parametrize(
+    "text", ["Yes.", "No.", "Okay.", "Thank you.", "好的。", "对。", "不是。", "谢谢。", "嗯，好。"]
+)
 def test_real_short_answers_are_kept(text: str):
     # the decoder is fairly sure there was speech and the gate heard a second of it
     v = guard.judge(text, no_speech_prob=0.25, avg_logprob=-0.6, cfg=CFG, speech_s=1.0)
     assert v.keep and v.text == text
 
 
-@pytest.mark.parametrize("text", ["Thanks for watching!", "Thank you for watching.", "Please subscribe.",
-                                  "Subtitles by the Amara.org community", "字幕由Amara.org社区提供",
-                                  "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目", "谢谢观看", "感謝觀看"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks for watching!",
+        "Thank you for watching.",
+        "Please subscribe.",
+        "Subtitles by the Amara.org community",
+        "字幕由Amara.org社区提供",
+        "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+        "谢谢观看",
+        "感謝觀看",
+    ],
+)
 def test_known_phantom_phrases_are_always_dropped(text: str):
     v = guard.judge(text, no_speech_prob=0.05, avg_logprob=-0.2, cfg=CFG, speech_s=2.0)
     assert not v.keep and v.reason == "phantom"
@@ -124,7 +154,8 @@ def test_gate_never_decodes_silence_noise_or_hum():
         "white noise": rng.normal(0, 0.1, 5 * sr).astype(np.float32),
         "hum 50 Hz": (0.2 * np.sin(2 * np.pi * 50 * t)).astype(np.float32),
         "hum 60 Hz + harmonics": (0.1 * np.sin(2 * np.pi * 60 * t) + 0.05 * np.sin(2 * np.pi * 180 * t)).astype(
-            np.float32),
+            np.float32
+        ),
     }
     for name, audio in cases.items():
         g = guard.gate(audio, CFG)

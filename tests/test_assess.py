@@ -22,13 +22,23 @@ from voiceassist.worker import Worker
 def estimate(label: str, backend: str, conf: float = 0.8) -> EmotionEstimate:
     scores = np.full(len(LABELS), (1 - conf) / (len(LABELS) - 1), np.float64)
     scores[INDEX[label]] = conf
-    return EmotionEstimate(scores=scores, backend=backend,
-                           embedding=np.random.default_rng(INDEX[label]).normal(size=8).astype(np.float32))
+    return EmotionEstimate(
+        scores=scores, backend=backend, embedding=np.random.default_rng(INDEX[label]).normal(size=8).astype(np.float32)
+    )
 
 
 def transcript(seg: int, text: str, lang: str = "en") -> Transcript:
-    return Transcript(segment_id=seg, text=text, language=lang, language_probability=1.0, start_s=seg,
-                      end_s=seg + 0.8, backend="scripted", no_speech_prob=0.0, avg_logprob=-0.1)
+    return Transcript(
+        segment_id=seg,
+        text=text,
+        language=lang,
+        language_probability=1.0,
+        start_s=seg,
+        end_s=seg + 0.8,
+        backend="scripted",
+        no_speech_prob=0.0,
+        avg_logprob=-0.1,
+    )
 
 
 class Alerts:
@@ -57,8 +67,10 @@ SCRIPT = {
 
 def parts_for(seg: int) -> list[Part]:
     speech_label, words, text_label, lang = SCRIPT[seg]
-    out = [Part(seg, "transcript", transcript(seg, words, lang)),
-           Part(seg, "speech", estimate(speech_label, "voice") if speech_label else None)]
+    out = [
+        Part(seg, "transcript", transcript(seg, words, lang)),
+        Part(seg, "speech", estimate(speech_label, "voice") if speech_label else None),
+    ]
     if words:
         out.append(Part(seg, "text", estimate(text_label, "words")))
     return out

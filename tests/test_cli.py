@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 def analyze(*args: str) -> tuple[int, str, str]:
-    p = subprocess.run([sys.executable, "-m", "voiceassist", "analyze", *args], capture_output=True, text=True,
-                       timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "voiceassist", "analyze", *args], capture_output=True, text=True, timeout=300
+    )
     return p.returncode, p.stdout, p.stderr
 
 
@@ -43,8 +44,9 @@ def test_analyze_writes_the_documented_json(two_utterances, tmp_path: Path):
 
 
 def test_analyze_prints_json_to_stdout(tmp_path: Path):
-    path = write_wav(tmp_path / "hello.wav", np.concatenate([silence(0.5), espeak("Hello there, my friend."),
-                                                             silence(0.8)]))
+    path = write_wav(
+        tmp_path / "hello.wav", np.concatenate([silence(0.5), espeak("Hello there, my friend."), silence(0.8)])
+    )
     code, stdout, _ = analyze(str(path), "--language", "en")
     assert code == 0
     doc = json.loads(stdout)
@@ -83,8 +85,12 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "text.wav").write_text("hello\n" * 100)
     sf.write(str(tmp_path / "zero.wav"), np.zeros(0, np.int16), SR)
-    for name, needle in [("empty.wav", "empty"), ("text.wav", "not an audio file"), ("missing.wav", "no such file"),
-                         ("zero.wav", "no audio samples")]:
+    for name, needle in [
+        ("empty.wav", "empty"),
+        ("text.wav", "not an audio file"),
+        ("missing.wav", "no such file"),
+        ("zero.wav", "no audio samples"),
+    ]:
         code = main(["analyze", str(tmp_path / name)])
         err = capsys.readouterr().err
         assert code == 2 and needle in err and "Traceback" not in err, (name, err)

@@ -23,15 +23,18 @@ def test_toml_file_then_overrides(tmp_path: Path):
     assert cfg.audio.input_device == "2"
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("[vad]\nagressiveness = 1\n", "unknown setting 'vad.agressiveness'"),
-    ("[vad]\naggressiveness = 7\n", "vad.aggressiveness"),
-    ("[vad]\naggressiveness = \"high\"\n", "must be an integer"),
-    ("[asr]\nlanguage = \"fr\"\n", "asr.language must be one of"),
-    ("[vad]\nframe_ms = 25\n", "10, 20 or 30"),
-    ("vad = 3\n", "must be a table"),
-    ("[vad\n", "cannot read config file"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[vad]\nagressiveness = 1\n", "unknown setting 'vad.agressiveness'"),
+        ("[vad]\naggressiveness = 7\n", "vad.aggressiveness"),
+        ('[vad]\naggressiveness = "high"\n', "must be an integer"),
+        ('[asr]\nlanguage = "fr"\n', "asr.language must be one of"),
+        ("[vad]\nframe_ms = 25\n", "10, 20 or 30"),
+        ("vad = 3\n", "must be a table"),
+        ("[vad\n", "cannot read config file"),
+    ],
+)
 def test_invalid_config_is_a_clear_error(tmp_path: Path, text: str, needle: str):
     f = tmp_path / "config.toml"
     f.write_text(text, encoding="utf-8")

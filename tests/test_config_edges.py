@@ -26,55 +26,75 @@ def _error(overrides: list[str], path: Path | None = None, **kw: Any) -> str:
     return str(e.value)
 
 
-@pytest.mark.parametrize(("override", "needle"), [
-    ("asr.cpu_threads=100000", "asr.cpu_threads"),  # CTranslate2 segfaults on this
-    ("asr.cpu_threads=-1", "asr.cpu_threads"),  # ...and raises on this
-    ("asr.logprob_threshold=5", "asr.logprob_threshold"),
-    ("asr.max_compression_ratio=0", "asr.max_compression_ratio"),
-    ("audio.queue_seconds=0", "audio.queue_seconds"),
-    ("audio.queue_seconds=1e12", "audio.queue_seconds"),
-    ("audio.no_data_timeout_s=-1", "audio.no_data_timeout_s"),
-    ("audio.no_data_timeout_s=100000", "audio.no_data_timeout_s"),
-    ("vad.hangover_ms=999999999", "vad.hangover_ms"),
-    ("vad.min_speech_ms=-5", "vad.min_speech_ms"),
-    ("vad.start_window_ms=100000", "vad.start_window_ms"),
-    ("alerts.email.port=0", "alerts.email.port"),
-    ("alerts.email.port=70000", "alerts.email.port"),
-    ("alerts.email.timeout_s=0", "alerts.email.timeout_s"),
-    ("alerts.email.timeout_s=1e9", "alerts.email.timeout_s"),
-    ("alerts.webhook.timeout_s=-3", "alerts.webhook.timeout_s"),
-    ("alerts.debounce_n=0", "alerts.debounce_n"),
-    ("alerts.debounce_n=10000000", "alerts.debounce_n"),
-    ("alerts.cooldown_s=1e15", "alerts.cooldown_s"),
-    ("alerts.crisis_cooldown_s=-1", "alerts.crisis_cooldown_s"),
-    ("alerts.retry_max_s=1e12", "alerts.retry_max_s"),
-    ("alerts.exit=-1", "alerts.exit/enter/warning"),
-    ("alerts.warning=1e9", "alerts.exit/enter/warning"),
-    ("mood.baseline_min=100000000", "mood.baseline_min"),
-    ("mood.window=1", "mood.window"),
-    ("emotion.speech_weight=1e6", "emotion.speech_weight"),
-    ("reply.low_mood_valence=-3", "reply.low_mood_valence"),
-    ("reply.low_mood_turns=0", "reply.low_mood_turns"),
-    ("reply.seed=-2", "reply.seed"),
-    ("reply.seed=99999999999999", "reply.seed"),
-    ("store.retention_days=-1", "store.retention_days"),
-    ("store.retention_days=1e9", "store.retention_days"),
-])
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("asr.cpu_threads=100000", "asr.cpu_threads"),  # CTranslate2 segfaults on this
+        ("asr.cpu_threads=-1", "asr.cpu_threads"),  # ...and raises on this
+        ("asr.logprob_threshold=5", "asr.logprob_threshold"),
+        ("asr.max_compression_ratio=0", "asr.max_compression_ratio"),
+        ("audio.queue_seconds=0", "audio.queue_seconds"),
+        ("audio.queue_seconds=1e12", "audio.queue_seconds"),
+        ("audio.no_data_timeout_s=-1", "audio.no_data_timeout_s"),
+        ("audio.no_data_timeout_s=100000", "audio.no_data_timeout_s"),
+        ("vad.hangover_ms=999999999", "vad.hangover_ms"),
+        ("vad.min_speech_ms=-5", "vad.min_speech_ms"),
+        ("vad.start_window_ms=100000", "vad.start_window_ms"),
+        ("alerts.email.port=0", "alerts.email.port"),
+        ("alerts.email.port=70000", "alerts.email.port"),
+        ("alerts.email.timeout_s=0", "alerts.email.timeout_s"),
+        ("alerts.email.timeout_s=1e9", "alerts.email.timeout_s"),
+        ("alerts.webhook.timeout_s=-3", "alerts.webhook.timeout_s"),
+        ("alerts.debounce_n=0", "alerts.debounce_n"),
+        ("alerts.debounce_n=10000000", "alerts.debounce_n"),
+        ("alerts.cooldown_s=1e15", "alerts.cooldown_s"),
+        ("alerts.crisis_cooldown_s=-1", "alerts.crisis_cooldown_s"),
+        ("alerts.retry_max_s=1e12", "alerts.retry_max_s"),
+        ("alerts.exit=-1", "alerts.exit/enter/warning"),
+        ("alerts.warning=1e9", "alerts.exit/enter/warning"),
+        ("mood.baseline_min=100000000", "mood.baseline_min"),
+        ("mood.window=1", "mood.window"),
+        ("emotion.speech_weight=1e6", "emotion.speech_weight"),
+        ("reply.low_mood_valence=-3", "reply.low_mood_valence"),
+        ("reply.low_mood_turns=0", "reply.low_mood_turns"),
+        ("reply.seed=-2", "reply.seed"),
+        ("reply.seed=99999999999999", "reply.seed"),
+        ("store.retention_days=-1", "store.retention_days"),
+        ("store.retention_days=1e9", "store.retention_days"),
+    ],
+)
 def test_numbers_out_of_range_are_refused(override: str, needle: str):
     assert needle in _error([override])
 
 
-@pytest.mark.parametrize("override", [
-    "asr.cpu_threads=0", "asr.cpu_threads=64", "alerts.email.port=465", "alerts.email.port=65535",
-    "store.retention_days=30", "reply.seed=0", "reply.seed=4294967295", "audio.no_data_timeout_s=60",
-])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "asr.cpu_threads=0",
+        "asr.cpu_threads=64",
+        "alerts.email.port=465",
+        "alerts.email.port=65535",
+        "store.retention_days=30",
+        "reply.seed=0",
+        "reply.seed=4294967295",
+        "audio.no_data_timeout_s=60",
+    ],
+)
 def test_edges_of_the_ranges_are_allowed(override: str):
     load_config(None, [override])
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "+inf", "-nan"])
-@pytest.mark.parametrize("key", ["emotion.text_weight", "vad.max_segment_s", "store.retention_days",
-                                 "alerts.email.timeout_s", "asr.gate_rms_floor_dbfs"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "emotion.text_weight",
+        "vad.max_segment_s",
+        "store.retention_days",
+        "alerts.email.timeout_s",
+        "asr.gate_rms_floor_dbfs",
+    ],
+)
 def test_non_finite_numbers_are_refused_naming_the_key(key: str, value: str):
     msg = _error([f"{key}={value}"])
     assert key in msg and "finite" in msg
@@ -90,19 +110,35 @@ def test_non_finite_numbers_in_the_file_are_refused(tmp_path: Path):
         load_config(f)
 
 
-@pytest.mark.parametrize(("override", "needle"), [
-    ("asr.compute_type=bogus", "asr.compute_type"),
-    ("asr.compute_type=INT8", "asr.compute_type"),
-    ('asr.languages=["xx"]', "'xx'"),
-    ('asr.languages=["zh", "english"]', "'english'"),
-    ("asr.backend=nope", "asr.backend"),
-])
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("asr.compute_type=bogus", "asr.compute_type"),
+        ("asr.compute_type=INT8", "asr.compute_type"),
+        ('asr.languages=["xx"]', "'xx'"),
+        ('asr.languages=["zh", "english"]', "'english'"),
+        ("asr.backend=nope", "asr.backend"),
+    ],
+)
 def test_closed_sets_are_checked(override: str, needle: str):
     assert needle in _error([override])
 
 
-@pytest.mark.parametrize("compute_type", ["default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16",
-                                          "int16", "float16", "bfloat16", "float32"])
+@pytest.mark.parametrize(
+    "compute_type",
+    [
+        "default",
+        "auto",
+        "int8",
+        "int8_float16",
+        "int8_float32",
+        "int8_bfloat16",
+        "int16",
+        "float16",
+        "bfloat16",
+        "float32",
+    ],
+)
 def test_every_ctranslate2_compute_type_is_allowed(compute_type: str):
     assert load_config(None, [f"asr.compute_type={compute_type}"]).asr.compute_type == compute_type
 
@@ -146,12 +182,20 @@ def test_good_lexicon_and_phrase_files_are_accepted(tmp_path: Path):
     assert cfg.emotion.lexicon_overlay == str(lexicon) and cfg.alerts.crisis_phrases == str(phrases)
 
 
-@pytest.mark.parametrize("bad", [
-    "abc", "pbkdf2_sha256$200000$zz$" + "0" * 64, "pbkdf2_sha256$200000$0011$" + "0" * 63,
-    "md5$1$00$" + "0" * 64, "pbkdf2_sha256$$0011$" + "0" * 64, "pbkdf2_sha256$0$0011$" + "0" * 64,
-    "pbkdf2_sha256$99999999999$0011$" + "0" * 64, "pbkdf2_sha256$200000$001$" + "0" * 64,
-    "pbkdf2_sha256$200000$0011$" + "0" * 64 + "$extra",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "abc",
+        "pbkdf2_sha256$200000$zz$" + "0" * 64,
+        "pbkdf2_sha256$200000$0011$" + "0" * 63,
+        "md5$1$00$" + "0" * 64,
+        "pbkdf2_sha256$$0011$" + "0" * 64,
+        "pbkdf2_sha256$0$0011$" + "0" * 64,
+        "pbkdf2_sha256$99999999999$0011$" + "0" * 64,
+        "pbkdf2_sha256$200000$001$" + "0" * 64,
+        "pbkdf2_sha256$200000$0011$" + "0" * 64 + "$extra",
+    ],
+)
 def test_malformed_pin_hash_is_a_config_error(bad: str):
     # (check_pin would later raise ValueError from bytes.fromhex / int() / pbkdf2_hmac on several of these)
     assert "alerts.pin_hash" in _error([f"alerts.pin_hash={json.dumps(bad)}"])
@@ -195,6 +239,7 @@ def test_unreadable_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     f.chmod(0)
     try:
         if os.access(f, os.R_OK):  # root reads anything: make the read fail the way it fails for a user
+
             def deny(self: Path, *a: Any, **kw: Any) -> str:
                 raise PermissionError(13, "Permission denied", str(self))
 
@@ -219,6 +264,7 @@ def test_byte_order_mark_is_fine(tmp_path: Path):
 
 
 # --- property test: the loader raises ConfigError or gives a config of finite numbers ---------------------------
+
 
 def _leaf_keys(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
     out = []
@@ -246,17 +292,23 @@ def _toml_value(v: Any) -> str:
 
 
 scalars = st.one_of(
-    st.booleans(), st.integers(), st.integers(-(10**30), 10**30), st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(-5, 70000), st.floats(-100, 100), st.text(max_size=12),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-5, 70000),
+    st.floats(-100, 100),
+    st.text(max_size=12),
     st.sampled_from(["auto", "zh", "en", "cpu", "cuda", "xx", "int8", "faster-whisper", "/etc/passwd", "", "."]),
 )
 values = st.one_of(scalars, st.lists(scalars, max_size=3))
-raw_values = st.one_of(values.map(_toml_value), st.text(max_size=20),
-                       st.text(alphabet=string.printable, max_size=20))
-keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=10),
-                 st.builds(lambda a, b: f"{a}.{b}", st.sampled_from(KEYS), st.text(max_size=5)))
-overrides = st.lists(st.one_of(st.builds(lambda k, v: f"{k}={v}", keys, raw_values), st.text(max_size=30)),
-                     max_size=4)
+raw_values = st.one_of(values.map(_toml_value), st.text(max_size=20), st.text(alphabet=string.printable, max_size=20))
+keys = st.one_of(
+    st.sampled_from(KEYS),
+    st.text(max_size=10),
+    st.builds(lambda a, b: f"{a}.{b}", st.sampled_from(KEYS), st.text(max_size=5)),
+)
+overrides = st.lists(st.one_of(st.builds(lambda k, v: f"{k}={v}", keys, raw_values), st.text(max_size=30)), max_size=4)
 
 
 @st.composite
@@ -280,8 +332,12 @@ def _check_finite(cfg: Config) -> None:
             assert math.isfinite(value), (key, value)
 
 
-PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None,
-                             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @PROPERTY_SETTINGS

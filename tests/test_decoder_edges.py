@@ -57,6 +57,7 @@ def with_rate(data: bytes, rate: int) -> bytes:
 
 # --- the corpus --------------------------------------------------------------------------------------------------
 
+
 def test_empty_folder_missing(tmp_path: Path):
     (tmp_path / "empty.wav").write_bytes(b"")
     assert "the file is empty" in refused(tmp_path / "empty.wav")
@@ -109,8 +110,9 @@ def test_wav_header_with_an_impossible_rate(tmp_path: Path, rate: int):
     bad.write_bytes(with_rate(good.read_bytes(), rate))
     assert sf.info(str(bad)).samplerate == rate  # libsndfile believes the header...
     msg = refused(bad)  # ...we do not
-    assert msg == (f"{bad}: sample rate {rate} Hz is outside what audio files use (4-384 kHz); "
-                   "the header is probably damaged")
+    assert msg == (
+        f"{bad}: sample rate {rate} Hz is outside what audio files use (4-384 kHz); the header is probably damaged"
+    )
 
 
 def test_impossible_rate_on_the_ffmpeg_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -176,8 +178,12 @@ def test_wav_header_claiming_gigabytes(tmp_path: Path):
 
 def test_truncated_flac(tmp_path: Path):
     full = tmp_path / "full.flac"
-    sf.write(str(full), tone(8.1, SR, freq=300.0) + np.random.default_rng(0).normal(0, 0.05, int(8.1 * SR)),
-             SR, format="FLAC")
+    sf.write(
+        str(full),
+        tone(8.1, SR, freq=300.0) + np.random.default_rng(0).normal(0, 0.05, int(8.1 * SR)),
+        SR,
+        format="FLAC",
+    )
     cut = tmp_path / "cut.flac"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     src = FileSource(cut)
@@ -249,6 +255,7 @@ def test_damaged_mp3(tmp_path: Path):
 
 # --- fuzz: mutated WAV and FLAC files ----------------------------------------------------------------------------
 
+
 def _bases() -> dict[str, bytes]:
     d = Path(tempfile.mkdtemp(prefix="voiceassist-fuzz-base-"))
     x = tone(0.25, SR) * 0.8
@@ -296,8 +303,12 @@ def mutate(data: bytes, ops: list[tuple[str, int, Any]]) -> bytes:
     return bytes(b)
 
 
-@settings(max_examples=300, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(base=st.sampled_from(sorted(BASES)), ops=st.lists(mutation, min_size=1, max_size=6))
 def test_fuzz_mutated_files(tmp_path: Path, base: str, ops: list[tuple[str, int, Any]]):
     data = mutate(BASES[base], ops)
@@ -326,8 +337,11 @@ def test_fuzz_mutated_files(tmp_path: Path, base: str, ops: list[tuple[str, int,
         FUZZ_STATS[f"{base}: decoded with a warning"] += 1
     # The output is the decoded frames resampled to 16 kHz, and those never exceed what the bytes can hold.
     assert abs(total - src.frames_read * SR / info.sample_rate) <= 2 + SR * 0.01
-    if src._backend == "soundfile" and sf.info(str(path)).format in ("WAV", "WAVEX") and \
-            sf.info(str(path)).subtype in ("PCM_16", "FLOAT", "PCM_U8", "PCM_S8", "PCM_24", "PCM_32", "DOUBLE"):
+    if (
+        src._backend == "soundfile"
+        and sf.info(str(path)).format in ("WAV", "WAVEX")
+        and sf.info(str(path)).subtype in ("PCM_16", "FLOAT", "PCM_U8", "PCM_S8", "PCM_24", "PCM_32", "DOUBLE")
+    ):
         assert src.frames_read * info.channels <= len(data)  # PCM: at least one byte a sample
     FUZZ_MAX_RATIO[base] = max(FUZZ_MAX_RATIO[base], total / (0.25 * SR))
 

@@ -16,8 +16,7 @@ from voiceassist.emotion import EmotionModelError, create_speech_backend
 from voiceassist.emotion.emotion2vec import Emotion2VecBackend, find_model
 from voiceassist.emotion.labels import INDEX, LABELS
 
-CFG = SimpleNamespace(device="cpu", frame_smoothing_ms=0, speech_backend="auto",
-                      speech_model="emotion2vec_plus_base")
+CFG = SimpleNamespace(device="cpu", frame_smoothing_ms=0, speech_backend="auto", speech_model="emotion2vec_plus_base")
 
 
 @pytest.fixture(scope="module")

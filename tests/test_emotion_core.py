@@ -28,19 +28,42 @@ def test_label_space_is_the_emotion2vec_plus_one():
     assert [LABELS_ZH[x] for x in LABELS] == ["生气", "厌恶", "恐惧", "开心", "中立", "其他", "难过", "吃惊", "未知"]
 
 
-@pytest.mark.parametrize(("token", "label"), [
-    ("生气/angry", "angry"), ("厌恶/disgusted", "disgusted"), ("恐惧/fearful", "fearful"), ("开心/happy", "happy"),
-    ("中立/neutral", "neutral"), ("其他/other", "other"), ("难过/sad", "sad"), ("吃惊/surprised", "surprised"),
-    ("<unk>", "unknown"), ("angry", "angry"), ("难过", "sad"), ("unuse_0", None),
-])
+@pytest.mark.parametrize(
+    ("token", "label"),
+    [
+        ("生气/angry", "angry"),
+        ("厌恶/disgusted", "disgusted"),
+        ("恐惧/fearful", "fearful"),
+        ("开心/happy", "happy"),
+        ("中立/neutral", "neutral"),
+        ("其他/other", "other"),
+        ("难过/sad", "sad"),
+        ("吃惊/surprised", "surprised"),
+        ("<unk>", "unknown"),
+        ("angry", "angry"),
+        ("难过", "sad"),
+        ("unuse_0", None),
+    ],
+)
 def test_emotion2vec_tokens(token: str, label: str | None):
     assert e2v_token_to_label(token) == label
 
 
-@pytest.mark.parametrize(("name", "label"), [
-    ("joy", "happy"), ("sadness", "sad"), ("anger", "angry"), ("fear", "fearful"), ("disgust", "disgusted"),
-    ("surprise", "surprised"), ("neutral", "neutral"), ("LABEL_7", "other"), ("愤怒", "angry"), ("悲伤", "sad"),
-])
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("joy", "happy"),
+        ("sadness", "sad"),
+        ("anger", "angry"),
+        ("fear", "fearful"),
+        ("disgust", "disgusted"),
+        ("surprise", "surprised"),
+        ("neutral", "neutral"),
+        ("LABEL_7", "other"),
+        ("愤怒", "angry"),
+        ("悲伤", "sad"),
+    ],
+)
 def test_text_classifier_labels(name: str, label: str):
     assert text_label_to_label(name) == label
 
@@ -96,10 +119,15 @@ def test_fusion_keeps_probabilities_and_handles_missing_sides(lexicon: LexiconTe
     assert none.label == "unknown" and none.fallback_action == "ask_to_repeat"
 
 
-@pytest.mark.parametrize(("speech", "action"), [
-    ({"unknown": 0.9}, "ask_to_repeat"), ({"other": 0.9}, "ask_to_clarify"),
-    ({"angry": 0.2, "sad": 0.2, "fearful": 0.2, "happy": 0.18}, "ask_to_clarify"), ({"sad": 0.8}, None),
-])
+@pytest.mark.parametrize(
+    ("speech", "action"),
+    [
+        ({"unknown": 0.9}, "ask_to_repeat"),
+        ({"other": 0.9}, "ask_to_clarify"),
+        ({"angry": 0.2, "sad": 0.2, "fearful": 0.2, "happy": 0.18}, "ask_to_clarify"),
+        ({"sad": 0.8}, None),
+    ],
+)
 def test_fallback_actions(speech: dict[str, float], action: str | None, lexicon: LexiconTextBackend):
     f = fuse(_est(**speech), lexicon.analyze("okay", "en"), language="zh")
     assert f.fallback_action == action
@@ -163,8 +191,11 @@ def test_prosody_on_speech_silence_and_noise():
     est, curves = b.analyze(espeak("Hello there, how are you doing today?").astype(np.float32) / 32768)
     assert est.embedding is not None and est.embedding.shape == (b.embedding_dim,)
     assert curves.frame_rate == 50 and curves.probs.shape[1] == 9 and curves.features is not None
-    for audio in (np.zeros(SR, np.float32), np.random.default_rng(0).standard_normal(SR).astype(np.float32) * 0.1,
-                  np.zeros(10, np.float32)):
+    for audio in (
+        np.zeros(SR, np.float32),
+        np.random.default_rng(0).standard_normal(SR).astype(np.float32) * 0.1,
+        np.zeros(10, np.float32),
+    ):
         est, curves = b.analyze(audio)
         assert np.isfinite(est.scores).all() and np.isfinite(est.embedding).all()
         assert np.isfinite(curves.probs).all()

@@ -20,8 +20,11 @@ from voiceassist.emotion.estimate import EmotionEstimate, FrameCurves
 from voiceassist.eventjson import dumps, dumps_event, event_to_dict
 from voiceassist.mood import MoodState
 
-EVENT_TYPES = [c for _, c in inspect.getmembers(E, inspect.isclass)
-               if issubclass(c, E.Event) and c is not E.Event and c.__module__ == E.__name__]
+EVENT_TYPES = [
+    c
+    for _, c in inspect.getmembers(E, inspect.isclass)
+    if issubclass(c, E.Event) and c is not E.Event and c.__module__ == E.__name__
+]
 
 
 def sample(annotation: typing.Any, name: str) -> typing.Any:
@@ -29,14 +32,17 @@ def sample(annotation: typing.Any, name: str) -> typing.Any:
     text = str(annotation)
     scores = np.full(9, 1 / 9)
     if "EmotionEstimate" in text:
-        return EmotionEstimate(scores=scores, backend="test", embedding=np.array([np.nan, 1.0, np.inf], np.float32),
-                               keywords=("难过",))
+        return EmotionEstimate(
+            scores=scores, backend="test", embedding=np.array([np.nan, 1.0, np.inf], np.float32), keywords=("难过",)
+        )
     if "FrameCurves" in text:
-        return FrameCurves(probs=np.full((5, 9), 1 / 9, np.float32), frame_rate=50.0,
-                           features=np.zeros((5, 4), np.float32))
+        return FrameCurves(
+            probs=np.full((5, 9), 1 / 9, np.float32), frame_rate=50.0, features=np.zeros((5, 4), np.float32)
+        )
     if "MoodState" in text:
-        fields = {f.name: (float("nan") if f.type in ("float", "float | None") else 1) for f in
-                  dataclasses.fields(MoodState)}
+        fields = {
+            f.name: (float("nan") if f.type in ("float", "float | None") else 1) for f in dataclasses.fields(MoodState)
+        }
         return MoodState(**fields)
     if "AudioChunk" in text:
         return AudioChunk(np.zeros(160, np.int16), 0.0, 0.0)
@@ -52,14 +58,17 @@ def sample(annotation: typing.Any, name: str) -> typing.Any:
         return float("inf") if name.endswith("_s") else 0.5
     if "Literal" in text:
         return typing.get_args(annotation)[0] if typing.get_args(annotation) else "x"
-    return "text with \"quotes\"\nand a newline, 中文"
+    return 'text with "quotes"\nand a newline, 中文'
 
 
 def build(cls: type) -> E.Event:
     hints = typing.get_type_hints(cls, globalns=vars(E))
-    kwargs = {f.name: sample(hints[f.name], f.name) for f in dataclasses.fields(cls)
-              if f.name != "t" and (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-                                    or f.name == "segment_id")}
+    kwargs = {
+        f.name: sample(hints[f.name], f.name)
+        for f in dataclasses.fields(cls)
+        if f.name != "t"
+        and ((f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING) or f.name == "segment_id")
+    }
     return cls(**kwargs)
 
 
@@ -88,7 +97,10 @@ def test_every_event_serialises_to_strict_json(cls: type):
 
 def test_non_finite_numbers_become_null():
     assert json.loads(dumps({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32("nan")})) == {
-        "a": None, "b": [None, 1.5], "c": None}
+        "a": None,
+        "b": [None, 1.5],
+        "c": None,
+    }
 
 
 def test_lines_from_many_threads_never_mix():

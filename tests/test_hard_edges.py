@@ -19,15 +19,23 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_wav(tmp_path_factory.mktemp("audio") / "talk.wav",
-                     np.concatenate([silence(0.4), espeak("I am a little tired today."), silence(0.6)]))
+    return write_wav(
+        tmp_path_factory.mktemp("audio") / "talk.wav",
+        np.concatenate([silence(0.4), espeak("I am a little tired today."), silence(0.6)]),
+    )
 
 
 def run(args: list[str], home: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "cfg"), "XDG_DATA_HOME": str(home / "data"),
-           "XDG_STATE_HOME": str(home / "state")}
-    return subprocess.run([sys.executable, "-m", "voiceassist", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "cfg"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "voiceassist", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 BAD_SETTINGS = {
@@ -76,8 +84,11 @@ def test_bad_files_are_exit_2_in_words(tmp_path: Path, talk: Path):
     rate_128.write_bytes(bytes(data))
     garbage = tmp_path / "garbage.wav"
     garbage.write_bytes(os.urandom(5000))
-    for path, words in ((rate_128, "sample rate 128 Hz"), (garbage, "not an audio file"),
-                        (tmp_path / "missing.wav", "no such file")):
+    for path, words in (
+        (rate_128, "sample rate 128 Hz"),
+        (garbage, "not an audio file"),
+        (tmp_path / "missing.wav", "no such file"),
+    ):
         p = run(["analyze", str(path)], tmp_path)
         assert p.returncode == 2 and words in p.stderr, (path.name, p.stderr[-2000:])
         assert "Errno" not in p.stderr and "Traceback" not in p.stderr and "AudioStream" not in p.stderr
@@ -96,8 +107,10 @@ def test_a_truncated_file_gives_a_partial_result_and_says_so(tmp_path: Path, tal
 
 
 def test_listen_json_stream_is_one_valid_object_per_line(tmp_path: Path, talk: Path):
-    p = run(["listen", "--file", str(talk), "--json", "--set", "tts.enabled=false", "--set", "store.enabled=false"],
-            tmp_path)
+    p = run(
+        ["listen", "--file", str(talk), "--json", "--set", "tts.enabled=false", "--set", "store.enabled=false"],
+        tmp_path,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     events = [json.loads(line) for line in p.stdout.splitlines()]
     kinds = {e["event"] for e in events}
@@ -105,9 +118,9 @@ def test_listen_json_stream_is_one_valid_object_per_line(tmp_path: Path, talk: P
     assert "TypeError" not in p.stderr and "Traceback" not in p.stderr
 
 
-def test_the_last_resort_handler_keeps_the_traceback_in_the_log(tmp_path: Path, talk: Path,
-                                                                monkeypatch: pytest.MonkeyPatch,
-                                                                capfd: pytest.CaptureFixture[str]):
+def test_the_last_resort_handler_keeps_the_traceback_in_the_log(
+    tmp_path: Path, talk: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+):
     """An unexpected failure: exit 4, one line on the console, the traceback in the log file only."""
     import logging
 

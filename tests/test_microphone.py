@@ -63,8 +63,10 @@ def test_captures_played_audio_in_real_time(virtual_mic, tmp_path: Path):
 
 
 def test_live_pipeline_transcribes_microphone_speech(virtual_mic, whisper_backend, tmp_path: Path):
-    path = write_wav(tmp_path / "say.wav", np.concatenate(
-        [silence(0.3), espeak("Please set an alarm for seven o'clock."), silence(1.2)]))
+    path = write_wav(
+        tmp_path / "say.wav",
+        np.concatenate([silence(0.3), espeak("Please set an alarm for seven o'clock."), silence(1.2)]),
+    )
     collector = Collector()
     p = Pipeline(Config(), MicSource("pulse"), asr=whisper_backend)
     p.bus.subscribe(collector)
@@ -87,6 +89,7 @@ def test_unplugged_microphone_is_reported_and_speech_kept(virtual_mic, tmp_path:
 
     class Probe:
         name, description = "probe", "probe"
+
         def __init__(self):
             self.calls: list[int] = []
 
@@ -104,8 +107,9 @@ def test_unplugged_microphone_is_reported_and_speech_kept(virtual_mic, tmp_path:
     p.start()
     player = virtual_mic.play(path)
     # kill the server mid-utterance: once the segmenter is inside an utterance with 1.2 s of it voiced
-    assert wait_until(lambda: p.segmenter.in_speech and p.segmenter.current_voiced_s >= 1.2, 15, 0.02), \
+    assert wait_until(lambda: p.segmenter.in_speech and p.segmenter.current_voiced_s >= 1.2, 15, 0.02), (
         f"no utterance in progress with 1.2 s voiced (voiced {p.segmenter.current_voiced_s:.2f} s)"
+    )
     assert not collector.of(SpeechSegment), "the utterance closed before the device was lost"
     virtual_mic.kill()
     player.wait(timeout=10)

@@ -31,8 +31,16 @@ def cat() -> dict[str, mm.Entry]:
 
 def test_catalogue_covers_the_required_models():
     c = mm.catalogue()
-    assert {"whisper-tiny", "whisper-large-v3", "emotion2vec_plus_seed", "emotion2vec_plus_base",
-            "emotion2vec_plus_large", "text-emotion-en", "text-emotion-zh", "llm-qwen2.5-0.5b"} <= set(c)
+    assert {
+        "whisper-tiny",
+        "whisper-large-v3",
+        "emotion2vec_plus_seed",
+        "emotion2vec_plus_base",
+        "emotion2vec_plus_large",
+        "text-emotion-en",
+        "text-emotion-zh",
+        "llm-qwen2.5-0.5b",
+    } <= set(c)
     assert c["emotion2vec_plus_large"].ms == "iic/emotion2vec_plus_large"
 
 
@@ -86,8 +94,13 @@ def test_offline_gives_a_clear_message(cat, tmp_path: Path):
 
 def test_cli_pull_list_verify_remove(hub: FakeHub, tmp_path: Path):
     def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "voiceassist", "models", *args, "--models-dir", str(tmp_path)],
-                              capture_output=True, text=True, timeout=120, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "voiceassist", "models", *args, "--models-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
 
     r = cli("pull", "emotion2vec_plus_base", "--endpoint", hub.url)
     assert r.returncode == 0, r.stderr
@@ -100,8 +113,10 @@ def test_cli_pull_list_verify_remove(hub: FakeHub, tmp_path: Path):
     # with every GPU hidden (none here anyway) both runtimes report the CPU fallback
     r = cli("gpu", env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["CTranslate2 (Whisper): 0 CUDA device(s)",
-                                     "torch (Emotion2Vec+, LLM): no CUDA device; CPU"], r.stdout
+    assert r.stdout.splitlines() == [
+        "CTranslate2 (Whisper): 0 CUDA device(s)",
+        "torch (Emotion2Vec+, LLM): no CUDA device; CPU",
+    ], r.stdout
 
 
 def test_a_pulled_emotion_model_is_what_the_app_loads(hub: FakeHub, cat, tmp_path: Path, tiny_e2v: Path):
@@ -112,7 +127,11 @@ def test_a_pulled_emotion_model_is_what_the_app_loads(hub: FakeHub, cat, tmp_pat
 
     hub.repos["emotion2vec/emotion2vec_plus_base"] = {p.name: p.read_bytes() for p in tiny_e2v.iterdir()}
     mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat)
-    b, note = create_speech_backend(SimpleNamespace(speech_backend="auto", speech_model="emotion2vec_plus_base",
-                                                    device="cpu", frame_smoothing_ms=0), tmp_path)
+    b, note = create_speech_backend(
+        SimpleNamespace(
+            speech_backend="auto", speech_model="emotion2vec_plus_base", device="cpu", frame_smoothing_ms=0
+        ),
+        tmp_path,
+    )
     b.load()
     assert note is None and b.name == "emotion2vec"

@@ -18,8 +18,16 @@ def test_constant_mood_has_zero_volatility():
     for _ in range(8):
         s = t.update(emb, SAD)
     assert s.n == 5
-    for name in ("volatility_l2", "volatility_cos", "mssd_valence", "rmssd_valence", "pac_valence",
-                 "mssd_arousal", "rmssd_arousal", "pac_arousal"):
+    for name in (
+        "volatility_l2",
+        "volatility_cos",
+        "mssd_valence",
+        "rmssd_valence",
+        "pac_valence",
+        "mssd_arousal",
+        "rmssd_arousal",
+        "pac_arousal",
+    ):
         assert s.metric(name) == pytest.approx(0.0, abs=1e-12), name
     assert s.mean_valence == pytest.approx(s.valence)
     assert s.valence < 0

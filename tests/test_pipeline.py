@@ -121,9 +121,18 @@ def test_an_asr_model_that_cannot_load_stops_the_start_before_any_audio(two_utte
 
 
 def test_damaged_file_keeps_segments_before_the_damage(tmp_path: Path):
-    full = write_wav(tmp_path / "full.wav", np.concatenate(
-        [silence(0.5), espeak("The first sentence is complete."), silence(1.0), espeak("The second is cut off."),
-         silence(1.0)]))
+    full = write_wav(
+        tmp_path / "full.wav",
+        np.concatenate(
+            [
+                silence(0.5),
+                espeak("The first sentence is complete."),
+                silence(1.0),
+                espeak("The second is cut off."),
+                silence(1.0),
+            ]
+        ),
+    )
     data = full.read_bytes()
     cut = tmp_path / "cut.wav"
     cut.write_bytes(data[: int(len(data) * 0.8)])
@@ -142,8 +151,9 @@ def test_stop_mid_utterance_still_processes_it(tmp_path: Path):
     assert wait_until(lambda: collector.of(SpeechStarted), 10), "no SpeechStarted within 10 s"
     seg_id = collector.of(SpeechStarted)[0].segment_id
     # stop once the segmenter is inside that utterance with 0.5 s of voiced audio heard (not after a sleep)
-    assert wait_until(lambda: p.segmenter.current_id == seg_id and p.segmenter.current_voiced_s >= 0.5, 10), \
+    assert wait_until(lambda: p.segmenter.current_id == seg_id and p.segmenter.current_voiced_s >= 0.5, 10), (
         f"utterance {seg_id} not in progress with 0.5 s voiced (voiced {p.segmenter.current_voiced_s:.2f} s)"
+    )
     p.stop()
     p.stop()  # idempotent
     segs = collector.of(SpeechSegment)

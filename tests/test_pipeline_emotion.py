@@ -64,8 +64,11 @@ def test_every_segment_gets_speech_text_and_fused_emotion_in_order(two_utterance
     fused = {e.segment_id: e for e in c.of(FusedEmotion)}
     assert set(fused) == {s.segment_id for s in segs} and len(segs) == 2
     for s in segs:
-        order = [type(e).__name__ for e in c.events if e.segment_id == s.segment_id
-                 and isinstance(e, SpeechEmotion | TextEmotion | FusedEmotion)]
+        order = [
+            type(e).__name__
+            for e in c.events
+            if e.segment_id == s.segment_id and isinstance(e, SpeechEmotion | TextEmotion | FusedEmotion)
+        ]
         assert order.index("FusedEmotion") == 2  # after both of its inputs
         f = fused[s.segment_id]
         assert f.speech is not None and f.text is not None
@@ -169,8 +172,9 @@ def test_worker_offer_keeps_only_the_newest_item():
 
 
 def analyze(*args: str) -> tuple[int, str, str]:
-    p = subprocess.run([sys.executable, "-m", "voiceassist", "analyze", *args], capture_output=True, text=True,
-                       timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "voiceassist", "analyze", *args], capture_output=True, text=True, timeout=300
+    )
     return p.returncode, p.stdout, p.stderr
 
 
@@ -179,8 +183,17 @@ def test_analyze_emotion_frames_and_embeddings(tmp_path: Path, tiny_e2v: Path):
     speech = espeak("I am so stressed at work, I cannot sleep at night.")
     path = write_wav(tmp_path / "rec.wav", np.concatenate([silence(0.5), speech, silence(0.8)]))
     out, emb = tmp_path / "result.json", tmp_path / "emb"
-    code, _, stderr = analyze(str(path), "-o", str(out), "--granularity", "frame", "--embeddings", str(emb),
-                              "--set", f"paths.models_dir={json.dumps(str(tiny_e2v.parent))}")
+    code, _, stderr = analyze(
+        str(path),
+        "-o",
+        str(out),
+        "--granularity",
+        "frame",
+        "--embeddings",
+        str(emb),
+        "--set",
+        f"paths.models_dir={json.dumps(str(tiny_e2v.parent))}",
+    )
     assert code == 0, stderr
     doc = json.loads(out.read_text())
     seg = doc["segments"][0]

@@ -20,10 +20,18 @@ def planner() -> ReplyPlanner:
     return ReplyPlanner(REPLIES, seed=1)
 
 
-@pytest.mark.parametrize(("label", "tone"), [
-    ("angry", "calm"), ("sad", "empathetic"), ("happy", "cheerful"), ("fearful", "reassuring"),
-    ("surprised", "curious"), ("neutral", "neutral"), ("disgusted", "calm"),
-])
+@pytest.mark.parametrize(
+    ("label", "tone"),
+    [
+        ("angry", "calm"),
+        ("sad", "empathetic"),
+        ("happy", "cheerful"),
+        ("fearful", "reassuring"),
+        ("surprised", "curious"),
+        ("neutral", "neutral"),
+        ("disgusted", "calm"),
+    ],
+)
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_strategy_per_emotion_and_language(planner: ReplyPlanner, label: str, tone: str, lang: str):
     plan = planner.plan(label, "hmm", lang)
@@ -37,14 +45,23 @@ def test_unknown_and_other_ask_to_repeat_or_clarify(planner: ReplyPlanner):
     assert plan.source == "fallback" and plan.text == "能再说一遍吗？"
 
 
-@pytest.mark.parametrize(("text", "lang", "intent"), [
-    ("I can't sleep at night", "en", "insomnia"), ("最近一直失眠", "zh", "insomnia"),
-    ("I'm so stressed about my deadlines", "en", "work_stress"), ("天天加班，工作压力好大", "zh", "work_stress"),
-    ("I've been feeling down lately", "en", "feeling_down"), ("我心情不好", "zh", "feeling_down"),
-    ("Can you recommend a movie?", "en", "film"), ("推荐一部电影吧", "zh", "film"),
-    ("Do you like cats or dogs?", "en", "pets"), ("你喜欢猫还是狗", "zh", "pets"),
-    ("I want to get up early tomorrow", "en", "early_rising"), ("我想早起", "zh", "early_rising"),
-])
+@pytest.mark.parametrize(
+    ("text", "lang", "intent"),
+    [
+        ("I can't sleep at night", "en", "insomnia"),
+        ("最近一直失眠", "zh", "insomnia"),
+        ("I'm so stressed about my deadlines", "en", "work_stress"),
+        ("天天加班，工作压力好大", "zh", "work_stress"),
+        ("I've been feeling down lately", "en", "feeling_down"),
+        ("我心情不好", "zh", "feeling_down"),
+        ("Can you recommend a movie?", "en", "film"),
+        ("推荐一部电影吧", "zh", "film"),
+        ("Do you like cats or dogs?", "en", "pets"),
+        ("你喜欢猫还是狗", "zh", "pets"),
+        ("I want to get up early tomorrow", "en", "early_rising"),
+        ("我想早起", "zh", "early_rising"),
+    ],
+)
 def test_content_intents(planner: ReplyPlanner, text: str, lang: str, intent: str):
     plan = planner.plan("neutral", text, lang)
     assert plan.intent == intent and plan.source == "intent"
@@ -87,10 +104,19 @@ def test_every_reply_in_the_data_respects_the_boundaries():
         assert content_filter(t) is None, t
 
 
-@pytest.mark.parametrize("text", [
-    "You have depression, you should take antidepressants.", "Don't worry honey, I love you.",
-    "你得了抑郁症", "亲爱的别难过", "Maybe you should hurt yourself", "x" * 500, "   ", "ok \ufffd\ufffd",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You have depression, you should take antidepressants.",
+        "Don't worry honey, I love you.",
+        "你得了抑郁症",
+        "亲爱的别难过",
+        "Maybe you should hurt yourself",
+        "x" * 500,
+        "   ",
+        "ok \ufffd\ufffd",
+    ],
+)
 def test_content_filter_blocks(text: str):
     assert content_filter(text) is not None
 
@@ -114,11 +140,20 @@ def _scripted_lm(folder: Path, reply: str) -> Path:
     corpus = [t for sec in p.tones.values() for lang in ("en", "zh") for t in sec[lang]]
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(corpus, vocab_size=400, special_tokens=["<|endoftext|>"])
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>",
-                                  bos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>", bos_token="<|endoftext|>", unk_token="<|endoftext|>"
+    )
     n = 64
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=1024, n_embd=n, n_layer=2, n_head=2,
-                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, tie_word_embeddings=False)
+    cfg = GPT2Config(
+        vocab_size=len(tok),
+        n_positions=1024,
+        n_embd=n,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+        tie_word_embeddings=False,
+    )
     model = GPT2LMHeadModel(cfg)
     chain = tok.encode(" " + reply)
     assert len(set(chain)) == len(chain) and tok.eos_token_id not in chain and 2 * (len(chain) + 1) <= n
@@ -191,8 +226,7 @@ def test_generative_error_falls_back(tmp_path: Path):
     assert g.generate("hi", "neutral", "neutral", "en") is None and g.last_error == "not loaded"
 
 
-def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, pet_name_lm: Path,
-                                                              two_utterances):
+def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, pet_name_lm: Path, two_utterances):
     import json
 
     from tests.test_pipeline_emotion import ScriptedAsr, run
@@ -200,8 +234,15 @@ def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, pet_
     from voiceassist.events import Reply, StageReady
 
     path, _ = two_utterances
-    cfg = load_config(None, ["reply.backend=generative", f"reply.model={json.dumps(str(tiny_lm))}",
-                             "reply.max_new_tokens=16", "reply.timeout_s=30"])
+    cfg = load_config(
+        None,
+        [
+            "reply.backend=generative",
+            f"reply.model={json.dumps(str(tiny_lm))}",
+            "reply.max_new_tokens=16",
+            "reply.timeout_s=30",
+        ],
+    )
     c = run(path, ScriptedAsr([("I feel a bit sad today", "en"), ("I want to die", "en")]), cfg)
     ready = {e.stage: e for e in c.of(StageReady)}["reply"]
     assert "tiny-gpt2" in ready.description and not ready.embedded
@@ -210,8 +251,15 @@ def test_pipeline_uses_the_generative_backend_and_falls_back(tiny_lm: Path, pet_
     assert (first.source, first.text, first.note) == ("generative", SAYABLE, None)
     assert second.source == "crisis" and "988" in second.text  # never generated
     # a generated reply the filter rejects: the strategy reply is said, and the note says why
-    cfg = load_config(None, ["reply.backend=generative", f"reply.model={json.dumps(str(pet_name_lm))}",
-                             "reply.max_new_tokens=16", "reply.timeout_s=30"])
+    cfg = load_config(
+        None,
+        [
+            "reply.backend=generative",
+            f"reply.model={json.dumps(str(pet_name_lm))}",
+            "reply.max_new_tokens=16",
+            "reply.timeout_s=30",
+        ],
+    )
     replies = run(path, ScriptedAsr([("I feel a bit sad today", "en")]), cfg).of(Reply)  # both utterances
     assert len(replies) == 2, replies
     for reply in replies:

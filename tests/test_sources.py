@@ -32,10 +32,16 @@ def dominant_freq(x: np.ndarray) -> float:
     return float(np.argmax(spec) * SR / len(x))
 
 
-@pytest.mark.parametrize(("rate", "channels", "fmt", "ext"), [
-    (8000, 2, "WAV", "wav"), (44100, 1, "WAV", "wav"), (48000, 2, "FLAC", "flac"), (22050, 1, "OGG", "ogg"),
-    (44100, 2, "MP3", "mp3"),
-])
+@pytest.mark.parametrize(
+    ("rate", "channels", "fmt", "ext"),
+    [
+        (8000, 2, "WAV", "wav"),
+        (44100, 1, "WAV", "wav"),
+        (48000, 2, "FLAC", "flac"),
+        (22050, 1, "OGG", "ogg"),
+        (44100, 2, "MP3", "mp3"),
+    ],
+)
 def test_any_rate_and_channel_count_becomes_16k_mono(tmp_path: Path, rate, channels, fmt, ext):
     path = tmp_path / f"tone.{ext}"
     sf.write(str(path), tone(440.0, 2.0, rate, channels), rate, format=fmt)
@@ -69,8 +75,13 @@ def test_missing_empty_folder_and_non_audio_are_clear_errors(tmp_path: Path):
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "notes.wav").write_text("this is not audio\n" * 50)
     (tmp_path / "random.mp3").write_bytes(np.random.default_rng(1).bytes(4096))
-    for name, needle in [("nope.wav", "no such file"), ("empty.wav", "empty"), ("notes.wav", "not an audio file"),
-                         ("random.mp3", "not an audio file"), (".", "folder")]:
+    for name, needle in [
+        ("nope.wav", "no such file"),
+        ("empty.wav", "empty"),
+        ("notes.wav", "not an audio file"),
+        ("random.mp3", "not an audio file"),
+        (".", "folder"),
+    ]:
         with pytest.raises(AudioInputError, match=needle):
             FileSource(tmp_path / name).open()
 

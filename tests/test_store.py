@@ -31,8 +31,13 @@ def recorded(tmp_path: Path, two_utterances) -> tuple[SessionStore, int]:
 
     cfg = Config()
     cfg.store.keep_audio = True
-    p = Session(cfg, FileSource(path), store=store, source_name="test",
-                asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")]))
+    p = Session(
+        cfg,
+        FileSource(path),
+        store=store,
+        source_name="test",
+        asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")]),
+    )
     p.start()
     assert p.wait(120)
     return store, p.recorder.session_id
@@ -138,11 +143,14 @@ def test_a_newer_schema_is_refused_and_old_outboxes_are_upgraded(tmp_path: Path)
     # an outbox written before its schema was versioned (user_version 0, tables already there)
     old = tmp_path / "alerts.db"
     raw = sqlite3.connect(old)
-    raw.execute("CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, kind TEXT "
-                "NOT NULL, severity TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL, suppressed INTEGER "
-                "NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0)")
-    raw.execute("INSERT INTO alerts (created_at, kind, severity, rule, evidence) VALUES (1, 'crisis', 'urgent', "
-                "'r', '{}')")
+    raw.execute(
+        "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, kind TEXT "
+        "NOT NULL, severity TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL, suppressed INTEGER "
+        "NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0)"
+    )
+    raw.execute(
+        "INSERT INTO alerts (created_at, kind, severity, rule, evidence) VALUES (1, 'crisis', 'urgent', 'r', '{}')"
+    )
     raw.commit()
     raw.close()
     box = Outbox(old)
@@ -171,15 +179,25 @@ def test_a_session_left_open_by_a_killed_process_is_closed_abruptly(tmp_path: Pa
 def test_killed_mid_session_keeps_everything_before(tmp_path: Path):
     """`voiceassist listen --file` writes the store; SIGKILL it after two utterances were processed."""
     parts = [silence(0.3)]
-    for text in ("I feel tired today.", "My sister called me.", "We talked for an hour.", "Then I went to bed.",
-                 "The night was quiet.", "In the morning it rained."):
+    for text in (
+        "I feel tired today.",
+        "My sister called me.",
+        "We talked for an hour.",
+        "Then I went to bed.",
+        "The night was quiet.",
+        "In the morning it rained.",
+    ):
         parts += [espeak(text), silence(1.0)]
     wav = write_wav(tmp_path / "long.wav", np.concatenate(parts))
     data_home = tmp_path / "data"
     env = {**os.environ, "XDG_DATA_HOME": str(data_home), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    proc = subprocess.Popen([sys.executable, "-m", "voiceassist", "listen", "--file", str(wav), "--json",
-                             "--set", "tts.enabled=false"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            env=env, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceassist", "listen", "--file", str(wav), "--json", "--set", "tts.enabled=false"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
     fused = 0
     assert proc.stdout is not None
     deadline = time.monotonic() + 120

@@ -24,18 +24,21 @@ def lexicon() -> LexiconTextBackend:
     return b
 
 
-@pytest.mark.parametrize(("text", "lang", "label"), [
-    ("I am so happy today!", "en", "happy"),
-    ("I am not happy at all.", "en", "sad"),
-    ("我好难过", "zh", "sad"),
-    ("我一点都不开心", "zh", "sad"),
-    ("今天真是太开心了", "zh", "happy"),
-    ("气死我了！", "zh", "angry"),
-    ("This smell is disgusting.", "en", "disgusted"),
-    ("I'm scared of the dark.", "en", "fearful"),
-    ("Wow, what a surprise!", "en", "surprised"),
-    ("The meeting starts at three.", "en", "neutral"),
-])
+@pytest.mark.parametrize(
+    ("text", "lang", "label"),
+    [
+        ("I am so happy today!", "en", "happy"),
+        ("I am not happy at all.", "en", "sad"),
+        ("我好难过", "zh", "sad"),
+        ("我一点都不开心", "zh", "sad"),
+        ("今天真是太开心了", "zh", "happy"),
+        ("气死我了！", "zh", "angry"),
+        ("This smell is disgusting.", "en", "disgusted"),
+        ("I'm scared of the dark.", "en", "fearful"),
+        ("Wow, what a surprise!", "en", "surprised"),
+        ("The meeting starts at three.", "en", "neutral"),
+    ],
+)
 def test_labels(lexicon: LexiconTextBackend, text: str, lang: str, label: str):
     assert lexicon.analyze(text, lang).label == label
 
@@ -125,12 +128,25 @@ def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(vocab_size=200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     tok.train_from_iterator([r[2] for r in _eval_rows()], trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
     labels = ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"]
-    config = BertConfig(vocab_size=fast.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, num_labels=7, id2label=dict(enumerate(labels)),
-                        label2id={name: i for i, name in enumerate(labels)})
+    config = BertConfig(
+        vocab_size=fast.vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=7,
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
     BertForSequenceClassification(config).save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
@@ -139,8 +155,15 @@ def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_transformers_backend_loads_a_local_classifier_and_maps_its_labels(tiny_classifier: Path):
     b = TransformersTextBackend(SimpleNamespace(), tiny_classifier)
     b.load()
-    assert b.labels_mapped == {"anger": "angry", "disgust": "disgusted", "fear": "fearful", "joy": "happy",
-                               "neutral": "neutral", "sadness": "sad", "surprise": "surprised"}
+    assert b.labels_mapped == {
+        "anger": "angry",
+        "disgust": "disgusted",
+        "fear": "fearful",
+        "joy": "happy",
+        "neutral": "neutral",
+        "sadness": "sad",
+        "surprise": "surprised",
+    }
     est = b.analyze("I am so happy today", "en")
     assert est.scores.shape == (9,) and est.scores.sum() == pytest.approx(1.0)
     assert est.scores[INDEX["other"]] == 0 and est.scores[INDEX["unknown"]] == 0

@@ -56,19 +56,32 @@ def test_tone_changes_duration_level_and_pitch(synth: Synthesizer):
 
 def test_say_writes_a_wav(tmp_path: Path):
     out = tmp_path / "sad.wav"
-    r = subprocess.run([sys.executable, "-m", "voiceassist", "say", "I'm here for you.", "--tone", "sad", "-o",
-                        str(out)], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "voiceassist", "say", "I'm here for you.", "--tone", "sad", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     data, sr = sf.read(out)
     assert len(data) / sr > 0.5 and "empathetic" in r.stdout
 
 
 def test_say_unknown_tone_and_no_output_device(tmp_path: Path):
-    r = subprocess.run([sys.executable, "-m", "voiceassist", "say", "hi", "--tone", "sarcastic"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "voiceassist", "say", "hi", "--tone", "sarcastic"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 3 and "unknown tone" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "voiceassist", "say", "hi"], capture_output=True, text=True,
-                       timeout=60, env={**__import__("os").environ, "PULSE_SERVER": "unix:/nonexistent"})
+    r = subprocess.run(
+        [sys.executable, "-m", "voiceassist", "say", "hi"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "PULSE_SERVER": "unix:/nonexistent"},
+    )
     assert r.returncode == 2 and "no sound output device" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -119,14 +132,14 @@ def _live_pipeline(cfg_overrides: list[str]):
     return p, col, asr
 
 
-
 def test_replies_are_spoken_and_the_assistant_does_not_answer_itself(virtual_mic, tmp_path: Path):
     """Playback goes into the sink the microphone hears (no echo cancellation): the assistant's own
     voice is not taken as the person's input."""
     from voiceassist.events import PlaybackEnded, PlaybackStarted, Reply, SpeechDiscarded, Transcript
 
-    wav = write_wav(tmp_path / "u.wav", np.concatenate([silence(0.3), espeak("I cannot sleep at night."),
-                                                        silence(0.3)]))
+    wav = write_wav(
+        tmp_path / "u.wav", np.concatenate([silence(0.3), espeak("I cannot sleep at night."), silence(0.3)])
+    )
     p, col, asr = _live_pipeline([])
     p.start()
     try:
@@ -146,10 +159,12 @@ def test_barge_in_stops_playback_and_the_person_is_heard(virtual_mic, tmp_path: 
     from voiceassist.events import BargeIn, PlaybackEnded, PlaybackStarted, Reply, Transcript
 
     virtual_mic.speakers_apart()  # e.g. headphones: the microphone does not hear the assistant
-    first = write_wav(tmp_path / "a.wav", np.concatenate([silence(0.3), espeak("I cannot sleep at night."),
-                                                          silence(0.3)]))
-    second = write_wav(tmp_path / "b.wav", np.concatenate([espeak("Stop, stop, please listen to me now."),
-                                                           silence(0.6)]))
+    first = write_wav(
+        tmp_path / "a.wav", np.concatenate([silence(0.3), espeak("I cannot sleep at night."), silence(0.3)])
+    )
+    second = write_wav(
+        tmp_path / "b.wav", np.concatenate([espeak("Stop, stop, please listen to me now."), silence(0.6)])
+    )
     p, col, asr = _live_pipeline(["tts.barge_in=true", "tts.barge_in_ms=300", "tts.rate_scale=0.6"])
     p.start()
     try:
@@ -161,8 +176,12 @@ def test_barge_in_stops_playback_and_the_person_is_heard(virtual_mic, tmp_path: 
         assert wait_until(lambda: len(col.of(Reply)) >= 2, 40)
     finally:
         p.stop()
-    seq = [(type(e).__name__, e.segment_id, round(e.t, 2)) for e in col.events if type(e).__name__ in (
-        "SpeechStarted", "SpeechSegment", "Reply", "PlaybackStarted", "PlaybackEnded", "BargeIn", "StageError")]
+    seq = [
+        (type(e).__name__, e.segment_id, round(e.t, 2))
+        for e in col.events
+        if type(e).__name__
+        in ("SpeechStarted", "SpeechSegment", "Reply", "PlaybackStarted", "PlaybackEnded", "BargeIn", "StageError")
+    ]
     barge = col.of(BargeIn)
     assert len(barge) == 1 and barge[0].stopped_after_s < 1.0, seq
     ended = col.of(PlaybackEnded)

@@ -10,10 +10,9 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from voiceassist.storage import SessionStore, StoreRecorder
-
 from tests.conftest import espeak, silence, write_wav
 from voiceassist.config import load_config
+from voiceassist.storage import SessionStore, StoreRecorder
 
 
 @pytest.fixture
@@ -25,8 +24,13 @@ def cfg_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    parts = [silence(0.3), espeak("I feel so lonely since my friend moved away."), silence(1.0),
-             espeak("But today we had a wonderful time together!"), silence(1.0)]
+    parts = [
+        silence(0.3),
+        espeak("I feel so lonely since my friend moved away."),
+        silence(1.0),
+        espeak("But today we had a wonderful time together!"),
+        silence(1.0),
+    ]
     return write_wav(tmp_path_factory.mktemp("ui") / "talk.wav", np.concatenate(parts))
 
 
@@ -57,8 +61,13 @@ def test_settings_round_trip_keeps_comments(qtbot, cfg_path: Path):
     s.language.setCurrentIndex(s.language.findData("zh"))
     assert s.save()
     cfg = load_config(cfg_path)
-    assert (cfg.vad.aggressiveness, cfg.vad.hangover_ms, cfg.tts.rate_scale, cfg.tts.barge_in, cfg.asr.language) \
-        == (3, 700, 1.3, True, "zh")
+    assert (cfg.vad.aggressiveness, cfg.vad.hangover_ms, cfg.tts.rate_scale, cfg.tts.barge_in, cfg.asr.language) == (
+        3,
+        700,
+        1.3,
+        True,
+        "zh",
+    )
     assert cfg_path.read_text().startswith("# mine")
     s.hangover.setValue(50)  # below the minimum the VAD accepts: refused, nothing written
     s.hangover.setMinimum(10)
@@ -87,7 +96,7 @@ def test_caregiver_section_is_locked_by_the_pin(qtbot, cfg_path: Path):
 
 
 def test_consent_banner_when_alerts_are_on(qtbot, cfg_path: Path):
-    cfg_path.write_text('[alerts]\nenabled = true\n', encoding="utf-8")
+    cfg_path.write_text("[alerts]\nenabled = true\n", encoding="utf-8")
     w = window(qtbot, cfg_path, None)
     assert w.consent.isVisibleTo(w) and "Caregiver alerts are ON" in w.consent.text()
 

@@ -23,15 +23,26 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def long_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     parts = [silence(0.4)]
-    for text in ("I feel tired today.", "My sister called me this morning.", "We talked for an hour.",
-                 "Then I went for a walk.", "The park was quiet.", "I came home and made some tea."):
+    for text in (
+        "I feel tired today.",
+        "My sister called me this morning.",
+        "We talked for an hour.",
+        "Then I went for a walk.",
+        "The park was quiet.",
+        "I came home and made some tea.",
+    ):
         parts += [espeak(text), silence(1.0)]
     return write_wav(tmp_path_factory.mktemp("audio") / "long.wav", np.concatenate(parts))
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    return {**os.environ, "XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "cfg"),
-            "XDG_STATE_HOME": str(tmp / "state"), "QT_QPA_PLATFORM": "offscreen"}
+    return {
+        **os.environ,
+        "XDG_DATA_HOME": str(tmp / "data"),
+        "XDG_CONFIG_HOME": str(tmp / "cfg"),
+        "XDG_STATE_HOME": str(tmp / "state"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
 
 
 def _rows(db: Path) -> list[tuple]:
@@ -40,8 +51,10 @@ def _rows(db: Path) -> list[tuple]:
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         try:
-            return con.execute("SELECT s.id, s.ended_at, s.ended_abruptly, COUNT(u.text) FROM sessions s LEFT JOIN "
-                               "utterances u ON u.session_id = s.id AND u.text != '' GROUP BY s.id").fetchall()
+            return con.execute(
+                "SELECT s.id, s.ended_at, s.ended_abruptly, COUNT(u.text) FROM sessions s LEFT JOIN "
+                "utterances u ON u.session_id = s.id AND u.text != '' GROUP BY s.id"
+            ).fetchall()
         finally:
             con.close()
     except sqlite3.Error:
@@ -50,9 +63,13 @@ def _rows(db: Path) -> list[tuple]:
 
 def _start(tmp: Path, recording: Path) -> tuple[subprocess.Popen, Path]:
     db = tmp / "data" / "voiceassist" / "sessions.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-m", "voiceassist", "app", "--file", str(recording),
-                             "--set", "tts.enabled=false"], env=_env(tmp), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voiceassist", "app", "--file", str(recording), "--set", "tts.enabled=false"],
+        env=_env(tmp),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # wait until the first utterance is transcribed and stored: the session is live, mid-recording
     assert wait_until(lambda: any(r[3] >= 1 for r in _rows(db)) or proc.poll() is not None, timeout=120)
     assert proc.poll() is None, proc.communicate()[1][-3000:]
@@ -72,7 +89,7 @@ def test_a_signal_stops_the_session_the_normal_way(sig: signal.Signals, tmp_path
     assert proc.returncode == 0, err[-3000:]
     assert time.monotonic() - t0 < 15
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
-    [(sid, ended_at, abrupt, n)] = _rows(db)
+    [(_sid, ended_at, abrupt, n)] = _rows(db)
     assert ended_at is not None and not abrupt and n >= 1
 
 
@@ -82,7 +99,7 @@ def test_after_sigkill_the_session_is_closed_as_ended_abruptly(tmp_path: Path, l
     proc, db = _start(tmp_path, long_recording)
     proc.kill()
     proc.communicate(timeout=20)
-    [(sid, ended_at, abrupt, n)] = _rows(db)
+    [(_sid, ended_at, _abrupt, _n)] = _rows(db)
     assert ended_at is None  # nobody closed it
     store = SessionStore(db)  # the next start
     try:

@@ -29,8 +29,9 @@ from voiceassist.storage.embeddings import EmbeddingRow
 from voiceassist.storage.embeddings import write_embeddings as write_embeddings_files
 
 
-def analyze(cfg: Config, source: AudioSource, name: str, frames: bool = False,
-            embeddings: Path | None = None) -> dict[str, Any]:
+def analyze(
+    cfg: Config, source: AudioSource, name: str, frames: bool = False, embeddings: Path | None = None
+) -> dict[str, Any]:
     """Run ``source`` (already opened) through a Session and build the document. With ``embeddings``, the
     emotion embeddings are written there as .npy and listed under "embeddings"."""
     collector = Collector()
@@ -62,16 +63,26 @@ def emotion_doc(fused: FusedEmotion | None, speech: SpeechEmotion | None, frames
     doc: dict[str, Any] = {
         "speech": fused.speech.to_json() if fused.speech else None,
         "text": fused.text.to_json() if fused.text else None,
-        "fused": {"label": fused.label, "label_zh": LABELS_ZH[fused.label], "confidence": fused.confidence,
-                  "scores": as_dict(fused.scores), "backend": "fusion",
-                  "weights": {"speech": fused.speech_weight, "text": fused.text_weight}, "rule": fused.rule},
+        "fused": {
+            "label": fused.label,
+            "label_zh": LABELS_ZH[fused.label],
+            "confidence": fused.confidence,
+            "scores": as_dict(fused.scores),
+            "backend": "fusion",
+            "weights": {"speech": fused.speech_weight, "text": fused.text_weight},
+            "rule": fused.rule,
+        },
         "fallback_action": fused.fallback_action,
         "suggested_response": fused.suggested_response,
     }
     if frames and speech is not None and speech.frames is not None:
         probs = speech.frames.probs
-        doc["frames"] = {"frame_rate": speech.frames.frame_rate, "start": round(speech.start_s, 3),
-                         "labels": list(LABELS), "probs": [[round(float(p), 4) for p in row] for row in probs]}
+        doc["frames"] = {
+            "frame_rate": speech.frames.frame_rate,
+            "start": round(speech.start_s, 3),
+            "labels": list(LABELS),
+            "probs": [[round(float(p), 4) for p in row] for row in probs],
+        }
     return doc
 
 
@@ -90,43 +101,74 @@ def build_result(file: Path, duration: float, events: list[Event], frames: bool 
     fused = {e.segment_id: e for e in events if isinstance(e, FusedEmotion)}
     speech = {e.segment_id: e for e in events if isinstance(e, SpeechEmotion)}
     moods = {e.segment_id: e for e in events if isinstance(e, MoodUpdate)}
-    errors = [{"stage": e.stage, "segment": e.segment_id, "message": e.message}
-              for e in events if isinstance(e, StageError)]
-    errors += [{"stage": "input", "segment": None, "message": e.error}
-               for e in events if isinstance(e, SourceEnded) and e.error]
+    errors = [
+        {"stage": e.stage, "segment": e.segment_id, "message": e.message} for e in events if isinstance(e, StageError)
+    ]
+    errors += [
+        {"stage": "input", "segment": None, "message": e.error}
+        for e in events
+        if isinstance(e, SourceEnded) and e.error
+    ]
     segments = []
     for seg in (e for e in events if isinstance(e, SpeechSegment)):
         q, tr = quality.get(seg.segment_id), transcripts.get(seg.segment_id)
         start = q.trimmed_start_s if q and q.ok else seg.start_s
         end = q.trimmed_end_s if q and q.ok else seg.end_s
-        segments.append({
-            "id": seg.segment_id,
-            "start": round(start, 3),
-            "end": round(end, 3),
-            "text": tr.text if tr else "",
-            "language": tr.language if tr and tr.text else None,
-            "quality": None if q is None else {
-                "ok": q.ok, "issue": q.issue, "message": q.message, "message_zh": q.message_zh,
-                "rms_dbfs": q.rms_dbfs, "peak_dbfs": q.peak_dbfs, "clipped_ratio": q.clipped_ratio,
-            },
-            "asr": None if tr is None else {
-                "language_probability": tr.language_probability, "no_speech_prob": tr.no_speech_prob,
-                "avg_logprob": tr.avg_logprob, "dropped_as_hallucination": tr.dropped_as_hallucination,
-                "dropped_reason": tr.dropped_reason,
-            },
-            "emotion": emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
-            "mood": mood_doc(moods.get(seg.segment_id)),
-        })
-    backends = {e.stage: {"description": e.description, "embedded": e.embedded, "note": e.note}
-                for e in events if isinstance(e, StageReady)}
-    return {"file": str(file), "duration": round(duration, 3), "backends": backends,
-            "segments": segments, "errors": errors}
+        segments.append(
+            {
+                "id": seg.segment_id,
+                "start": round(start, 3),
+                "end": round(end, 3),
+                "text": tr.text if tr else "",
+                "language": tr.language if tr and tr.text else None,
+                "quality": None
+                if q is None
+                else {
+                    "ok": q.ok,
+                    "issue": q.issue,
+                    "message": q.message,
+                    "message_zh": q.message_zh,
+                    "rms_dbfs": q.rms_dbfs,
+                    "peak_dbfs": q.peak_dbfs,
+                    "clipped_ratio": q.clipped_ratio,
+                },
+                "asr": None
+                if tr is None
+                else {
+                    "language_probability": tr.language_probability,
+                    "no_speech_prob": tr.no_speech_prob,
+                    "avg_logprob": tr.avg_logprob,
+                    "dropped_as_hallucination": tr.dropped_as_hallucination,
+                    "dropped_reason": tr.dropped_reason,
+                },
+                "emotion": emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
+                "mood": mood_doc(moods.get(seg.segment_id)),
+            }
+        )
+    backends = {
+        e.stage: {"description": e.description, "embedded": e.embedded, "note": e.note}
+        for e in events
+        if isinstance(e, StageReady)
+    }
+    return {
+        "file": str(file),
+        "duration": round(duration, 3),
+        "backends": backends,
+        "segments": segments,
+        "errors": errors,
+    }
 
 
 def write_embeddings(folder: Path, emotions: list[SpeechEmotion], frames: bool) -> dict[str, Any]:
     """seg<ID>.npy: the utterance embedding (D,); seg<ID>_frames.npy: frame features (T, D)."""
-    rows = [EmbeddingRow(ev.segment_id, ev.estimate.embedding,
-                         ev.frames.features if frames and ev.frames is not None else None,
-                         ev.frames.frame_rate if ev.frames is not None else None, ev.estimate.backend)
-            for ev in emotions]
+    rows = [
+        EmbeddingRow(
+            ev.segment_id,
+            ev.estimate.embedding,
+            ev.frames.features if frames and ev.frames is not None else None,
+            ev.frames.frame_rate if ev.frames is not None else None,
+            ev.estimate.backend,
+        )
+        for ev in emotions
+    ]
     return {"dir": str(folder), "files": write_embeddings_files(folder, rows)}

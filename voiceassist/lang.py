@@ -15,5 +15,5 @@ def has_cjk(text: str) -> bool:
 
 
 def language_of(text: str, default: Literal["zh", "en"] = "en") -> Literal["zh", "en"]:
-    """"zh" when the text has Chinese characters, else ``default``."""
+    """ "zh" when the text has Chinese characters, else ``default``."""
     return "zh" if has_cjk(text) else default

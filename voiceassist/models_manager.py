@@ -46,8 +46,18 @@ class Entry:
 
 def catalogue(path: Path | None = None) -> dict[str, Entry]:
     data = tomllib.loads((path or resources_dir() / "models.toml").read_text(encoding="utf-8"))
-    return {name: Entry(name, e["kind"], e["folder"], e.get("hf"), e.get("ms"), float(e.get("size_mb", 0)),
-                        tuple(e.get("required", []))) for name, e in data.items()}
+    return {
+        name: Entry(
+            name,
+            e["kind"],
+            e["folder"],
+            e.get("hf"),
+            e.get("ms"),
+            float(e.get("size_mb", 0)),
+            tuple(e.get("required", [])),
+        )
+        for name, e in data.items()
+    }
 
 
 def installed(entry: Entry, models_dir: Path) -> bool:
@@ -68,10 +78,14 @@ def _sha256(path: Path) -> str:
 
 
 def manual_instructions(entry: Entry, models_dir: Path) -> str:
-    where = [f"https://huggingface.co/{entry.hf}" if entry.hf else "",
-             f"https://modelscope.cn/models/{entry.ms}" if entry.ms else ""]
-    return (f"download the files of {entry.name} ({', '.join(entry.required)} and the rest of the repository) "
-            f"from {' or '.join(w for w in where if w)} and put them in {models_dir / entry.folder}")
+    where = [
+        f"https://huggingface.co/{entry.hf}" if entry.hf else "",
+        f"https://modelscope.cn/models/{entry.ms}" if entry.ms else "",
+    ]
+    return (
+        f"download the files of {entry.name} ({', '.join(entry.required)} and the rest of the repository) "
+        f"from {' or '.join(w for w in where if w)} and put them in {models_dir / entry.folder}"
+    )
 
 
 def hub_metadata(repo: str, endpoint: str | None) -> dict[str, dict[str, Any]]:
@@ -101,8 +115,9 @@ def check_files(folder: Path, expected: dict[str, dict[str, Any]]) -> list[str]:
     return problems
 
 
-def pull(name: str, models_dir: Path, hub: str = "hf", endpoint: str | None = None,
-         cat: dict[str, Entry] | None = None) -> Path:
+def pull(
+    name: str, models_dir: Path, hub: str = "hf", endpoint: str | None = None, cat: dict[str, Entry] | None = None
+) -> Path:
     """Download, check and install ``name``; returns its folder. Errors say what to do."""
     cat = cat if cat is not None else catalogue()
     if name not in cat:
@@ -132,17 +147,23 @@ def pull(name: str, models_dir: Path, hub: str = "hf", endpoint: str | None = No
         raise ModelManagerError(
             f"could not download {name} ({type(e).__name__}: {str(e).splitlines()[0][:160]}). What was already "
             f"downloaded is kept in {partial}: run the same command again to resume. Without a network: "
-            + manual_instructions(entry, models_dir)) from e
-    problems = check_files(partial, expected) + [f"{f}: missing" for f in entry.required
-                                                  if not (partial / f).is_file() and f not in expected]
+            + manual_instructions(entry, models_dir)
+        ) from e
+    problems = check_files(partial, expected) + [
+        f"{f}: missing" for f in entry.required if not (partial / f).is_file() and f not in expected
+    ]
     if problems:
         for name_ in expected:  # a damaged file must be fetched again, not resumed
             if any(p.startswith(f"{name_}:") for p in problems):
                 (partial / name_).unlink(missing_ok=True)
-        raise ModelManagerError(f"{name}: the download does not match the hub ({'; '.join(problems[:3])}); "
-                                "it was not installed. Run the command again.")
-    (partial / MANIFEST).write_text(json.dumps({"name": name, "source": entry.hf if hub == "hf" else entry.ms,
-                                                "files": expected}, indent=1), encoding="utf-8")
+        raise ModelManagerError(
+            f"{name}: the download does not match the hub ({'; '.join(problems[:3])}); "
+            "it was not installed. Run the command again."
+        )
+    (partial / MANIFEST).write_text(
+        json.dumps({"name": name, "source": entry.hf if hub == "hf" else entry.ms, "files": expected}, indent=1),
+        encoding="utf-8",
+    )
     shutil.rmtree(partial / ".cache", ignore_errors=True)
     if final.exists():
         old = models_dir / ".partial" / f"{entry.folder}.old"

@@ -82,8 +82,9 @@ def pac(series: FloatVec, threshold: float) -> float:
 
 
 class MoodTracker:
-    def __init__(self, window: int = 5, baseline_min: int = 5, pac_threshold: float = 0.5,
-                 baseline_history: int = 200) -> None:
+    def __init__(
+        self, window: int = 5, baseline_min: int = 5, pac_threshold: float = 0.5, baseline_history: int = 200
+    ) -> None:
         if window < 2:
             raise ValueError("window must be at least 2")
         self.window = window
@@ -122,9 +123,18 @@ class MoodTracker:
             self._cos_history.append(vol_cos)
         v, a = np.array(self._val), np.array(self._aro)
         return MoodState(
-            n=len(self._val), valence=valence, arousal=arousal, mean_valence=float(v.mean()),
-            mean_arousal=float(a.mean()), volatility_l2=vol_l2, volatility_cos=vol_cos,
-            volatility_relative=relative, mssd_valence=mssd(v), rmssd_valence=float(np.sqrt(mssd(v))),
-            pac_valence=pac(v, self.pac_threshold), mssd_arousal=mssd(a), rmssd_arousal=float(np.sqrt(mssd(a))),
+            n=len(self._val),
+            valence=valence,
+            arousal=arousal,
+            mean_valence=float(v.mean()),
+            mean_arousal=float(a.mean()),
+            volatility_l2=vol_l2,
+            volatility_cos=vol_cos,
+            volatility_relative=relative,
+            mssd_valence=mssd(v),
+            rmssd_valence=float(np.sqrt(mssd(v))),
+            pac_valence=pac(v, self.pac_threshold),
+            mssd_arousal=mssd(a),
+            rmssd_arousal=float(np.sqrt(mssd(a))),
             pac_arousal=pac(a, self.pac_threshold),
         )

@@ -48,16 +48,25 @@ class ReplyRequest:
 
 
 class Responder:
-    def __init__(self, cfg: Config, bus: EventBus, speak: bool, player: Player | None = None,
-                 synthesizer: Synthesizer | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        bus: EventBus,
+        speak: bool,
+        player: Player | None = None,
+        synthesizer: Synthesizer | None = None,
+    ) -> None:
         self.cfg = cfg
         self.bus = bus
         self.speak = speak
         self._player = player
         self._synth = synthesizer
-        self.planner = ReplyPlanner(resources_dir() / "replies", seed=None if cfg.reply.seed < 0 else cfg.reply.seed,
-                                    low_mood_valence=cfg.reply.low_mood_valence,
-                                    low_mood_turns=cfg.reply.low_mood_turns)
+        self.planner = ReplyPlanner(
+            resources_dir() / "replies",
+            seed=None if cfg.reply.seed < 0 else cfg.reply.seed,
+            low_mood_valence=cfg.reply.low_mood_valence,
+            low_mood_turns=cfg.reply.low_mood_turns,
+        )
         self._gen: GenerativeReplier | None = None
         self._history: deque[tuple[str, str]] = deque(maxlen=3)
         self.reply_worker: Worker[ReplyRequest] = Worker("reply", bus, self._reply, setup=self._load_reply)
@@ -111,27 +120,42 @@ class Responder:
             except Exception as e:
                 note = f"generative replies unavailable ({e}); using the strategy replies"
                 log.warning(note)
-        yield StageReady(stage="reply", description=desc, embedded=self._gen is None, load_s=time.monotonic() - t0,
-                         note=note)
+        yield StageReady(
+            stage="reply", description=desc, embedded=self._gen is None, load_s=time.monotonic() - t0, note=note
+        )
 
     def _reply(self, req: ReplyRequest) -> Iterable[Event]:
         crisis = req.crisis  # detected once, by the assessment stage
-        plan = self.planner.plan(req.label, req.text, req.language, crisis=crisis,
-                                 fallback_action=req.fallback_action, suggested_response=req.suggested_response,
-                                 mood_valence=req.mood_valence, mood_turns=req.mood_turns)
+        plan = self.planner.plan(
+            req.label,
+            req.text,
+            req.language,
+            crisis=crisis,
+            fallback_action=req.fallback_action,
+            suggested_response=req.suggested_response,
+            mood_valence=req.mood_valence,
+            mood_turns=req.mood_turns,
+        )
         text, source, note = plan.text, plan.source, None
         if self._gen is not None and plan.source in ("strategy", "intent") and req.text:
-            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language,
-                                           list(self._history))
+            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language, list(self._history))
             if generated:
                 text, source = generated, "generative"
             else:
                 note = f"generated reply not used: {self._gen.last_error}"
         if req.text:
             self._history.append((req.text, text))
-        reply = Reply(segment_id=req.segment_id, text=text, language=plan.language, tone=plan.tone,
-                      strategy=plan.strategy, intent=plan.intent, source=source, note=note,
-                      speech_end_at=req.speech_end_at)
+        reply = Reply(
+            segment_id=req.segment_id,
+            text=text,
+            language=plan.language,
+            tone=plan.tone,
+            strategy=plan.strategy,
+            intent=plan.intent,
+            source=source,
+            note=note,
+            speech_end_at=req.speech_end_at,
+        )
         yield reply
         if self.speak:
             self.tts_worker.submit(reply)
@@ -142,16 +166,22 @@ class Responder:
 
         t0 = time.monotonic()
         if self._synth is None:
-            self._synth = Synthesizer(self.cfg.tts.driver, self.cfg.tts.voice_en, self.cfg.tts.voice_zh,
-                                      self.cfg.tts.rate_scale)
+            self._synth = Synthesizer(
+                self.cfg.tts.driver, self.cfg.tts.voice_en, self.cfg.tts.voice_zh, self.cfg.tts.rate_scale
+            )
         self._synth.load()
         if self._player is None:
             dev = self.cfg.tts.output_device
             self._player = Player(int(dev) if dev.isdigit() else (dev or None))
         unavailable = getattr(self._player, "unavailable", lambda: None)()
         self.output_error = unavailable
-        yield StageReady(stage="tts", description=self._synth.description, embedded=True,
-                         load_s=time.monotonic() - t0, note=unavailable)
+        yield StageReady(
+            stage="tts",
+            description=self._synth.description,
+            embedded=True,
+            load_s=time.monotonic() - t0,
+            note=unavailable,
+        )
 
     def _say(self, reply: Reply) -> Iterable[Event]:
         from voiceassist.tts import TtsError
@@ -172,8 +202,14 @@ class Responder:
 
         def on_start(first_sample_at: float) -> None:  # publish from the worker thread, as it happens
             started.append(first_sample_at)
-            self.bus.publish(PlaybackStarted(segment_id=reply.segment_id, first_sample_at=first_sample_at,
-                                             duration_s=len(samples) / rate, render_s=render_s))
+            self.bus.publish(
+                PlaybackStarted(
+                    segment_id=reply.segment_id,
+                    first_sample_at=first_sample_at,
+                    duration_s=len(samples) / rate,
+                    render_s=render_s,
+                )
+            )
 
         self._speaking.set()
         try:
@@ -184,5 +220,4 @@ class Responder:
             return
         finally:
             self._speaking.clear()
-        yield PlaybackEnded(segment_id=reply.segment_id, played_s=player.played_s,
-                            interrupted=player.interrupted)
+        yield PlaybackEnded(segment_id=reply.segment_id, played_s=player.played_s, interrupted=player.interrupted)

@@ -100,11 +100,24 @@ class _WriterThread:
 
 
 class Session:
-    def __init__(self, cfg: Config, source: AudioSource, *, store: Any = None, source_name: str | None = None,
-                 bus: EventBus | None = None, asr: Any = None, speech_emotion: Any = None, text_emotion: Any = None,
-                 live_frames: bool | None = None, speak: bool | None = None, alerts: Any = None,
-                 player: Any = None, synthesizer: Any = None,
-                 on_store_error: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        source: AudioSource,
+        *,
+        store: Any = None,
+        source_name: str | None = None,
+        bus: EventBus | None = None,
+        asr: Any = None,
+        speech_emotion: Any = None,
+        text_emotion: Any = None,
+        live_frames: bool | None = None,
+        speak: bool | None = None,
+        alerts: Any = None,
+        player: Any = None,
+        synthesizer: Any = None,
+        on_store_error: Callable[[str], None] | None = None,
+    ) -> None:
         """``store``: a SessionStore to record into (None: not kept). ``speak``: say the replies (default:
         tts.enabled, for live sources). ``alerts``: an AlertService to use instead of building one."""
         self.cfg = cfg
@@ -132,9 +145,17 @@ class Session:
 
             alerts = AlertService(cfg.alerts)
         self.alerts = alerts if active else None
-        self.pipeline = Pipeline(cfg, source, self.bus, asr=asr, speech_emotion=speech_emotion,
-                                 text_emotion=text_emotion, live_frames=live_frames, alerts=self.alerts,
-                                 responder=self.responder)
+        self.pipeline = Pipeline(
+            cfg,
+            source,
+            self.bus,
+            asr=asr,
+            speech_emotion=speech_emotion,
+            text_emotion=text_emotion,
+            live_frames=live_frames,
+            alerts=self.alerts,
+            responder=self.responder,
+        )
         self._closed = False
         self._close_lock = threading.Lock()
 
@@ -143,8 +164,14 @@ class Session:
         """Start alerts, then the pipeline (the source is opened first: AudioInputError raises here)."""
         if self.alerts is not None:
             self.alerts.start()
-            self.bus.publish(StageReady(stage="alerts", description="caregiver alerts ON: "
-                                        + ", ".join(["banner", *self.alerts.channels]), embedded=False, load_s=0.0))
+            self.bus.publish(
+                StageReady(
+                    stage="alerts",
+                    description="caregiver alerts ON: " + ", ".join(["banner", *self.alerts.channels]),
+                    embedded=False,
+                    load_s=0.0,
+                )
+            )
         try:
             self.pipeline.start(wait_ready=wait_ready)
         except BaseException:

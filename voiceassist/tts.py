@@ -50,8 +50,10 @@ TONES: dict[str, Voice] = {
 
 # espeak-ng's "cmn" voice reads Chinese characters as tone-numbered syllables and then says the digits
 # (with Debian's espeak-ng-data): it is fed pinyin through its "cmn-latn-pinyin" voice instead.
-_ESPEAK_VOICES = {"en": ("gmw/en-us", "en-us", "english"),
-                  "zh": ("sit/cmn-latn-pinyin", "sit/cmn", "cmn", "zh", "mandarin")}
+_ESPEAK_VOICES = {
+    "en": ("gmw/en-us", "en-us", "english"),
+    "zh": ("sit/cmn-latn-pinyin", "sit/cmn", "cmn", "zh", "mandarin"),
+}
 
 
 def to_pinyin(text: str) -> str:
@@ -160,8 +162,16 @@ class Synthesizer:
     def _render_cli(self, text: str, voice_id: str, voice: Voice) -> tuple[npt.NDArray[np.float32], int]:
         import soundfile as sf
 
-        cmd = ["espeak-ng", "--stdout", "-s", str(int(voice.rate * self.rate_scale)), "-p", str(voice.pitch),
-               "-a", str(int(voice.volume * 100))]
+        cmd = [
+            "espeak-ng",
+            "--stdout",
+            "-s",
+            str(int(voice.rate * self.rate_scale)),
+            "-p",
+            str(voice.pitch),
+            "-a",
+            str(int(voice.volume * 100)),
+        ]
         if voice_id:
             cmd += ["-v", voice_id.split("/")[-1]]
         try:
@@ -207,8 +217,9 @@ class Player:
     def playing(self) -> bool:
         return not self._done.is_set()
 
-    def play(self, samples: npt.NDArray[np.float32], rate: int,
-             on_start: Callable[[float], None] | None = None) -> None:
+    def play(
+        self, samples: npt.NDArray[np.float32], rate: int, on_start: Callable[[float], None] | None = None
+    ) -> None:
         """Play to the end or until ``stop``; blocks. ``on_start(first_sample_at)`` is called once the first
         chunk is queued. Raises TtsError when there is no output device."""
         import sounddevice as sd
@@ -220,8 +231,9 @@ class Player:
         self.played_s = 0.0
         data = np.ascontiguousarray(samples, dtype=np.float32)
         try:
-            stream = sd.OutputStream(samplerate=rate, channels=1, dtype="float32", device=self.device,
-                                     latency=self.LATENCY_S)
+            stream = sd.OutputStream(
+                samplerate=rate, channels=1, dtype="float32", device=self.device, latency=self.LATENCY_S
+            )
             stream.start()
         except Exception as e:
             self._done.set()
@@ -231,7 +243,7 @@ class Player:
             for pos in range(0, len(data), step):
                 if self._stop.is_set():
                     break
-                stream.write(data[pos: pos + step])
+                stream.write(data[pos : pos + step])
                 if pos == 0:
                     self.first_sample_at = time.monotonic() + float(stream.latency)
                     if on_start is not None:

@@ -24,9 +24,15 @@ _LATEST = object()
 
 
 class Worker(Generic[T]):
-    def __init__(self, name: str, bus: EventBus, handle: Callable[[T], Iterable[Event]],
-                 setup: Callable[[], Iterable[Event]] | None = None, maxsize: int = 16,
-                 on_failed: Callable[[T], None] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        bus: EventBus,
+        handle: Callable[[T], Iterable[Event]],
+        setup: Callable[[], Iterable[Event]] | None = None,
+        maxsize: int = 16,
+        on_failed: Callable[[T], None] | None = None,
+    ) -> None:
         """``on_failed(item)`` is called (in this worker's thread, after the StageError) for an item that
         could not be handled: the handler raised, or the model failed to load. Downstream stages waiting
         for that item's result are told so instead of waiting forever."""
@@ -107,8 +113,13 @@ class Worker(Generic[T]):
                     self.bus.publish(ev)
             except Exception as e:
                 log.error("%s: failed on an item", self.name, exc_info=True)
-                self.bus.publish(StageError(segment_id=getattr(item, "segment_id", None), stage=self.name,
-                                            message=f"{type(e).__name__}: {e}"))
+                self.bus.publish(
+                    StageError(
+                        segment_id=getattr(item, "segment_id", None),
+                        stage=self.name,
+                        message=f"{type(e).__name__}: {e}",
+                    )
+                )
                 self._failed(item)
 
     def _failed(self, item: Any) -> None:

@@ -38,12 +38,20 @@ def render_text(message: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) in plain words."""
     sev = message["severity"].upper()
     subject = f"[VoiceAssist {sev}] {message['summary']}"
-    lines = [message["summary"], "", f"Severity: {message['severity']}", f"When: {message['created_at']}",
-             f"Why: {message['rule']}"]
+    lines = [
+        message["summary"],
+        "",
+        f"Severity: {message['severity']}",
+        f"When: {message['created_at']}",
+        f"Why: {message['rule']}",
+    ]
     if message.get("transcript"):
         lines += ["", "What was said:"] + [f"  - {t}" for t in message["transcript"]]
-    lines += ["", "Open VoiceAssist on their computer for the details. This alert was sent because a caregiver "
-              "turned alerts on; the person can see that alerts are on."]
+    lines += [
+        "",
+        "Open VoiceAssist on their computer for the details. This alert was sent because a caregiver "
+        "turned alerts on; the person can see that alerts are on.",
+    ]
     if message.get("test"):
         subject = "[VoiceAssist TEST] " + message["summary"]
     return subject, "\n".join(lines)
@@ -63,7 +71,7 @@ class DesktopChannel(Channel):
             urgency = "critical" if message["severity"] == "urgent" else "normal"
             cmd = [exe, "-u", urgency, "-a", "VoiceAssist", subject, message["summary"]]
         elif system == "Darwin":
-            script = f'display notification {json.dumps(message["summary"])} with title {json.dumps(subject)}'
+            script = f"display notification {json.dumps(message['summary'])} with title {json.dumps(subject)}"
             cmd = ["osascript", "-e", script]
         else:
             raise DeliveryError(f"desktop notifications are not supported on {system}; the in-app banner shows it")
@@ -92,8 +100,9 @@ class EmailChannel(Channel):
         msg.set_content(body)
         try:
             if self.cfg.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.cfg.host, self.cfg.port, timeout=self.cfg.timeout_s,
-                                                      context=ssl.create_default_context())
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.cfg.host, self.cfg.port, timeout=self.cfg.timeout_s, context=ssl.create_default_context()
+                )
             else:
                 smtp = smtplib.SMTP(self.cfg.host, self.cfg.port, timeout=self.cfg.timeout_s)
             with smtp:
@@ -117,9 +126,12 @@ class WebhookChannel(Channel):
 
     def send(self, message: dict[str, Any]) -> None:
         data = json.dumps(message, ensure_ascii=False).encode("utf-8")
-        req = urllib.request.Request(self.cfg.url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8",
-                                              "User-Agent": "voiceassist-alerts"})
+        req = urllib.request.Request(
+            self.cfg.url,
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "voiceassist-alerts"},
+        )
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
         try:

@@ -72,26 +72,39 @@ class Outbox:
     def close(self) -> None:
         self.db.close()
 
-    def add(self, kind: str, severity: str, rule: str, evidence: dict[str, Any], channels: list[str],
-            suppressed: bool = False, test: bool = False, now: float | None = None) -> int:
+    def add(
+        self,
+        kind: str,
+        severity: str,
+        rule: str,
+        evidence: dict[str, Any],
+        channels: list[str],
+        suppressed: bool = False,
+        test: bool = False,
+        now: float | None = None,
+    ) -> int:
         now = time.time() if now is None else now
         with self.db.transaction() as c:
             cur = c.execute(
                 "INSERT INTO alerts (created_at, kind, severity, rule, evidence, suppressed, test) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (now, kind, severity, rule, json.dumps(evidence, ensure_ascii=False), int(suppressed), int(test)))
+                (now, kind, severity, rule, json.dumps(evidence, ensure_ascii=False), int(suppressed), int(test)),
+            )
             alert_id = int(cur.lastrowid or 0)
             if not suppressed:
                 c.executemany(
                     "INSERT INTO deliveries (alert_id, channel, status, next_try) VALUES (?, ?, 'pending', ?)",
-                    [(alert_id, ch, now) for ch in channels])
+                    [(alert_id, ch, now) for ch in channels],
+                )
         return alert_id
 
     def due(self, now: float | None = None) -> list[Delivery]:
         now = time.time() if now is None else now
         rows = self.db.query(
             "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries "
-            "WHERE status = 'pending' AND next_try <= ? ORDER BY next_try", (now,))
+            "WHERE status = 'pending' AND next_try <= ? ORDER BY next_try",
+            (now,),
+        )
         return [Delivery(*r) for r in rows]
 
     def next_due_at(self) -> float | None:
@@ -99,21 +112,31 @@ class Outbox:
         return None if row[0] is None else float(row[0])
 
     def mark_sent(self, alert_id: int, channel: str, now: float | None = None) -> None:
-        self.db.write("UPDATE deliveries SET status='sent', attempts=attempts+1, sent_at=?, last_error=NULL "
-                      "WHERE alert_id=? AND channel=?", (time.time() if now is None else now, alert_id, channel))
+        self.db.write(
+            "UPDATE deliveries SET status='sent', attempts=attempts+1, sent_at=?, last_error=NULL "
+            "WHERE alert_id=? AND channel=?",
+            (time.time() if now is None else now, alert_id, channel),
+        )
 
     def mark_failed(self, alert_id: int, channel: str, error: str, next_try: float | None) -> None:
         """``next_try`` None: give up (status failed)."""
         if next_try is None:
-            self.db.write("UPDATE deliveries SET status='failed', attempts=attempts+1, last_error=? "
-                          "WHERE alert_id=? AND channel=?", (error, alert_id, channel))
+            self.db.write(
+                "UPDATE deliveries SET status='failed', attempts=attempts+1, last_error=? "
+                "WHERE alert_id=? AND channel=?",
+                (error, alert_id, channel),
+            )
         else:
-            self.db.write("UPDATE deliveries SET attempts=attempts+1, last_error=?, next_try=? "
-                          "WHERE alert_id=? AND channel=?", (error, next_try, alert_id, channel))
+            self.db.write(
+                "UPDATE deliveries SET attempts=attempts+1, last_error=?, next_try=? WHERE alert_id=? AND channel=?",
+                (error, next_try, alert_id, channel),
+            )
 
     def alert(self, alert_id: int) -> StoredAlert:
-        rows = self.db.query("SELECT id, created_at, kind, severity, rule, evidence, suppressed, test "
-                             "FROM alerts WHERE id=?", (alert_id,))
+        rows = self.db.query(
+            "SELECT id, created_at, kind, severity, rule, evidence, suppressed, test FROM alerts WHERE id=?",
+            (alert_id,),
+        )
         if not rows:
             raise KeyError(alert_id)
         r = rows[0]

@@ -77,11 +77,17 @@ class VolatilityPolicy:
     _last_fired: float | None = None
     _episode_severity: Severity | None = None
 
-
     @classmethod
     def from_config(cls, cfg: AlertsConfig) -> VolatilityPolicy:
-        return cls(metric=cfg.metric, enter=cfg.enter, exit=cfg.exit, warning=cfg.warning, debounce_n=cfg.debounce_n,
-                   debounce_s=cfg.debounce_s, cooldown_s=cfg.cooldown_s)
+        return cls(
+            metric=cfg.metric,
+            enter=cfg.enter,
+            exit=cfg.exit,
+            warning=cfg.warning,
+            debounce_n=cfg.debounce_n,
+            debounce_s=cfg.debounce_s,
+            cooldown_s=cfg.cooldown_s,
+        )
 
     def __post_init__(self) -> None:
         if not self.exit < self.enter <= self.warning:
@@ -104,8 +110,11 @@ class VolatilityPolicy:
         # ACTIVE: escalate once if it climbs to the warning level
         if self._episode_severity is Severity.INFO and value >= self.warning:
             self._episode_severity = Severity.WARNING
-            return [self._decision(Severity.WARNING, f"escalated: {self.metric} {value:.2f} >= {self.warning}",
-                                   suppressed=False)]
+            return [
+                self._decision(
+                    Severity.WARNING, f"escalated: {self.metric} {value:.2f} >= {self.warning}", suppressed=False
+                )
+            ]
         return []
 
     def _maybe_fire(self, t: float) -> list[AlertDecision]:
@@ -120,14 +129,20 @@ class VolatilityPolicy:
         in_cooldown = self._last_fired is not None and t - self._last_fired < self.cooldown_s
         if not in_cooldown:
             self._last_fired = t
-        rule = (f"{self.metric} >= {self.enter} for {held_n} utterances ({held_s:.0f} s); peak {peak:.2f}"
-                + (f" >= warning level {self.warning}" if severity is Severity.WARNING else ""))
+        rule = f"{self.metric} >= {self.enter} for {held_n} utterances ({held_s:.0f} s); peak {peak:.2f}" + (
+            f" >= warning level {self.warning}" if severity is Severity.WARNING else ""
+        )
         return [self._decision(severity, rule, suppressed=in_cooldown)]
 
     def _decision(self, severity: Severity, rule: str, suppressed: bool) -> AlertDecision:
-        return AlertDecision(kind="volatility", severity=severity, rule=rule,
-                             segment_ids=tuple(s for s, _ in self._evidence),
-                             values=tuple(round(v, 4) for _, v in self._evidence), suppressed=suppressed)
+        return AlertDecision(
+            kind="volatility",
+            severity=severity,
+            rule=rule,
+            segment_ids=tuple(s for s, _ in self._evidence),
+            values=tuple(round(v, 4) for _, v in self._evidence),
+            suppressed=suppressed,
+        )
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,14 @@ class CrisisPolicy:
             suppressed = last is not None and t - last < self.cooldown_s
             if not suppressed:
                 self._last[m.category] = t
-            out.append(AlertDecision(kind=f"crisis:{m.category}", severity=Severity.URGENT,
-                                     rule=f"crisis phrase ({m.category.replace('_', ' ')}): \"{m.phrase}\"",
-                                     segment_ids=(segment_id,), phrases=(m.phrase,), suppressed=suppressed))
+            out.append(
+                AlertDecision(
+                    kind=f"crisis:{m.category}",
+                    severity=Severity.URGENT,
+                    rule=f'crisis phrase ({m.category.replace("_", " ")}): "{m.phrase}"',
+                    segment_ids=(segment_id,),
+                    phrases=(m.phrase,),
+                    suppressed=suppressed,
+                )
+            )
         return out

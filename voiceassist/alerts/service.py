@@ -71,8 +71,15 @@ class AlertService:
         self._thread: threading.Thread | None = None
 
     # -- policy ------------------------------------------------------------------------------------
-    def evaluate(self, t: float, segment_id: int, text: str, metric_value: float | None,
-                 evidence: dict[str, Any], crisis: list[CrisisMatch] | None = None) -> list[tuple[int, AlertDecision]]:
+    def evaluate(
+        self,
+        t: float,
+        segment_id: int,
+        text: str,
+        metric_value: float | None,
+        evidence: dict[str, Any],
+        crisis: list[CrisisMatch] | None = None,
+    ) -> list[tuple[int, AlertDecision]]:
         """Run both policies for one utterance; store what fired; return (alert id, decision) pairs.
         ``crisis``: the phrases already found in ``text`` (the assessment detects them once for the reply
         and the alerts); None: detect them here."""
@@ -82,10 +89,16 @@ class AlertService:
         decisions += self.volatility.observe(t, segment_id, metric_value)
         out = []
         for d in decisions:
-            ev = {**evidence, "segment_ids": list(d.segment_ids), "values": list(d.values),
-                  "phrases": list(d.phrases), "metric": self.cfg.metric}
-            alert_id = self.outbox.add(d.kind, d.severity.value, d.rule, ev, list(self.channels),
-                                       suppressed=d.suppressed)
+            ev = {
+                **evidence,
+                "segment_ids": list(d.segment_ids),
+                "values": list(d.values),
+                "phrases": list(d.phrases),
+                "metric": self.cfg.metric,
+            }
+            alert_id = self.outbox.add(
+                d.kind, d.severity.value, d.rule, ev, list(self.channels), suppressed=d.suppressed
+            )
             note = " (in cooldown: stored, not sent)" if d.suppressed else ""
             log.warning("alert %d: %s %s%s", alert_id, d.severity.value, d.kind, note)
             out.append((alert_id, d))
@@ -94,8 +107,9 @@ class AlertService:
         return out
 
     def send_test(self) -> int:
-        return self.outbox.add("test", "info", "test alert requested by the caregiver", {}, list(self.channels),
-                               test=True)
+        return self.outbox.add(
+            "test", "info", "test alert requested by the caregiver", {}, list(self.channels), test=True
+        )
 
     # -- messages ----------------------------------------------------------------------------------
     def message(self, alert: StoredAlert) -> dict[str, Any]:
@@ -105,9 +119,14 @@ class AlertService:
         if alert.kind.startswith("crisis:") and not self.cfg.include_transcript:
             rule = f"a crisis phrase ({alert.kind.split(':', 1)[1].replace('_', ' ')}) was heard"
         msg: dict[str, Any] = {
-            "type": "voiceassist.alert", "id": alert.id, "kind": alert.kind, "severity": alert.severity,
+            "type": "voiceassist.alert",
+            "id": alert.id,
+            "kind": alert.kind,
+            "severity": alert.severity,
             "created_at": datetime.fromtimestamp(alert.created_at, timezone.utc).isoformat(timespec="seconds"),
-            "summary": summary, "rule": rule, "test": alert.test,
+            "summary": summary,
+            "rule": rule,
+            "test": alert.test,
         }
         if self.cfg.include_transcript and alert.evidence.get("utterances"):
             msg["transcript"] = [u["text"] for u in alert.evidence["utterances"] if u.get("text")]
@@ -131,8 +150,14 @@ class AlertService:
                 give_up = channel.max_attempts is not None and attempts >= channel.max_attempts
                 delay = min(self.cfg.retry_max_s, self.cfg.retry_base_s * 2 ** (attempts - 1))
                 self.outbox.mark_failed(d.alert_id, d.channel, err, None if give_up else now + delay)
-                log.warning("alert %d via %s failed (attempt %d): %s%s", d.alert_id, d.channel, attempts, err,
-                            "; giving up" if give_up else f"; retry in {delay:.1f} s")
+                log.warning(
+                    "alert %d via %s failed (attempt %d): %s%s",
+                    d.alert_id,
+                    d.channel,
+                    attempts,
+                    err,
+                    "; giving up" if give_up else f"; retry in {delay:.1f} s",
+                )
                 continue
             self.outbox.mark_sent(d.alert_id, d.channel)
             sent += 1

@@ -37,21 +37,57 @@ _IS_CJK = re.compile(rf"[{_CJK}]")
 
 # Always dropped when they make up a short output: nobody says these to an assistant; Whisper writes
 # them because its training data ends videos with them. Patterns match normalised text (see ``normalise``).
-PHANTOM_ALWAYS = tuple(re.compile(p) for p in (
-    r"(thanks?|thank you) (so much )?for watching",
-    r"(please |dont forget to )?(like and )?subscribe",
-    r"subtitles? (by|made by|provided by)",
-    r"(captions?|transcription|translation|transcribed|translated) by",
-    r"amara ?org",
-    r"see you (in the )?next (video|time|episode)",
-    r"字幕", r"订阅|訂閱", r"点赞|點贊|点点栏目|點點欄目", r"明镜|明鏡", r"打赏|打賞", r"转发|轉發", r"请不吝|請不吝",
-    r"(谢谢|謝謝|感谢|感謝)(收看|观看|觀看)", r"独播剧场|獨播劇場", r"yoyo television",
-))
+PHANTOM_ALWAYS = tuple(
+    re.compile(p)
+    for p in (
+        r"(thanks?|thank you) (so much )?for watching",
+        r"(please |dont forget to )?(like and )?subscribe",
+        r"subtitles? (by|made by|provided by)",
+        r"(captions?|transcription|translation|transcribed|translated) by",
+        r"amara ?org",
+        r"see you (in the )?next (video|time|episode)",
+        r"字幕",
+        r"订阅|訂閱",
+        r"点赞|點贊|点点栏目|點點欄目",
+        r"明镜|明鏡",
+        r"打赏|打賞",
+        r"转发|轉發",
+        r"请不吝|請不吝",
+        r"(谢谢|謝謝|感谢|感謝)(收看|观看|觀看)",
+        r"独播剧场|獨播劇場",
+        r"yoyo television",
+    )
+)
 # Also real answers: dropped only when another signal says there was little or no speech.
-PHANTOM_SUSPECT = frozenset({
-    "you", "thank you", "thanks", "thank you very much", "bye", "bye bye", "so", "the", "i", "a", "oh",
-    "um", "uh", "hmm", "mm", "ah", "谢谢", "謝謝", "谢谢大家", "謝謝大家", "嗯", "啊", "哦", "呃", "唔",
-})
+PHANTOM_SUSPECT = frozenset(
+    {
+        "you",
+        "thank you",
+        "thanks",
+        "thank you very much",
+        "bye",
+        "bye bye",
+        "so",
+        "the",
+        "i",
+        "a",
+        "oh",
+        "um",
+        "uh",
+        "hmm",
+        "mm",
+        "ah",
+        "谢谢",
+        "謝謝",
+        "谢谢大家",
+        "謝謝大家",
+        "嗯",
+        "啊",
+        "哦",
+        "呃",
+        "唔",
+    }
+)
 PHANTOM_MIN_SHARE = 0.4  # the always-list drops an output that is mostly phantom, not a sentence that has one
 SUSPECT_NO_SPEECH = 0.3  # what "another signal agrees" means for the suspect list...
 SUSPECT_SPEECH_S = 0.3  # ...or less speech than this for the gate
@@ -80,7 +116,7 @@ def phantom_share(key: str) -> float:
     covered = np.zeros(len(key), dtype=bool)
     for p in PHANTOM_ALWAYS:
         for m in p.finditer(key):
-            covered[m.start():m.end()] = True
+            covered[m.start() : m.end()] = True
     return float(covered.sum()) / len(key.replace(" ", "")) if key.strip() else 0.0
 
 
@@ -114,7 +150,7 @@ def find_loop(tokens: list[str], max_repeats: int) -> Loop | None:
         i = 0
         while i + n <= len(tokens):
             k = 1
-            while tokens[i + k * n: i + (k + 1) * n] == tokens[i: i + n]:
+            while tokens[i + k * n : i + (k + 1) * n] == tokens[i : i + n]:
                 k += 1
             # a longer phrase needs fewer repeats to be a loop ("and then and then and then")
             need = max_repeats if n == 1 else max(2, max_repeats - 1 if n == 2 else max_repeats - 2)
@@ -131,8 +167,9 @@ class Verdict:
     reason: str | None  # why it was dropped or changed: loop, phantom, no_speech, low_logprob, ...
 
 
-def judge(text: str, no_speech_prob: float, avg_logprob: float, cfg: AsrConfig,
-          speech_s: float | None = None) -> Verdict:
+def judge(
+    text: str, no_speech_prob: float, avg_logprob: float, cfg: AsrConfig, speech_s: float | None = None
+) -> Verdict:
     """Keep, cut or drop one decoded piece of text. ``speech_s``: seconds of speech the gate heard in the
     audio (None when the gate did not run)."""
     tokens = units(text)
@@ -164,7 +201,7 @@ def judge(text: str, no_speech_prob: float, avg_logprob: float, cfg: AsrConfig,
 
 def _cut_loop(text: str, tokens: list[str], loop: Loop) -> str:
     """The text with a loop reduced to one occurrence of its phrase (as units, joined back)."""
-    return _key(tokens[: loop.start + loop.n] + tokens[loop.end:])
+    return _key(tokens[: loop.start + loop.n] + tokens[loop.end :])
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,9 @@ def _embedded_base() -> Path | None:
 EMBEDDED = {"base": _embedded_base, "tiny.en": _embedded_tiny_en}
 
 
-def resolve_whisper_model(name: str, models_dir: Path, allow_download: bool = True,
-                          use_embedded: bool = True) -> ResolvedModel:
+def resolve_whisper_model(
+    name: str, models_dir: Path, allow_download: bool = True, use_embedded: bool = True
+) -> ResolvedModel:
     tried: list[str] = []
     as_path = Path(name).expanduser()
     if as_path.is_absolute() or name.startswith((".", "~")) or (os.sep in name and as_path.exists()):

@@ -81,8 +81,7 @@ class FasterWhisperBackend:
             ct = default_ct if self.cfg.compute_type == "default" else self.cfg.compute_type
             try:
                 threads = self.cfg.cpu_threads or min(os.cpu_count() or 4, 8)
-                self.model = WhisperModel(str(self.resolved.path), device=device, compute_type=ct,
-                                          cpu_threads=threads)
+                self.model = WhisperModel(str(self.resolved.path), device=device, compute_type=ct, cpu_threads=threads)
                 self.device, self.compute_type, self.cpu_threads = device, ct, threads
                 break
             except (RuntimeError, ValueError, OSError) as e:  # e.g. CUDA libraries missing
@@ -108,8 +107,13 @@ class FasterWhisperBackend:
     def _decode(self, audio: np.ndarray, language: str | None):  # type: ignore[no-untyped-def]
         assert self.model is not None
         segments, info = self.model.transcribe(
-            audio, language=language, beam_size=self.cfg.beam_size, temperature=0.0,
-            condition_on_previous_text=False, vad_filter=False, without_timestamps=True,
+            audio,
+            language=language,
+            beam_size=self.cfg.beam_size,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=True,
         )
         return list(segments), info  # decoding happens here, while iterating, in this (worker) thread
 
@@ -147,5 +151,12 @@ class FasterWhisperBackend:
         nsp = float(np.mean([s.no_speech_prob for s in segments])) if segments else 1.0
         weights = [max(s.end - s.start, 1e-3) for s in segments]
         lp = float(np.average([s.avg_logprob for s in segments], weights=weights)) if segments else -math.inf
-        return AsrResult(text, language, probability, nsp, lp, dropped_as_hallucination=d.produced and not text,
-                         dropped_reason=d.reasons[0] if d.reasons else None)
+        return AsrResult(
+            text,
+            language,
+            probability,
+            nsp,
+            lp,
+            dropped_as_hallucination=d.produced and not text,
+            dropped_reason=d.reasons[0] if d.reasons else None,
+        )

@@ -83,5 +83,3 @@ class ChunkMaker:
             chunk = AudioChunk(np.ascontiguousarray(part), self.emitted / SAMPLE_RATE, time.monotonic())
             self.emitted += len(part)
             yield chunk
-
-

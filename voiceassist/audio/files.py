@@ -27,8 +27,17 @@ MAX_FILE_CHANNELS = 64
 MAX_FRAMES_PER_BYTE = 8192
 """Most frames one byte of a compressed file (FLAC, Vorbis, Opus, MP3, AAC...) is taken to hold; a file
 that decodes to more is cut there. (FLAC's densest real-world silence is ~5,000 frames a byte.)"""
-_PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
-              "ULAW": 1, "ALAW": 1}
+_PCM_BYTES = {
+    "PCM_S8": 1,
+    "PCM_U8": 1,
+    "PCM_16": 2,
+    "PCM_24": 3,
+    "PCM_32": 4,
+    "FLOAT": 4,
+    "DOUBLE": 8,
+    "ULAW": 1,
+    "ALAW": 1,
+}
 _ADPCM_FRAMES_PER_BYTE = 8  # IMA/MS/VOX/NMS ADPCM, G.72x, GSM 6.10, DWVW: at least 1 bit a sample
 _UNCOMPRESSED_CONTAINERS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "CAF", "RAW", "NIST", "IRCAM"}
 _HEAD_BYTES = 1 << 16
@@ -167,18 +176,23 @@ class FileSource(AudioSource):
         if not rate or not channels or rate <= 0 or channels <= 0:
             raise AudioInputError(f"{p}: the file has no audio stream")
         if not MIN_FILE_RATE <= rate <= MAX_FILE_RATE:
-            raise AudioInputError(f"{p}: sample rate {rate} Hz is outside what audio files use (4-384 kHz); "
-                                  "the header is probably damaged")
+            raise AudioInputError(
+                f"{p}: sample rate {rate} Hz is outside what audio files use (4-384 kHz); "
+                "the header is probably damaged"
+            )
         if channels > MAX_FILE_CHANNELS:
-            raise AudioInputError(f"{p}: {channels} channels is more than audio files have (at most "
-                                  f"{MAX_FILE_CHANNELS}); the header is probably damaged")
+            raise AudioInputError(
+                f"{p}: {channels} channels is more than audio files have (at most "
+                f"{MAX_FILE_CHANNELS}); the header is probably damaged"
+            )
 
     def _cap_claim(self, frames: int, rate: int) -> int:
         """The header's frame count, cut (with a warning) to what the file's bytes can hold."""
         if self._max_frames is not None and frames > self._max_frames:
             self.warnings.append(
                 f"{self.path}: the header claims {frames / rate:.1f} s, more than the file's {self._size} bytes "
-                f"can hold; reading at most {self._max_frames / rate:.1f} s")
+                f"can hold; reading at most {self._max_frames / rate:.1f} s"
+            )
             return self._max_frames
         return frames
 
@@ -229,7 +243,8 @@ class FileSource(AudioSource):
         started = time.monotonic()
         self.frames_read = 0
         blocks: Generator[np.ndarray, None, None] = (
-            self._blocks_soundfile() if self._backend == "soundfile" else self._blocks_av())
+            self._blocks_soundfile() if self._backend == "soundfile" else self._blocks_av()
+        )
         error: AudioInputError | None = None
         try:
             for samples in blocks:
@@ -256,16 +271,19 @@ class FileSource(AudioSource):
             return
         missing = claimed - self.duration_read_s
         if missing > max(self._truncation_tolerance * claimed, 0.05):
-            self.warnings.append(f"{self.path}: read {self.duration_read_s:.1f} of {claimed:.1f} s: "
-                                 "the file is truncated")
+            self.warnings.append(
+                f"{self.path}: read {self.duration_read_s:.1f} of {claimed:.1f} s: the file is truncated"
+            )
 
     def _cap_reached(self, n: int) -> int:
         """How many of ``n`` new frames may still be read (the byte bound); warns once when it bites."""
         if self._max_frames is None or self.frames_read + n <= self._max_frames:
             return n
         allowed = max(0, self._max_frames - self.frames_read)
-        self.warnings.append(f"{self.path}: decodes to more audio than its {self._size} bytes can hold; "
-                             f"stopped after {(self.frames_read + allowed) / self.info.sample_rate:.1f} s")
+        self.warnings.append(
+            f"{self.path}: decodes to more audio than its {self._size} bytes can hold; "
+            f"stopped after {(self.frames_read + allowed) / self.info.sample_rate:.1f} s"
+        )
         return allowed
 
     def _blocks_soundfile(self) -> Generator[np.ndarray, None, None]:
@@ -288,8 +306,9 @@ class FileSource(AudioSource):
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError) as e:
             log.debug("libsndfile stopped reading %s: %s", self.path, e)
             yield resample(np.zeros((0, 1), dtype=np.float32), last=True)
-            raise AudioInputError(f"{self.path}: the file is damaged; read up to the damage "
-                                  f"({self.duration_read_s:.1f} s)") from e
+            raise AudioInputError(
+                f"{self.path}: the file is damaged; read up to the damage ({self.duration_read_s:.1f} s)"
+            ) from e
         yield resample(np.zeros((0, 1), dtype=np.float32), last=True)
 
     def _blocks_av(self) -> Generator[np.ndarray, None, None]:
@@ -311,7 +330,6 @@ class FileSource(AudioSource):
             log.debug("FFmpeg stopped decoding %s", self.path, exc_info=True)
             if isinstance(e, PermissionError):
                 raise AudioInputError(f"cannot read {self.path}: permission denied") from e
-            raise AudioInputError(f"{self.path}: the file is damaged; read up to the damage "
-                                  f"({self.duration_read_s:.1f} s)") from e
-
-
+            raise AudioInputError(
+                f"{self.path}: the file is damaged; read up to the damage ({self.duration_read_s:.1f} s)"
+            ) from e

@@ -40,11 +40,16 @@ def list_input_devices() -> list[dict[str, object]]:
     out = []
     for i, d in enumerate(devices):
         if d["max_input_channels"] > 0:
-            out.append({
-                "index": i, "name": d["name"], "channels": d["max_input_channels"],
-                "default_samplerate": d["default_samplerate"],
-                "hostapi": sd.query_hostapis(d["hostapi"])["name"], "default": i == default_in,
-            })
+            out.append(
+                {
+                    "index": i,
+                    "name": d["name"],
+                    "channels": d["max_input_channels"],
+                    "default_samplerate": d["default_samplerate"],
+                    "hostapi": sd.query_hostapis(d["hostapi"])["name"],
+                    "default": i == default_in,
+                }
+            )
     return out
 
 
@@ -69,8 +74,14 @@ def resolve_input_device(spec: str | int | None) -> int | None:
 
 class MicSource(AudioSource):
     STARTUP_GRACE_S = 6.0
-    def __init__(self, device: str | int | None = None, block_ms: int = 30, queue_seconds: float = 10.0,
-                 no_data_timeout_s: float = 2.0) -> None:
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        block_ms: int = 30,
+        queue_seconds: float = 10.0,
+        no_data_timeout_s: float = 2.0,
+    ) -> None:
         self.device_spec = device
         self.block_ms = block_ms
         self.no_data_timeout_s = no_data_timeout_s
@@ -107,8 +118,14 @@ class MicSource(AudioSource):
         resample = Resampler(self._rate)
         maker = ChunkMaker(SAMPLE_RATE * self.block_ms // 1000)
         try:
-            stream = sd.InputStream(device=self._device, samplerate=self._rate, channels=1, dtype="float32",
-                                    blocksize=self._rate * self.block_ms // 1000, callback=self._callback)
+            stream = sd.InputStream(
+                device=self._device,
+                samplerate=self._rate,
+                channels=1,
+                dtype="float32",
+                blocksize=self._rate * self.block_ms // 1000,
+                callback=self._callback,
+            )
             stream.start()
         except sd.PortAudioError as e:
             raise AudioInputError(f"Cannot open the microphone {self.info.name!r}: {e}") from e

@@ -19,8 +19,10 @@ CLIP_LEVEL = 32700
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "too_quiet": ("Volume too low, please speak closer to the microphone", "音量过低，建议靠近麦克风重录"),
-    "clipped": ("The sound is distorted (too loud): move back a little or lower the input gain",
-                "声音过大失真，建议离麦克风远一点或调低输入音量"),
+    "clipped": (
+        "The sound is distorted (too loud): move back a little or lower the input gain",
+        "声音过大失真，建议离麦克风远一点或调低输入音量",
+    ),
     "silent": ("No sound was heard in this segment", "没有检测到声音"),
     "noise": ("Only noise was heard: nothing was transcribed", "只检测到噪音，未识别到语音"),  # silero verdict
 }

@@ -14,5 +14,14 @@ from voiceassist.audio.base import AudioInputError, AudioSource, DeviceLostError
 from voiceassist.audio.files import FileSource
 from voiceassist.audio.mic import MicSource, list_input_devices, resolve_input_device
 
-__all__ = ["AudioInputError", "AudioSource", "DeviceLostError", "FileSource", "MicSource", "Resampler", "SourceInfo",
-           "list_input_devices", "resolve_input_device"]
+__all__ = [
+    "AudioInputError",
+    "AudioSource",
+    "DeviceLostError",
+    "FileSource",
+    "MicSource",
+    "Resampler",
+    "SourceInfo",
+    "list_input_devices",
+    "resolve_input_device",
+]

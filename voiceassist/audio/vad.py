@@ -196,5 +196,13 @@ class Segmenter:
         if voiced_s * 1000 < self.cfg.min_speech_ms or not kept:
             return [SpeechDiscarded(segment_id=seg_id, start_s=start_s, voiced_s=voiced_s)]
         audio = AudioChunk(np.concatenate(kept), start_s, self._last_voiced_at)
-        return [SpeechSegment(segment_id=seg_id, start_s=start_s, end_s=end_s, audio=audio,
-                              reason=reason, speech_end_at=self._last_voiced_at)]  # type: ignore[arg-type]
+        return [
+            SpeechSegment(
+                segment_id=seg_id,
+                start_s=start_s,
+                end_s=end_s,
+                audio=audio,
+                reason=reason,  # type: ignore[arg-type]
+                speech_end_at=self._last_voiced_at,
+            )
+        ]

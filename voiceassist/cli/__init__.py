@@ -28,11 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("file", type=Path)
     a.add_argument("-o", "--output", type=Path, help="write the JSON here (default: print it)")
     a.add_argument("--realtime", action="store_true", help="replay at real-time speed, as if live")
-    a.add_argument("--granularity", choices=["utterance", "frame"], default="utterance",
-                   help="frame: add each segment's frame-level emotion curves (50 frames/s)")
-    a.add_argument("--embeddings", type=Path, metavar="DIR",
-                   help="write emotion embeddings as .npy: seg<ID>.npy (D,), and with --granularity frame "
-                        "seg<ID>_frames.npy (T, D)")
+    a.add_argument(
+        "--granularity",
+        choices=["utterance", "frame"],
+        default="utterance",
+        help="frame: add each segment's frame-level emotion curves (50 frames/s)",
+    )
+    a.add_argument(
+        "--embeddings",
+        type=Path,
+        metavar="DIR",
+        help="write emotion embeddings as .npy: seg<ID>.npy (D,), and with --granularity frame "
+        "seg<ID>_frames.npy (T, D)",
+    )
     a.add_argument("--no-emotion", action="store_true", help="segment and transcribe only")
     add_common(a)
 
@@ -45,10 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     al = sub.add_parser("alerts", help="caregiver alerts: test, status, set-pin, on, off")
     al_sub = al.add_subparsers(dest="alerts_command", required=True)
-    for name, text in (("test", "send a test alert through the configured channels"),
-                       ("status", "recent alerts and deliveries still pending"),
-                       ("set-pin", "set or change the caregiver PIN"),
-                       ("on", "turn alerts on (asks for the PIN)"), ("off", "turn alerts off (asks for the PIN)")):
+    for name, text in (
+        ("test", "send a test alert through the configured channels"),
+        ("status", "recent alerts and deliveries still pending"),
+        ("set-pin", "set or change the caregiver PIN"),
+        ("on", "turn alerts on (asks for the PIN)"),
+        ("off", "turn alerts off (asks for the PIN)"),
+    ):
         p = al_sub.add_parser(name, help=text)
         p.add_argument("--config", type=Path, default=None, help="config TOML (default: the user config file)")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -57,14 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="count", default=0)
 
     # listed here for --help; "voiceassist app" itself is run by the window's own entry (voiceassist/entry.py)
-    sub.add_parser("app", help="the desktop window (live view, mood timeline, settings); see 'voiceassist app -h'",
-                   add_help=False)
+    sub.add_parser(
+        "app", help="the desktop window (live view, mood timeline, settings); see 'voiceassist app -h'", add_help=False
+    )
 
     mo = sub.add_parser("models", help="list, pull, verify or remove models")
     mo_sub = mo.add_subparsers(dest="models_command", required=True)
-    for name, text in (("list", "what is supported and what is installed"), ("pull", "download and install a model"),
-                       ("verify", "check installed models against their hub metadata"),
-                       ("remove", "delete an installed model"), ("gpu", "what GPU was detected, and for what")):
+    for name, text in (
+        ("list", "what is supported and what is installed"),
+        ("pull", "download and install a model"),
+        ("verify", "check installed models against their hub metadata"),
+        ("remove", "delete an installed model"),
+        ("gpu", "what GPU was detected, and for what"),
+    ):
         p = mo_sub.add_parser(name, help=text)
         if name in ("pull", "remove"):
             p.add_argument("name")
@@ -78,9 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sy = sub.add_parser("say", help="speak TEXT in a tone, into a WAV file (or through the speakers)")
     sy.add_argument("text")
-    sy.add_argument("--tone", default="neutral",
-                    help="calm, empathetic, reassuring, gentle, neutral, curious, cheerful; or an emotion "
-                         "(sad, angry, happy, fearful, surprised) for its reply tone")
+    sy.add_argument(
+        "--tone",
+        default="neutral",
+        help="calm, empathetic, reassuring, gentle, neutral, curious, cheerful; or an emotion "
+        "(sad, angry, happy, fearful, surprised) for its reply tone",
+    )
     sy.add_argument("--language", choices=["auto", "en", "zh"], default="auto")
     sy.add_argument("-o", "--output", type=Path, help="write a WAV here (default: play it)")
     sy.add_argument("--config", type=Path, default=None)
@@ -131,5 +150,3 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s failed", args.command, exc_info=True)
         print(f"voiceassist: {args.command} failed: {e}", file=sys.stderr)
         return EXIT_FAILED
-
-

@@ -56,8 +56,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print("voiceassist: wrong PIN", file=sys.stderr)
             return EXIT_CONFIG
         _edit_alerts_config(path, enabled=args.alerts_command == "on")
-        print(f"caregiver alerts are {args.alerts_command.upper()} (channels: {', '.join(a.channels)}); "
-              "the person sees this in the app")
+        print(
+            f"caregiver alerts are {args.alerts_command.upper()} (channels: {', '.join(a.channels)}); "
+            "the person sees this in the app"
+        )
         return EXIT_OK
     service = AlertService(a, outbox_path=args.outbox)
     try:
@@ -65,16 +67,21 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print(f"alerts are {'ON' if a.enabled else 'OFF'}; channels: {', '.join(a.channels)}")
             for al in service.outbox.alerts(20):
                 ds = service.outbox.deliveries(al.id)
-                state = ", ".join(f"{d.channel}: {d.status}" + (f" ({d.last_error})" if d.last_error else "")
-                                  for d in ds) or ("stored only (cooldown)" if al.suppressed else "banner only")
-                print(f"#{al.id} {time.strftime('%Y-%m-%d %H:%M', time.localtime(al.created_at))} "
-                      f"[{al.severity}] {al.kind}: {al.rule} -> {state}")
+                state = ", ".join(
+                    f"{d.channel}: {d.status}" + (f" ({d.last_error})" if d.last_error else "") for d in ds
+                ) or ("stored only (cooldown)" if al.suppressed else "banner only")
+                print(
+                    f"#{al.id} {time.strftime('%Y-%m-%d %H:%M', time.localtime(al.created_at))} "
+                    f"[{al.severity}] {al.kind}: {al.rule} -> {state}"
+                )
             return EXIT_OK
         # test: one alert through every configured channel, a few quick retries, then report
         alert_id = service.send_test()
         if not service.channels:
-            print("only the in-app banner is configured; nothing to send (add desktop, email or webhook to "
-                  "alerts.channels)")
+            print(
+                "only the in-app banner is configured; nothing to send (add desktop, email or webhook to "
+                "alerts.channels)"
+            )
             return EXIT_OK
         for _ in range(3):
             service.deliver_due(now=time.time() + 3600)  # do not wait out the backoff here
@@ -90,5 +97,3 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         return EXIT_OK if ok else EXIT_FAILED
     finally:
         service.stop()
-
-

@@ -59,8 +59,10 @@ def _describe(ev: Event) -> str | None:
     if isinstance(ev, MoodUpdate):
         m = ev.state
         rel = f", {m.volatility_relative:.1f}x usual" if m.volatility_relative is not None else ""
-        return (f"          mood: valence {m.valence:+.2f}, arousal {m.arousal:+.2f}; volatility over {m.n}: "
-                f"RMSSD {m.rmssd_valence:.2f}, PAC {m.pac_valence:.2f}, cos {m.volatility_cos:.2f}{rel}")
+        return (
+            f"          mood: valence {m.valence:+.2f}, arousal {m.arousal:+.2f}; volatility over {m.n}: "
+            f"RMSSD {m.rmssd_valence:.2f}, PAC {m.pac_valence:.2f}, cos {m.volatility_cos:.2f}{rel}"
+        )
     if isinstance(ev, AlertRaised):
         state = "stored (cooldown), not sent" if ev.suppressed else f"sent to: {', '.join(('banner', *ev.channels))}"
         return f"!! ALERT [{ev.severity}] {ev.kind}: {ev.rule} ({state})"
@@ -104,8 +106,9 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
     if args.file:
         source: FileSource | MicSource = FileSource(args.file, realtime=True, chunk_ms=cfg.audio.block_ms)
     else:
-        source = MicSource(cfg.audio.input_device or None, cfg.audio.block_ms, cfg.audio.queue_seconds,
-                           cfg.audio.no_data_timeout_s)
+        source = MicSource(
+            cfg.audio.input_device or None, cfg.audio.block_ms, cfg.audio.queue_seconds, cfg.audio.no_data_timeout_s
+        )
     bus = EventBus()
     done = threading.Event()
     out = LinePrinter()
@@ -128,9 +131,14 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
         except Exception as e:  # the session still runs, it is just not kept
             print(f"voiceassist: sessions will not be saved: {e}", file=sys.stderr)
             store = None
-    session = Session(cfg, source, bus=bus, store=store,
-                      source_name=f"file {args.file}" if args.file else "microphone",
-                      on_store_error=lambda m: print(f"voiceassist: {m}", file=sys.stderr))
+    session = Session(
+        cfg,
+        source,
+        bus=bus,
+        store=store,
+        source_name=f"file {args.file}" if args.file else "microphone",
+        on_store_error=lambda m: print(f"voiceassist: {m}", file=sys.stderr),
+    )
     try:
         print("loading models...", file=sys.stderr, flush=True)
         session.start()
@@ -154,5 +162,3 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
     for w in getattr(source, "warnings", []) or []:  # e.g. a truncated file: known once it has been read
         print(f"voiceassist: warning: {w}", file=sys.stderr)
     return EXIT_OK
-
-

@@ -54,5 +54,3 @@ def cmd_models(args: argparse.Namespace) -> int:
     if not names:
         print("no models installed in " + str(folder))
     return EXIT_FAILED if bad else EXIT_OK
-
-

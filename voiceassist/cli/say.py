@@ -27,8 +27,7 @@ def cmd_say(args: argparse.Namespace) -> int:
 
     tone = ReplyPlanner(resources_dir() / "replies").tone_for(args.tone) if args.tone in LABELS else args.tone
     if tone not in TONES:
-        print(f"voiceassist: unknown tone {args.tone!r}; use one of {', '.join(TONES)} or an emotion",
-              file=sys.stderr)
+        print(f"voiceassist: unknown tone {args.tone!r}; use one of {', '.join(TONES)} or an emotion", file=sys.stderr)
         return EXIT_CONFIG
     lang = args.language
     if lang == "auto":
@@ -68,8 +67,8 @@ def cmd_devices() -> int:
         return EXIT_OK
     for d in devices:
         mark = "*" if d["default"] else " "
-        print(f"{mark} {d['index']:3d}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
-              f"{int(float(str(d['default_samplerate'])))} Hz)")
+        print(
+            f"{mark} {d['index']:3d}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+            f"{int(float(str(d['default_samplerate'])))} Hz)"
+        )
     return EXIT_OK
-
-

@@ -44,10 +44,29 @@ from voiceassist.config.responding import (
 )
 
 __all__ = [
-    "ASR_BACKENDS", "COMPUTE_TYPES", "MAX_CPU_THREADS", "WHISPER_LANGUAGES", "AlertsConfig", "AsrConfig",
-    "AudioConfig", "Config", "ConfigError", "EmailConfig", "EmotionConfig", "MoodConfig", "PathsConfig",
-    "QualityConfig", "ReplyConfig", "StoreConfig", "TtsConfig", "UiConfig", "VadConfig", "WebhookConfig",
-    "default_config_path", "load_config", "parse_override",
+    "ASR_BACKENDS",
+    "COMPUTE_TYPES",
+    "MAX_CPU_THREADS",
+    "WHISPER_LANGUAGES",
+    "AlertsConfig",
+    "AsrConfig",
+    "AudioConfig",
+    "Config",
+    "ConfigError",
+    "EmailConfig",
+    "EmotionConfig",
+    "MoodConfig",
+    "PathsConfig",
+    "QualityConfig",
+    "ReplyConfig",
+    "StoreConfig",
+    "TtsConfig",
+    "UiConfig",
+    "VadConfig",
+    "WebhookConfig",
+    "default_config_path",
+    "load_config",
+    "parse_override",
 ]
 
 
@@ -143,8 +162,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return keys, value
 
 
-def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = (),
-                explicit: bool = False) -> Config:
+def load_config(
+    path: Path | None = None, overrides: list[str] | tuple[str, ...] = (), explicit: bool = False
+) -> Config:
     """Defaults, then the TOML file, then overrides; validated. Every problem is a ConfigError.
 
     ``explicit``: the user named ``path`` (``--config FILE``), so a missing file is an error; otherwise

@@ -22,13 +22,24 @@ class ConfigError(ValueError):
 
 
 MAX_CPU_THREADS = 64
-COMPUTE_TYPES = ("default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16",
-                 "bfloat16", "float32")
+COMPUTE_TYPES = (
+    "default",
+    "auto",
+    "int8",
+    "int8_float16",
+    "int8_float32",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
 """CTranslate2's compute types."""
 WHISPER_CODES = (
     "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id "
     "is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd "
-    "si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue")
+    "si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue"
+)
 WHISPER_LANGUAGES = frozenset(WHISPER_CODES.split())
 """The language codes Whisper detects (faster_whisper.tokenizer._LANGUAGE_CODES); replies and text emotion
 are Chinese for zh and English for every other language."""
@@ -80,5 +91,3 @@ def toml_file(value: str, key: str) -> dict[str, Any]:
     if path.suffix.lower() != ".toml":
         raise ConfigError(f"invalid value for {key}: {value} is not a .toml file")
     return read_toml(path, f"{key} file {value}", MAX_TOML_FILE_BYTES)
-
-

@@ -140,19 +140,28 @@ class AsrConfig:
         require(self.device in ("auto", "cpu", "cuda"), "asr.device", "auto, cpu or cuda")
         require(self.language in ("auto", "zh", "en"), "asr.language", "auto, zh or en")
         require(bool(self.languages), "asr.languages", "a non-empty list")
-        require(self.chinese_script in ("simplified", "traditional", "as-is"), "asr.chinese_script",
-                 "simplified, traditional or as-is")
+        require(
+            self.chinese_script in ("simplified", "traditional", "as-is"),
+            "asr.chinese_script",
+            "simplified, traditional or as-is",
+        )
         require(1 <= self.beam_size <= 10, "asr.beam_size", "between 1 and 10")
         # CTranslate2 crashes (segfault) on absurd thread counts and raises on negative ones.
-        require(0 <= self.cpu_threads <= MAX_CPU_THREADS, "asr.cpu_threads",
-                 f"between 0 (one per core, at most 8) and {MAX_CPU_THREADS}")
+        require(
+            0 <= self.cpu_threads <= MAX_CPU_THREADS,
+            "asr.cpu_threads",
+            f"between 0 (one per core, at most 8) and {MAX_CPU_THREADS}",
+        )
         require(-20 <= self.logprob_threshold <= 0, "asr.logprob_threshold", "between -20 and 0")
         require(-20 <= self.min_avg_logprob <= 0, "asr.min_avg_logprob", "between -20 and 0")
         require(1 <= self.max_compression_ratio <= 100, "asr.max_compression_ratio", "between 1 and 100")
         require(self.compute_type in COMPUTE_TYPES, "asr.compute_type", "one of " + ", ".join(COMPUTE_TYPES))
         unknown_langs = [lang for lang in self.languages if lang not in WHISPER_LANGUAGES]
-        require(not unknown_langs, "asr.languages",
-                 f"Whisper language codes such as zh, en, yue, ja (not {', '.join(map(repr, unknown_langs))})")
+        require(
+            not unknown_langs,
+            "asr.languages",
+            f"Whisper language codes such as zh, en, yue, ja (not {', '.join(map(repr, unknown_langs))})",
+        )
         require(self.backend in ASR_BACKENDS, "asr.backend", "one of " + ", ".join(ASR_BACKENDS))
         require(0 < self.no_speech_threshold <= 1, "asr.no_speech_threshold", "in (0, 1]")
         require(bool(self.model), "asr.model", "a model name or path")
@@ -161,5 +170,3 @@ class AsrConfig:
         require(0 <= self.short_output_units <= 20, "asr.short_output_units", "between 0 and 20")
         require(0 < self.short_no_speech_prob <= 1, "asr.short_no_speech_prob", "in (0, 1]")
         require(2 <= self.max_loop_repeats <= 50, "asr.max_loop_repeats", "between 2 and 50")
-
-

@@ -47,25 +47,38 @@ class EmotionConfig:
     """Text evidence above which clearly negative words overrule a positive-sounding voice."""
 
     def validate(self) -> None:
-        require(self.speech_backend in ("auto", "emotion2vec", "prosody"), "emotion.speech_backend",
-                 "auto, emotion2vec or prosody")
+        require(
+            self.speech_backend in ("auto", "emotion2vec", "prosody"),
+            "emotion.speech_backend",
+            "auto, emotion2vec or prosody",
+        )
         require(self.device in ("auto", "cpu", "cuda"), "emotion.device", "auto, cpu or cuda")
-        require(self.text_backend in ("auto", "lexicon", "transformers"), "emotion.text_backend",
-                 "auto, lexicon or transformers")
+        require(
+            self.text_backend in ("auto", "lexicon", "transformers"),
+            "emotion.text_backend",
+            "auto, lexicon or transformers",
+        )
         require(50 <= self.live_interval_ms <= 2000, "emotion.live_interval_ms", "between 50 and 2000")
         require(0.0 <= self.live_context_s <= 10.0, "emotion.live_context_s", "between 0 and 10")
         require(0 <= self.frame_smoothing_ms <= 2000, "emotion.frame_smoothing_ms", "between 0 and 2000")
-        require(0 <= self.speech_weight <= 100 and 0 <= self.text_weight <= 100
-                 and self.speech_weight + self.text_weight > 0,
-                 "emotion.speech_weight/text_weight", "between 0 and 100 and not both 0")
+        require(
+            0 <= self.speech_weight <= 100
+            and 0 <= self.text_weight <= 100
+            and self.speech_weight + self.text_weight > 0,
+            "emotion.speech_weight/text_weight",
+            "between 0 and 100 and not both 0",
+        )
         require(0 <= self.min_confidence < 1, "emotion.min_confidence", "in [0, 1)")
         require(0 <= self.text_override_evidence <= 1, "emotion.text_override_evidence", "in [0, 1]")
         if self.lexicon_overlay:
             overlay = toml_file(self.lexicon_overlay, "emotion.lexicon_overlay")
             for lang in ("en", "zh"):
                 section = overlay.get(lang, {})
-                require(isinstance(section, dict) and isinstance(section.get("words", {}), dict),
-                         "emotion.lexicon_overlay", f"a lexicon file whose [{lang}] and [{lang}.words] are tables")
+                require(
+                    isinstance(section, dict) and isinstance(section.get("words", {}), dict),
+                    "emotion.lexicon_overlay",
+                    f"a lexicon file whose [{lang}] and [{lang}.words] are tables",
+                )
 
 
 @dataclass
@@ -124,8 +137,9 @@ class AlertsConfig:
     """Any of banner, desktop, email, webhook."""
     include_transcript: bool = False
     """Messages carry minimal content by default: no words of the conversation unless this is on."""
-    metric: Literal["rmssd_valence", "rmssd_arousal", "pac_valence", "volatility_cos", "volatility_relative",
-                    "volatility_l2"] = "rmssd_valence"
+    metric: Literal[
+        "rmssd_valence", "rmssd_arousal", "pac_valence", "volatility_cos", "volatility_relative", "volatility_l2"
+    ] = "rmssd_valence"
     enter: float = 0.5
     """Volatility alert when the metric reaches this..."""
     exit: float = 0.35
@@ -151,8 +165,11 @@ class AlertsConfig:
     def validate(self) -> None:
         known = {"banner", "desktop", "email", "webhook"}
         require(set(self.channels) <= known, "alerts.channels", "a list of banner, desktop, email, webhook")
-        require(0 <= self.exit < self.enter <= self.warning <= 1000, "alerts.exit/enter/warning",
-                 "0 <= exit < enter <= warning <= 1000")
+        require(
+            0 <= self.exit < self.enter <= self.warning <= 1000,
+            "alerts.exit/enter/warning",
+            "0 <= exit < enter <= warning <= 1000",
+        )
         require(1 <= self.debounce_n <= 1000, "alerts.debounce_n", "between 1 and 1000")
         for name in ("debounce_s", "cooldown_s", "crisis_cooldown_s"):
             require(0 <= getattr(self, name) <= WEEK_S, f"alerts.{name}", f"between 0 and {WEEK_S:.0f} (a week)")
@@ -160,16 +177,24 @@ class AlertsConfig:
         require(self.retry_max_s <= WEEK_S, "alerts.retry_max_s", f"at most {WEEK_S:.0f} (a week)")
         if self.pin_hash:
             m = PIN_HASH_RE.fullmatch(self.pin_hash)
-            require(m is not None and 1 <= int(m.group(1)) <= 10_000_000, "alerts.pin_hash",
-                     "what 'voiceassist alerts set-pin' writes (pbkdf2_sha256$ROUNDS$SALT$DIGEST); remove the "
-                     "pin_hash line from the config file and set the PIN again")
+            require(
+                m is not None and 1 <= int(m.group(1)) <= 10_000_000,
+                "alerts.pin_hash",
+                "what 'voiceassist alerts set-pin' writes (pbkdf2_sha256$ROUNDS$SALT$DIGEST); remove the "
+                "pin_hash line from the config file and set the PIN again",
+            )
         if self.crisis_phrases:
             table = toml_file(self.crisis_phrases, "alerts.crisis_phrases")
             for category, entry in table.items():
-                require(isinstance(entry, dict) and all(
-                    isinstance(entry.get(k, []), list) and all(isinstance(p, str) for p in entry.get(k, []))
-                    for k in ("en", "zh", "except")), "alerts.crisis_phrases",
-                    f"a phrase file whose [{category}] is a table of en, zh and except lists of strings")
+                require(
+                    isinstance(entry, dict)
+                    and all(
+                        isinstance(entry.get(k, []), list) and all(isinstance(p, str) for p in entry.get(k, []))
+                        for k in ("en", "zh", "except")
+                    ),
+                    "alerts.crisis_phrases",
+                    f"a phrase file whose [{category}] is a table of en, zh and except lists of strings",
+                )
         self.email.validate()
         self.webhook.validate()
         if self.enabled and "email" in self.channels:
@@ -259,5 +284,3 @@ class UiConfig:
 class PathsConfig:
     models_dir: str = ""
     """Where local model folders live; empty: ./models when run from a checkout, else the user data dir."""
-
-

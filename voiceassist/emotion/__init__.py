@@ -17,8 +17,14 @@ import numpy.typing as npt
 
 from voiceassist.emotion.estimate import EmotionEstimate, FloatArray, FrameCurves
 
-__all__ = ["EmotionEstimate", "EmotionModelError", "FloatArray", "FrameCurves", "SpeechEmotionBackend",
-           "TextEmotionBackend"]
+__all__ = [
+    "EmotionEstimate",
+    "EmotionModelError",
+    "FloatArray",
+    "FrameCurves",
+    "SpeechEmotionBackend",
+    "TextEmotionBackend",
+]
 
 
 class EmotionModelError(RuntimeError):

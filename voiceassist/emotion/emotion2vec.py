@@ -47,8 +47,12 @@ def _candidates(name: str, models_dir: str | Path) -> list[Path]:
     base = name.split("/")[-1]
     home = Path.home()
     ms_cache = Path(os.environ.get("MODELSCOPE_CACHE", home / ".cache" / "modelscope" / "hub"))
-    out = [Path(models_dir) / base, Path(models_dir) / "iic" / base, ms_cache / "models" / "iic" / base,
-           ms_cache / "iic" / base]
+    out = [
+        Path(models_dir) / base,
+        Path(models_dir) / "iic" / base,
+        ms_cache / "models" / "iic" / base,
+        ms_cache / "iic" / base,
+    ]
     try:
         from huggingface_hub import snapshot_download
 
@@ -103,8 +107,10 @@ def read_checkpoint(checkpoint: Path) -> dict[str, Any]:
         raise
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EmotionModelError(f"{checkpoint} is damaged or not a PyTorch checkpoint ({type(e).__name__}: "
-                                f"{first[:120]}); download the model again") from e
+        raise EmotionModelError(
+            f"{checkpoint} is damaged or not a PyTorch checkpoint ({type(e).__name__}: "
+            f"{first[:120]}); download the model again"
+        ) from e
 
 
 def verify_loaded(model: Any, checkpoint: Path, src: dict[str, Any] | None = None) -> None:
@@ -167,8 +173,14 @@ class Emotion2VecBackend:
             # FunASR prints its version to stdout: keep stdout clean for JSON output.
             with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
                 warnings.simplefilter("ignore")
-                self._model = AutoModel(model=str(self.folder), disable_update=True, device=device,
-                                        disable_pbar=True, disable_log=True, log_level="ERROR")
+                self._model = AutoModel(
+                    model=str(self.folder),
+                    disable_update=True,
+                    device=device,
+                    disable_pbar=True,
+                    disable_log=True,
+                    log_level="ERROR",
+                )
         except Exception as e:
             raise EmotionModelError(f"FunASR could not load {self.folder}: {type(e).__name__}: {e}") from e
         net = self._model.model
@@ -177,12 +189,14 @@ class Emotion2VecBackend:
         verify_loaded(net, self.folder / "model.pt", state)
         del state
         if net.proj is None:
-            raise EmotionModelError(f"{self.folder} has no classification head (a pre-training checkpoint?); "
-                                    "use an emotion2vec_plus model")
+            raise EmotionModelError(
+                f"{self.folder} has no classification head (a pre-training checkpoint?); use an emotion2vec_plus model"
+            )
         tokens = list(self._model.kwargs.get("tokenizer").token_list) if self._model.kwargs.get("tokenizer") else []
         if len(tokens) != net.proj.out_features:
-            raise EmotionModelError(f"{self.folder}: {len(tokens)} labels in tokens.txt but the head has "
-                                    f"{net.proj.out_features} outputs")
+            raise EmotionModelError(
+                f"{self.folder}: {len(tokens)} labels in tokens.txt but the head has {net.proj.out_features} outputs"
+            )
         perm = np.full(N_LABELS, -1)
         unused = np.array([t.startswith("unuse") for t in tokens])
         for j, tok in enumerate(tokens):
@@ -238,8 +252,9 @@ class Emotion2VecBackend:
         feats = self._features(audio)
         utter_logits = self.frame_logits(feats).mean(axis=0)  # == proj(mean(feats)): the head is linear
         scores = self._to_labels(softmax(utter_logits))
-        est = EmotionEstimate(scores=scores / scores.sum(), backend=self.description,
-                              embedding=feats.mean(axis=0).astype(np.float32))
+        est = EmotionEstimate(
+            scores=scores / scores.sum(), backend=self.description, embedding=feats.mean(axis=0).astype(np.float32)
+        )
         return est, self._curves(feats)
 
     def frames(self, audio: FloatArray) -> FrameCurves:

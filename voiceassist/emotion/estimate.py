@@ -39,8 +39,12 @@ class EmotionEstimate:
         return float(np.max(self.scores))
 
     def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"label": self.label, "confidence": round(self.confidence, 4),
-                             "scores": as_dict(self.scores), "backend": self.backend}
+        d: dict[str, Any] = {
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "scores": as_dict(self.scores),
+            "backend": self.backend,
+        }
         if self.keywords:
             d["keywords"] = list(self.keywords)
         return d

@@ -68,8 +68,7 @@ def _reliability(est: EmotionEstimate) -> float:
     return float(np.clip((est.confidence - chance) / (1 - chance), 0.0, 1.0) * np.clip(est.evidence, 0.0, 1.0))
 
 
-def fuse(speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: Any = None,
-         language: str = "en") -> Fused:
+def fuse(speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: Any = None, language: str = "en") -> Fused:
     cfg = cfg or FusionConfigLike()
     lang = "zh" if language.startswith("zh") else "en"
     if speech is None and text is None:
@@ -114,5 +113,11 @@ def _with_fallback(scores: npt.NDArray[np.float64], ws: float, wt: float, rule: 
     elif label == "other" or float(np.max(scores)) < cfg.min_confidence:
         action = "ask_to_clarify"
     response = FALLBACK_RESPONSES[action][lang] if action else None
-    return Fused(scores=scores, speech_weight=round(ws, 4), text_weight=round(wt, 4), rule=rule,
-                 fallback_action=action, suggested_response=response)
+    return Fused(
+        scores=scores,
+        speech_weight=round(ws, 4),
+        text_weight=round(wt, 4),
+        rule=rule,
+        fallback_action=action,
+        suggested_response=response,
+    )

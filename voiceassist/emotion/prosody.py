@@ -32,18 +32,43 @@ WIN = 640
 FRAME_RATE = SR / HOP
 F0_MIN, F0_MAX = 65.0, 450.0
 
-FEATURES = ("f0_mean_st", "f0_std_st", "f0_range_st", "f0_slope_st_s", "f0_delta_st", "energy_db",
-            "energy_std_db", "hf_ratio", "voiced_ratio", "rate_hz", "pause_ratio")
+FEATURES = (
+    "f0_mean_st",
+    "f0_std_st",
+    "f0_range_st",
+    "f0_slope_st_s",
+    "f0_delta_st",
+    "energy_db",
+    "energy_std_db",
+    "hf_ratio",
+    "voiced_ratio",
+    "rate_hz",
+    "pause_ratio",
+)
 # Rough adult-speech references (mean, spread) for the z-scores until a speaker baseline exists.
 _REF = {
     "f0_mean_st": (9.0, 5.0),  # semitones re 100 Hz: ~170 Hz, spanning low male to high female voices
-    "f0_std_st": (2.5, 1.2), "f0_range_st": (8.0, 4.0), "f0_slope_st_s": (0.0, 4.0), "f0_delta_st": (0.6, 0.4),
-    "energy_db": (-28.0, 8.0), "energy_std_db": (9.0, 3.0), "hf_ratio": (0.25, 0.12),
-    "voiced_ratio": (0.55, 0.2), "rate_hz": (4.0, 1.5), "pause_ratio": (0.2, 0.15),
+    "f0_std_st": (2.5, 1.2),
+    "f0_range_st": (8.0, 4.0),
+    "f0_slope_st_s": (0.0, 4.0),
+    "f0_delta_st": (0.6, 0.4),
+    "energy_db": (-28.0, 8.0),
+    "energy_std_db": (9.0, 3.0),
+    "hf_ratio": (0.25, 0.12),
+    "voiced_ratio": (0.55, 0.2),
+    "rate_hz": (4.0, 1.5),
+    "pause_ratio": (0.2, 0.15),
 }
 # Arousal weights (sum of |w| = 1): pitch variability, level and loudness, vocal effort, tempo.
-_AROUSAL_W = {"f0_std_st": 0.22, "f0_mean_st": 0.18, "energy_db": 0.18, "energy_std_db": 0.08,
-              "hf_ratio": 0.16, "rate_hz": 0.12, "pause_ratio": -0.06}
+_AROUSAL_W = {
+    "f0_std_st": 0.22,
+    "f0_mean_st": 0.18,
+    "energy_db": 0.18,
+    "energy_std_db": 0.08,
+    "hf_ratio": 0.16,
+    "rate_hz": 0.12,
+    "pause_ratio": -0.06,
+}
 _HIGH = {"angry": 0.3, "happy": 0.3, "surprised": 0.2, "fearful": 0.2}
 
 
@@ -97,9 +122,13 @@ def utterance_features(ff: dict[str, npt.NDArray[np.float64]]) -> dict[str, floa
         consecutive = voiced[1:] & voiced[:-1]
         delta = np.abs(np.diff(_st(np.maximum(ff["f0"], 1e-6))))[consecutive]
         mad = 1.4826 * float(np.median(np.abs(st - np.median(st))))  # robust to stray octave jumps
-        f0_feats = {"f0_mean_st": float(np.median(st)), "f0_std_st": mad,
-                    "f0_range_st": float(p95 - p5), "f0_slope_st_s": slope,
-                    "f0_delta_st": float(np.median(delta)) if len(delta) else 0.0}
+        f0_feats = {
+            "f0_mean_st": float(np.median(st)),
+            "f0_std_st": mad,
+            "f0_range_st": float(p95 - p5),
+            "f0_slope_st_s": slope,
+            "f0_delta_st": float(np.median(delta)) if len(delta) else 0.0,
+        }
     else:
         f0_feats = {k: _REF[k][0] for k in ("f0_mean_st", "f0_std_st", "f0_range_st", "f0_slope_st_s", "f0_delta_st")}
     active = energy > np.max(energy) - 30.0 if len(energy) else np.zeros(0, bool)
@@ -111,7 +140,8 @@ def utterance_features(ff: dict[str, npt.NDArray[np.float64]]) -> dict[str, floa
     active_s = max(active.sum() / FRAME_RATE, 0.2)
     return {
         **f0_feats,
-        "energy_db": float(np.mean(e_act)), "energy_std_db": float(np.std(e_act)),
+        "energy_db": float(np.mean(e_act)),
+        "energy_std_db": float(np.std(e_act)),
         "hf_ratio": float(np.mean(ff["hf_ratio"][voiced])) if voiced.any() else _REF["hf_ratio"][0],
         "voiced_ratio": float(voiced.mean()) if len(voiced) else 0.0,
         "rate_hz": float(prominent.sum() / active_s),
@@ -173,8 +203,12 @@ class ProsodyBackend:
         if ff["voiced"].sum() >= 3:  # noise without a voice does not teach us the speaker's baseline
             self._history.append(feats)
         scores = arousal_to_scores(arousal)
-        est = EmotionEstimate(scores=scores, backend=self.description, embedding=embedding,
-                              evidence=float(min(1.0, ff["voiced"].sum() / FRAME_RATE / 0.5)))
+        est = EmotionEstimate(
+            scores=scores,
+            backend=self.description,
+            embedding=embedding,
+            evidence=float(min(1.0, ff["voiced"].sum() / FRAME_RATE / 0.5)),
+        )
         return est, self._curves(ff)
 
     def frames(self, audio: FloatArray) -> FrameCurves:
@@ -191,10 +225,12 @@ class ProsodyBackend:
         st_filled = np.where(np.isnan(st), ref["f0_mean_st"][0], st)
         pitch = smooth_frames(st_filled[:, None], w)[:, 0]
         pitch_var = np.sqrt(np.maximum(smooth_frames(((st_filled - pitch) ** 2)[:, None], w)[:, 0], 0))
-        z = (0.22 * (pitch_var - ref["f0_std_st"][0]) / ref["f0_std_st"][1]
-             + 0.18 * (pitch - ref["f0_mean_st"][0]) / ref["f0_mean_st"][1]
-             + 0.26 * (energy - ref["energy_db"][0]) / ref["energy_db"][1]
-             + 0.16 * (hf - ref["hf_ratio"][0]) / ref["hf_ratio"][1]) / 0.55
+        z = (
+            0.22 * (pitch_var - ref["f0_std_st"][0]) / ref["f0_std_st"][1]
+            + 0.18 * (pitch - ref["f0_mean_st"][0]) / ref["f0_mean_st"][1]
+            + 0.26 * (energy - ref["energy_db"][0]) / ref["energy_db"][1]
+            + 0.16 * (hf - ref["hf_ratio"][0]) / ref["hf_ratio"][1]
+        ) / 0.55
         quiet = energy < (np.max(energy) - 40.0 if len(energy) else 0)
         probs = arousal_to_scores(z)
         probs[quiet] = np.full(N_LABELS, 1.0 / N_LABELS)  # no voice, no opinion

@@ -33,19 +33,41 @@ else:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-_NRC_MAP = {"anger": "angry", "disgust": "disgusted", "fear": "fearful", "joy": "happy", "sadness": "sad",
-            "surprise": "surprised"}
+_NRC_MAP = {
+    "anger": "angry",
+    "disgust": "disgusted",
+    "fear": "fearful",
+    "joy": "happy",
+    "sadness": "sad",
+    "surprise": "surprised",
+}
 # DUTIR classes, in the order a word listed in several is resolved (恶, "derogatory", is broad and last).
-_DUTIR = (("哀", "sad", 1.0), ("惧", "fearful", 1.0), ("怒", "angry", 1.0), ("惊", "surprised", 1.0),
-          ("乐", "happy", 1.0), ("好", "happy", 0.5), ("恶", "disgusted", 0.5))
+_DUTIR = (
+    ("哀", "sad", 1.0),
+    ("惧", "fearful", 1.0),
+    ("怒", "angry", 1.0),
+    ("惊", "surprised", 1.0),
+    ("乐", "happy", 1.0),
+    ("好", "happy", 0.5),
+    ("恶", "disgusted", 0.5),
+)
 _NEGATIVE = {"angry", "disgusted", "fearful", "sad"}
 _PRIOR = np.full(N_LABELS, 0.03)
 _PRIOR[INDEX["neutral"]] = 0.6
 _PRIOR[INDEX["other"]] = _PRIOR[INDEX["unknown"]] = 0.005
 _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _CLAUSE_BREAK = {",", ".", "!", "?", ";", ":", "，", "。", "！", "？", "；", "：", "but", "但是", "可是", "不过"}
-_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ness", ""), ("ing", ""), ("ed", ""), ("ly", ""), ("es", ""), ("s", ""),
-             ("d", ""))
+_SUFFIXES = (
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ness", ""),
+    ("ing", ""),
+    ("ed", ""),
+    ("ly", ""),
+    ("es", ""),
+    ("s", ""),
+    ("d", ""),
+)
 
 Weights = dict[str, float]
 
@@ -118,8 +140,10 @@ def load_lexicon(overlay_path: str = "") -> dict[str, Any]:
             if w in words and set(words[w]) != {"neutral"}:
                 words.pop(w)
     _add_jieba_words(section.get("words", {}) for section in [overlay.get("zh", {})])
-    return {"en": {"words": en_words, "intensifiers": en_int, "negators": neg_en},
-            "zh": {"words": zh_words, "intensifiers": zh_int, "negators": neg_zh}}
+    return {
+        "en": {"words": en_words, "intensifiers": en_int, "negators": neg_en},
+        "zh": {"words": zh_words, "intensifiers": zh_int, "negators": neg_zh},
+    }
 
 
 def _add_jieba_words(word_tables: Any) -> None:
@@ -216,8 +240,9 @@ class LexiconTextBackend:
         scores = scores / scores.sum()
         evidence = float(1.0 - np.exp(-max(0.0, mass.sum() - mass[INDEX["neutral"]])))
         keywords.sort(key=lambda kw: -kw[0])
-        return EmotionEstimate(scores=scores, backend=self.description, keywords=tuple(k for _, k in keywords),
-                               evidence=evidence)
+        return EmotionEstimate(
+            scores=scores, backend=self.description, keywords=tuple(k for _, k in keywords), evidence=evidence
+        )
 
 
 def _negate(contrib: np.ndarray) -> np.ndarray:
@@ -298,5 +323,4 @@ class TransformersTextBackend:
             probs = np.exp(logits - logits.max())
             probs /= probs.sum()
         scores = probs @ self._map
-        return EmotionEstimate(scores=scores / scores.sum(), backend=self.description,
-                               evidence=float(np.max(scores)))
+        return EmotionEstimate(scores=scores / scores.sum(), backend=self.description, evidence=float(np.max(scores)))

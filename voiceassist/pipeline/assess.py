@@ -126,28 +126,81 @@ class AssessmentStage:
         start, end = u.opened.start_s, u.opened.end_s
         crisis = self.crisis.detect(words) if words else []
         f = fuse(speech, text, self.cfg.emotion, lang)
-        yield FusedEmotion(segment_id=u.segment_id, scores=f.scores, label=f.label, confidence=round(f.confidence, 4),
-                           speech=speech, text=text, speech_weight=f.speech_weight, text_weight=f.text_weight,
-                           rule=f.rule, fallback_action=f.fallback_action, suggested_response=f.suggested_response,
-                           language=lang, start_s=start, end_s=end)
+        yield FusedEmotion(
+            segment_id=u.segment_id,
+            scores=f.scores,
+            label=f.label,
+            confidence=round(f.confidence, 4),
+            speech=speech,
+            text=text,
+            speech_weight=f.speech_weight,
+            text_weight=f.text_weight,
+            rule=f.rule,
+            fallback_action=f.fallback_action,
+            suggested_response=f.suggested_response,
+            language=lang,
+            start_s=start,
+            end_s=end,
+        )
         state = self.mood.update(speech.embedding if speech is not None else None, f.scores)
-        self._recent = [*self._recent, {
-            "segment_id": u.segment_id, "start_s": round(start, 3), "end_s": round(end, 3), "text": words,
-            "fused": f.label, "confidence": round(f.confidence, 4), "valence": round(state.valence, 4),
-            "arousal": round(state.arousal, 4)}][-self._keep:]
+        self._recent = [
+            *self._recent,
+            {
+                "segment_id": u.segment_id,
+                "start_s": round(start, 3),
+                "end_s": round(end, 3),
+                "text": words,
+                "fused": f.label,
+                "confidence": round(f.confidence, 4),
+                "valence": round(state.valence, 4),
+                "arousal": round(state.arousal, 4),
+            },
+        ][-self._keep :]
         yield MoodUpdate(segment_id=u.segment_id, state=state, embedding_backend=speech.backend if speech else None)
         if self.reply is not None:
-            self.reply(ReplyRequest(segment_id=u.segment_id, text=words, language=lang, label=f.label,
-                                    fallback_action=f.fallback_action, suggested_response=f.suggested_response,
-                                    mood_valence=state.mean_valence, mood_turns=state.n,
-                                    speech_end_at=u.opened.speech_end_at, crisis=bool(crisis)))
+            self.reply(
+                ReplyRequest(
+                    segment_id=u.segment_id,
+                    text=words,
+                    language=lang,
+                    label=f.label,
+                    fallback_action=f.fallback_action,
+                    suggested_response=f.suggested_response,
+                    mood_valence=state.mean_valence,
+                    mood_turns=state.n,
+                    speech_end_at=u.opened.speech_end_at,
+                    crisis=bool(crisis),
+                )
+            )
         if self.alerts is None:
             return
-        evidence = {"utterances": list(self._recent), "mood": {k: getattr(state, k) for k in (
-            "volatility_l2", "volatility_cos", "volatility_relative", "rmssd_valence", "pac_valence",
-            "rmssd_arousal", "pac_arousal", "mean_valence", "mean_arousal")}}
-        for alert_id, d in self.alerts.evaluate(time.monotonic(), u.segment_id, words,
-                                                state.metric(self.cfg.alerts.metric), evidence, crisis=crisis):
-            yield AlertRaised(segment_id=u.segment_id, alert_id=alert_id, kind=d.kind, severity=d.severity.value,
-                              rule=d.rule, segment_ids=d.segment_ids, suppressed=d.suppressed,
-                              channels=() if d.suppressed else tuple(self.alerts.channels))
+        evidence = {
+            "utterances": list(self._recent),
+            "mood": {
+                k: getattr(state, k)
+                for k in (
+                    "volatility_l2",
+                    "volatility_cos",
+                    "volatility_relative",
+                    "rmssd_valence",
+                    "pac_valence",
+                    "rmssd_arousal",
+                    "pac_arousal",
+                    "mean_valence",
+                    "mean_arousal",
+                )
+            },
+        }
+        for alert_id, d in self.alerts.evaluate(
+            time.monotonic(), u.segment_id, words, state.metric(self.cfg.alerts.metric), evidence, crisis=crisis
+        ):
+            yield AlertRaised(
+                segment_id=u.segment_id,
+                alert_id=alert_id,
+                kind=d.kind,
+                severity=d.severity.value,
+                rule=d.rule,
+                segment_ids=d.segment_ids,
+                suppressed=d.suppressed,
+                channels=() if d.suppressed else tuple(self.alerts.channels),
+            )

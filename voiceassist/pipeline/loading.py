@@ -26,8 +26,9 @@ def load_asr(cfg: Config, backend: AsrBackend | None) -> tuple[AsrBackend, list[
     if warm is not None:
         warm()
     embedded = bool(getattr(getattr(backend, "resolved", None), "embedded", False))
-    return backend, [StageReady(stage="asr", description=backend.description, embedded=embedded,
-                                load_s=time.monotonic() - t0)]
+    return backend, [
+        StageReady(stage="asr", description=backend.description, embedded=embedded, load_s=time.monotonic() - t0)
+    ]
 
 
 def load_speech_emotion(cfg: Config, backend: SpeechEmotionBackend | None) -> tuple[SpeechEmotionBackend, list[Event]]:
@@ -48,8 +49,13 @@ def load_speech_emotion(cfg: Config, backend: SpeechEmotionBackend | None) -> tu
     else:
         backend.load()
     backend.warmup()
-    ready = StageReady(stage="speech-emotion", description=backend.description, embedded=backend.embedded,
-                       load_s=time.monotonic() - t0, note=note)
+    ready = StageReady(
+        stage="speech-emotion",
+        description=backend.description,
+        embedded=backend.embedded,
+        load_s=time.monotonic() - t0,
+        note=note,
+    )
     return backend, [*events, ready]
 
 
@@ -71,8 +77,13 @@ def load_text_emotion(cfg: Config, backend: TextEmotionBackend | None) -> tuple[
             events.append(StageError(stage="text-emotion", message=str(e)))
     else:
         backend.load()
-    ready = StageReady(stage="text-emotion", description=backend.description, embedded=backend.embedded,
-                       load_s=time.monotonic() - t0, note=note)
+    ready = StageReady(
+        stage="text-emotion",
+        description=backend.description,
+        embedded=backend.embedded,
+        load_s=time.monotonic() - t0,
+        note=note,
+    )
     return backend, [*events, ready]
 
 
@@ -95,9 +106,15 @@ def check_quality(seg: Any, cfg: Config) -> tuple[Any, Event | None]:
             error = StageError(segment_id=seg.segment_id, stage="silero", message=str(e))
     msg = MESSAGES.get(issue) if issue else None
     report = QualityReport(
-        segment_id=seg.segment_id, ok=issue is None, issue=issue,
-        message=msg[0] if msg else None, message_zh=msg[1] if msg else None,
-        rms_dbfs=round(q.rms_dbfs, 2), peak_dbfs=round(q.peak_dbfs, 2), clipped_ratio=round(q.clipped_ratio, 5),
-        trimmed_start_s=seg.start_s + q.trim_start / SAMPLE_RATE, trimmed_end_s=seg.start_s + q.trim_end / SAMPLE_RATE,
+        segment_id=seg.segment_id,
+        ok=issue is None,
+        issue=issue,
+        message=msg[0] if msg else None,
+        message_zh=msg[1] if msg else None,
+        rms_dbfs=round(q.rms_dbfs, 2),
+        peak_dbfs=round(q.peak_dbfs, 2),
+        clipped_ratio=round(q.clipped_ratio, 5),
+        trimmed_start_s=seg.start_s + q.trim_start / SAMPLE_RATE,
+        trimmed_end_s=seg.start_s + q.trim_end / SAMPLE_RATE,
     )
     return report, error

@@ -75,10 +75,18 @@ class StageSetupError(RuntimeError):
 
 
 class Pipeline:
-    def __init__(self, cfg: Config, source: AudioSource, bus: EventBus | None = None,
-                 asr: AsrBackend | None = None, speech_emotion: SpeechEmotionBackend | None = None,
-                 text_emotion: TextEmotionBackend | None = None, live_frames: bool | None = None,
-                 alerts: Any = None, responder: Any = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        source: AudioSource,
+        bus: EventBus | None = None,
+        asr: AsrBackend | None = None,
+        speech_emotion: SpeechEmotionBackend | None = None,
+        text_emotion: TextEmotionBackend | None = None,
+        live_frames: bool | None = None,
+        alerts: Any = None,
+        responder: Any = None,
+    ) -> None:
         """``alerts`` (an AlertService) and ``responder`` (a Responder) are built and owned by the Session;
         without them the pipeline assesses utterances but raises no alert and gives no reply."""
         self.cfg = cfg
@@ -95,14 +103,26 @@ class Pipeline:
         self.assessment = AssessmentStage(cfg, alerts=alerts, reply=self._request_reply)
         self._assess_worker: Worker[Part] = Worker("assess", self.bus, self.assessment.handle, maxsize=256)
         self._asr_worker: Worker[SpeechSegment] = Worker(
-            "asr", self.bus, self._transcribe, setup=self._load_asr,
-            on_failed=lambda seg: self._part(seg.segment_id, "transcript", None))
+            "asr",
+            self.bus,
+            self._transcribe,
+            setup=self._load_asr,
+            on_failed=lambda seg: self._part(seg.segment_id, "transcript", None),
+        )
         self._emotion_worker: Worker[SpeechSegment | LiveRequest] = Worker(
-            "speech-emotion", self.bus, self._speech_emotion, setup=self._load_speech_emotion,
-            on_failed=lambda item: None if isinstance(item, LiveRequest) else self._part(item.segment_id, "speech"))
+            "speech-emotion",
+            self.bus,
+            self._speech_emotion,
+            setup=self._load_speech_emotion,
+            on_failed=lambda item: None if isinstance(item, LiveRequest) else self._part(item.segment_id, "speech"),
+        )
         self._text_worker: Worker[Transcript] = Worker(
-            "text-emotion", self.bus, self._text_emotion, setup=self._load_text_emotion,
-            on_failed=lambda tr: self._part(tr.segment_id, "text"))
+            "text-emotion",
+            self.bus,
+            self._text_emotion,
+            setup=self._load_text_emotion,
+            on_failed=lambda tr: self._part(tr.segment_id, "text"),
+        )
         if live_frames is None:
             live_frames = cfg.emotion.live_frames and bool(getattr(source, "realtime", True))
         self.live_frames = live_frames and self.emotion_enabled
@@ -210,8 +230,9 @@ class Pipeline:
                     next_level = chunk.end_s + level_every
                     x = int16_to_float32(chunk.samples)
                     rms = float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
-                    self.bus.publish(AudioLevel(rms_dbfs=round(20 * np.log10(max(rms, 1e-6)), 1),
-                                                in_speech=self.segmenter.in_speech))
+                    self.bus.publish(
+                        AudioLevel(rms_dbfs=round(20 * np.log10(max(rms, 1e-6)), 1), in_speech=self.segmenter.in_speech)
+                    )
                 for ev in self.segmenter.push(chunk):
                     self._on_segmenter_event(ev)
                 if self.live_frames:
@@ -230,8 +251,11 @@ class Pipeline:
         finally:
             for ev in self.segmenter.flush():  # nothing already heard is lost
                 self._on_segmenter_event(ev)
-            self.bus.publish(SourceEnded(source=self.source.info.name, duration_s=duration,
-                                         overflows=self.source.overflows, error=error))
+            self.bus.publish(
+                SourceEnded(
+                    source=self.source.info.name, duration_s=duration, overflows=self.source.overflows, error=error
+                )
+            )
 
     def set_input_enabled(self, enabled: bool) -> None:
         """Push-to-talk: while disabled, what the microphone hears is replaced by silence (timing kept)."""
@@ -242,9 +266,13 @@ class Pipeline:
 
     def _maybe_barge_in(self) -> None:
         seg_id = self.segmenter.current_id
-        if (self.responder is None or seg_id is None or seg_id == self._barged_id
-                or not self.responder.assistant_speaking
-                or self.segmenter.current_voiced_s * 1000 < self.cfg.tts.barge_in_ms):
+        if (
+            self.responder is None
+            or seg_id is None
+            or seg_id == self._barged_id
+            or not self.responder.assistant_speaking
+            or self.segmenter.current_voiced_s * 1000 < self.cfg.tts.barge_in_ms
+        ):
             return
         self._barged_id = seg_id
         self.responder.barge_in(seg_id)
@@ -257,8 +285,14 @@ class Pipeline:
                 self._ignored.add(ev.segment_id or 0)
             if isinstance(ev, SpeechSegment) and ev.segment_id in self._ignored:
                 self._ignored.discard(ev.segment_id)
-                self.bus.publish(SpeechDiscarded(segment_id=ev.segment_id, start_s=ev.start_s,
-                                                 voiced_s=ev.end_s - ev.start_s, reason="assistant_speaking"))
+                self.bus.publish(
+                    SpeechDiscarded(
+                        segment_id=ev.segment_id,
+                        start_s=ev.start_s,
+                        voiced_s=ev.end_s - ev.start_s,
+                        reason="assistant_speaking",
+                    )
+                )
                 return
         self.bus.publish(ev)
         if not isinstance(ev, SpeechSegment):
@@ -282,8 +316,9 @@ class Pipeline:
         if heard_s < 0.2 or (last_id == seg_id and heard_s - last_s < self.cfg.emotion.live_interval_ms / 1000):
             return
         self._live_offered = (seg_id, heard_s)
-        self._emotion_worker.offer(LiveRequest(segment_id=seg_id, audio=audio,
-                                               start_s=self.segmenter.current_start_s, captured_at=captured_at))
+        self._emotion_worker.offer(
+            LiveRequest(segment_id=seg_id, audio=audio, start_s=self.segmenter.current_start_s, captured_at=captured_at)
+        )
 
     def _check_quality(self, seg: SpeechSegment) -> QualityReport:
         report, error = check_quality(seg, self.cfg)
@@ -301,11 +336,17 @@ class Pipeline:
         t0 = time.monotonic()
         r = self._asr.transcribe(seg.audio.as_float32())  # a failure: on_failed tells the assessment
         tr = Transcript(
-            segment_id=seg.segment_id, text=r.text, language=r.language,
-            language_probability=round(r.language_probability, 4), start_s=seg.start_s, end_s=seg.end_s,
-            backend=self._asr.description, no_speech_prob=round(r.no_speech_prob, 4),
+            segment_id=seg.segment_id,
+            text=r.text,
+            language=r.language,
+            language_probability=round(r.language_probability, 4),
+            start_s=seg.start_s,
+            end_s=seg.end_s,
+            backend=self._asr.description,
+            no_speech_prob=round(r.no_speech_prob, 4),
             avg_logprob=round(r.avg_logprob, 4) if r.avg_logprob > -1e9 else -99.0,
-            dropped_as_hallucination=r.dropped_as_hallucination, dropped_reason=r.dropped_reason,
+            dropped_as_hallucination=r.dropped_as_hallucination,
+            dropped_reason=r.dropped_reason,
             processing_s=time.monotonic() - t0,
         )
         yield tr
@@ -332,8 +373,14 @@ class Pipeline:
         est: EmotionEstimate | None = None
         try:
             est, curves = self._ser.analyze(item.audio.as_float32())
-            yield SpeechEmotion(segment_id=item.segment_id, estimate=est, frames=curves, start_s=item.start_s,
-                                end_s=item.end_s, processing_s=time.monotonic() - t0)
+            yield SpeechEmotion(
+                segment_id=item.segment_id,
+                estimate=est,
+                frames=curves,
+                start_s=item.start_s,
+                end_s=item.end_s,
+                processing_s=time.monotonic() - t0,
+            )
         except Exception as e:
             log.error("speech emotion failed on segment %s", item.segment_id, exc_info=True)
             yield StageError(segment_id=item.segment_id, stage="speech-emotion", message=f"{type(e).__name__}: {e}")
@@ -350,14 +397,20 @@ class Pipeline:
             return
         ctx_frames = int(self.cfg.emotion.live_context_s * rate)
         first = max(0, done - ctx_frames)
-        audio = int16_to_float32(req.audio[int(first / rate * SAMPLE_RATE):])
+        audio = int16_to_float32(req.audio[int(first / rate * SAMPLE_RATE) :])
         curves = self._ser.frames(audio)
-        new = curves.probs[done - first: total - first]
+        new = curves.probs[done - first : total - first]
         if len(new) == 0:
             return
         self._live_done[req.segment_id] = done + len(new)
-        yield EmotionFrames(segment_id=req.segment_id, start_s=req.start_s + done / rate, frame_rate=rate,
-                            probs=new, audio_captured_at=req.captured_at, backend=self._ser.description)
+        yield EmotionFrames(
+            segment_id=req.segment_id,
+            start_s=req.start_s + done / rate,
+            frame_rate=rate,
+            probs=new,
+            audio_captured_at=req.captured_at,
+            backend=self._ser.description,
+        )
 
     def _text_emotion(self, tr: Transcript) -> Iterable[Event]:
         assert self._ter is not None

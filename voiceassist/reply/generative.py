@@ -49,16 +49,19 @@ class GenerativeReplier:
 
     def prompt(self, text: str, label: str, tone: str, language: str, history: list[tuple[str, str]]) -> str:
         lang = "Mandarin Chinese (simplified)" if language == "zh" else "English"
-        lines = [f"You are a kind voice assistant. The person sounds {label}. {GUIDANCE.get(tone, '')} "
-                 f"Answer in {lang}, in one or two short sentences. No diagnosis, no medical advice, "
-                 "no pet names."]
+        lines = [
+            f"You are a kind voice assistant. The person sounds {label}. {GUIDANCE.get(tone, '')} "
+            f"Answer in {lang}, in one or two short sentences. No diagnosis, no medical advice, "
+            "no pet names."
+        ]
         for user, bot in history[-3:]:
             lines += [f"Person: {user}", f"Assistant: {bot}"]
         lines += [f"Person: {text}", "Assistant:"]
         return "\n".join(lines)
 
-    def generate(self, text: str, label: str, tone: str, language: str,
-                 history: list[tuple[str, str]] | None = None) -> str | None:
+    def generate(
+        self, text: str, label: str, tone: str, language: str, history: list[tuple[str, str]] | None = None
+    ) -> str | None:
         """A filtered reply, or None (then use the strategy reply); ``last_error`` says why."""
         import torch
 
@@ -71,8 +74,13 @@ class GenerativeReplier:
         try:
             enc = self._tok(prompt, return_tensors="pt", truncation=True, max_length=512)
             with torch.inference_mode():
-                out = self._model.generate(**enc, max_new_tokens=self.max_new_tokens, max_time=self.timeout_s,
-                                           do_sample=False, pad_token_id=self._tok.pad_token_id)
+                out = self._model.generate(
+                    **enc,
+                    max_new_tokens=self.max_new_tokens,
+                    max_time=self.timeout_s,
+                    do_sample=False,
+                    pad_token_id=self._tok.pad_token_id,
+                )
         except Exception as e:
             self.last_error = f"{type(e).__name__}: {e}"
             log.warning("generative reply failed: %s", self.last_error)
@@ -81,7 +89,7 @@ class GenerativeReplier:
         if elapsed > self.timeout_s:
             self.last_error = f"timed out after {elapsed:.1f} s"
             return None
-        new_tokens = out[0, enc["input_ids"].shape[1]:]
+        new_tokens = out[0, enc["input_ids"].shape[1] :]
         self.last_new_tokens = len(new_tokens)
         reply = self._tok.decode(new_tokens, skip_special_tokens=True)
         reply = reply.split("\nPerson:")[0].strip()

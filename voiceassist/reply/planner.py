@@ -23,19 +23,32 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-STRATEGY = {"angry": "angry", "disgusted": "disgusted", "sad": "sad", "fearful": "fearful", "happy": "happy",
-            "surprised": "surprised", "neutral": "neutral"}
+STRATEGY = {
+    "angry": "angry",
+    "disgusted": "disgusted",
+    "sad": "sad",
+    "fearful": "fearful",
+    "happy": "happy",
+    "surprised": "surprised",
+    "neutral": "neutral",
+}
 _OPENER_FOR = {"angry", "sad", "fearful", "disgusted"}
 
 # Generated text must not diagnose, prescribe, get over-familiar or touch self-harm methods.
-_BLOCKED = [re.compile(p, re.IGNORECASE) for p in (
-    r"\byou (have|suffer from|are suffering from) (depression|anxiety|bipolar|ptsd|adhd|a disorder)",
-    r"\b(diagnos\w*|prescri\w*|medication|antidepressant|dosage|pills?)\b",
-    r"\b(honey|darling|sweetheart|babe|baby|my love|i love you)\b",
-    r"\b(kill|hurt|harm|cut) (yourself|your self)\b", r"\b(suicide|overdose)\b",
-    r"你(得了|患有|有)(抑郁症|焦虑症|精神病|双相)", r"(诊断|处方|药物|吃药|剂量|安眠药)", r"(亲爱的|宝贝|我爱你)",
-    r"(自杀|割腕|跳楼|结束生命)",
-)]
+_BLOCKED = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\byou (have|suffer from|are suffering from) (depression|anxiety|bipolar|ptsd|adhd|a disorder)",
+        r"\b(diagnos\w*|prescri\w*|medication|antidepressant|dosage|pills?)\b",
+        r"\b(honey|darling|sweetheart|babe|baby|my love|i love you)\b",
+        r"\b(kill|hurt|harm|cut) (yourself|your self)\b",
+        r"\b(suicide|overdose)\b",
+        r"你(得了|患有|有)(抑郁症|焦虑症|精神病|双相)",
+        r"(诊断|处方|药物|吃药|剂量|安眠药)",
+        r"(亲爱的|宝贝|我爱你)",
+        r"(自杀|割腕|跳楼|结束生命)",
+    )
+]
 
 
 def content_filter(text: str, max_chars: int = 400) -> str | None:
@@ -65,8 +78,9 @@ class ReplyPlan:
 
 
 class ReplyPlanner:
-    def __init__(self, folder: Path, seed: int | None = None, low_mood_valence: float = -0.3,
-                 low_mood_turns: int = 3) -> None:
+    def __init__(
+        self, folder: Path, seed: int | None = None, low_mood_valence: float = -0.3, low_mood_turns: int = 3
+    ) -> None:
         self.tones = self._load(folder / "tones.toml")
         self.intents = self._load(folder / "intents.toml")
         self.crisis = self._load(folder / "crisis.toml")
@@ -119,9 +133,18 @@ class ReplyPlanner:
             strategy = "gentle"  # no cheerfulness for someone who has been low for a while
         return strategy
 
-    def plan(self, label: str, text: str, language: str, *, crisis: bool = False,
-             fallback_action: str | None = None, suggested_response: str | None = None,
-             mood_valence: float | None = None, mood_turns: int = 0) -> ReplyPlan:
+    def plan(
+        self,
+        label: str,
+        text: str,
+        language: str,
+        *,
+        crisis: bool = False,
+        fallback_action: str | None = None,
+        suggested_response: str | None = None,
+        mood_valence: float | None = None,
+        mood_turns: int = 0,
+    ) -> ReplyPlan:
         lang = "zh" if language.startswith("zh") else "en"
         if crisis:
             reply = str(self.crisis[lang])

@@ -30,11 +30,25 @@ def write_embeddings(folder: Path, rows: Iterable[EmbeddingRow], prefix: str = "
         if r.embedding is not None:
             path = folder / f"{prefix}seg{r.segment_id:04d}.npy"
             np.save(path, r.embedding)
-            written.append({"segment": r.segment_id, "kind": "utterance", "file": path.name,
-                            "shape": list(r.embedding.shape), "backend": r.backend})
+            written.append(
+                {
+                    "segment": r.segment_id,
+                    "kind": "utterance",
+                    "file": path.name,
+                    "shape": list(r.embedding.shape),
+                    "backend": r.backend,
+                }
+            )
         if r.frames is not None:
             path = folder / f"{prefix}seg{r.segment_id:04d}_frames.npy"
             np.save(path, r.frames)
-            written.append({"segment": r.segment_id, "kind": "frames", "file": path.name,
-                            "shape": list(r.frames.shape), "frame_rate": r.frame_rate})
+            written.append(
+                {
+                    "segment": r.segment_id,
+                    "kind": "frames",
+                    "file": path.name,
+                    "shape": list(r.frames.shape),
+                    "frame_rate": r.frame_rate,
+                }
+            )
     return written

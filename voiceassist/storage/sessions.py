@@ -138,8 +138,10 @@ class SessionStore:
 
     # -- writing -----------------------------------------------------------------------------------
     def start_session(self, source: str, now: float | None = None) -> int:
-        return self._write("INSERT INTO sessions (started_at, source, pid) VALUES (?, ?, ?)",
-                           (time.time() if now is None else now, source, os.getpid()))
+        return self._write(
+            "INSERT INTO sessions (started_at, source, pid) VALUES (?, ?, ?)",
+            (time.time() if now is None else now, source, os.getpid()),
+        )
 
     def end_session(self, session_id: int) -> None:
         self._write("UPDATE sessions SET ended_at=? WHERE id=?", (time.time(), session_id))
@@ -147,36 +149,61 @@ class SessionStore:
     def set_backends(self, session_id: int, backends: dict[str, str]) -> None:
         self._write("UPDATE sessions SET backends=? WHERE id=?", (_json(backends), session_id))
 
-    def add_utterance(self, session_id: int, segment_id: int, start_s: float, end_s: float,
-                      audio: np.ndarray | None = None) -> None:
-        self._write("INSERT OR IGNORE INTO utterances (session_id, segment_id, wall_time, start_s, end_s, audio) "
-                    "VALUES (?,?,?,?,?,?)", (session_id, segment_id, time.time(), start_s, end_s,
-                                             None if audio is None else audio.astype(np.int16).tobytes()))
+    def add_utterance(
+        self, session_id: int, segment_id: int, start_s: float, end_s: float, audio: np.ndarray | None = None
+    ) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO utterances (session_id, segment_id, wall_time, start_s, end_s, audio) "
+            "VALUES (?,?,?,?,?,?)",
+            (
+                session_id,
+                segment_id,
+                time.time(),
+                start_s,
+                end_s,
+                None if audio is None else audio.astype(np.int16).tobytes(),
+            ),
+        )
 
     def update_utterance(self, session_id: int, segment_id: int, **fields: Any) -> None:
         if not fields:
             return
         cols = ", ".join(f"{k}=?" for k in fields)
-        self._write(f"UPDATE utterances SET {cols} WHERE session_id=? AND segment_id=?",
-                    (*fields.values(), session_id, segment_id))
+        self._write(
+            f"UPDATE utterances SET {cols} WHERE session_id=? AND segment_id=?",
+            (*fields.values(), session_id, segment_id),
+        )
 
-    def add_frames(self, session_id: int, segment_id: int, start_s: float, frame_rate: float,
-                   probs: np.ndarray) -> None:
+    def add_frames(
+        self, session_id: int, segment_id: int, start_s: float, frame_rate: float, probs: np.ndarray
+    ) -> None:
         step = max(1, round(frame_rate / FRAME_RATE_STORED))
         if len(probs) >= step:
             down = probs[: len(probs) // step * step].reshape(-1, step, probs.shape[1]).mean(axis=1)
         else:
             down = probs
-        self._write("INSERT OR REPLACE INTO frames VALUES (?,?,?,?,?)",
-                    (session_id, segment_id, start_s, frame_rate / step, down.astype(np.float16).tobytes()))
+        self._write(
+            "INSERT OR REPLACE INTO frames VALUES (?,?,?,?,?)",
+            (session_id, segment_id, start_s, frame_rate / step, down.astype(np.float16).tobytes()),
+        )
 
     def add_mood(self, session_id: int, segment_id: int, data: dict[str, Any]) -> None:
         self._write("INSERT OR REPLACE INTO moods VALUES (?,?,?,?)", (session_id, segment_id, time.time(), _json(data)))
 
-    def add_alert(self, session_id: int, alert_id: int, segment_id: int | None, kind: str, severity: str,
-                  rule: str, suppressed: bool) -> None:
-        self._write("INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?)",
-                    (session_id, alert_id, segment_id, time.time(), kind, severity, rule, int(suppressed)))
+    def add_alert(
+        self,
+        session_id: int,
+        alert_id: int,
+        segment_id: int | None,
+        kind: str,
+        severity: str,
+        rule: str,
+        suppressed: bool,
+    ) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?)",
+            (session_id, alert_id, segment_id, time.time(), kind, severity, rule, int(suppressed)),
+        )
 
     def add_feedback(self, session_id: int, segment_id: int, data: dict[str, Any]) -> None:
         self._write("INSERT INTO feedback VALUES (?,?,?,?)", (session_id, segment_id, time.time(), _json(data)))
@@ -185,7 +212,8 @@ class SessionStore:
     def sessions(self) -> list[SessionInfo]:
         rows = self.db.query(
             "SELECT s.id, s.started_at, s.ended_at, s.source, COUNT(u.segment_id), s.ended_abruptly FROM sessions s "
-            "LEFT JOIN utterances u ON u.session_id = s.id GROUP BY s.id ORDER BY s.id DESC")
+            "LEFT JOIN utterances u ON u.session_id = s.id GROUP BY s.id ORDER BY s.id DESC"
+        )
         return [SessionInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def utterances(self, session_id: int) -> list[dict[str, Any]]:
@@ -193,31 +221,34 @@ class SessionStore:
         for d in self.db.query_dicts("SELECT * FROM utterances WHERE session_id=? ORDER BY segment_id", (session_id,)):
             for k in ("speech", "text_emotion", "fused"):
                 d[k] = json.loads(d[k]) if d[k] else None
-            d["embedding"] = (np.frombuffer(d["embedding"], dtype=np.float32) if d["embedding"] is not None
-                              else None)
+            d["embedding"] = np.frombuffer(d["embedding"], dtype=np.float32) if d["embedding"] is not None else None
             d["audio"] = np.frombuffer(d["audio"], dtype=np.int16) if d["audio"] is not None else None
             out.append(d)
         return out
 
     def frames(self, session_id: int, segment_id: int) -> tuple[float, float, np.ndarray] | None:
-        rows = self.db.query("SELECT start_s, frame_rate, probs FROM frames WHERE session_id=? AND segment_id=?",
-                             (session_id, segment_id))
+        rows = self.db.query(
+            "SELECT start_s, frame_rate, probs FROM frames WHERE session_id=? AND segment_id=?",
+            (session_id, segment_id),
+        )
         if not rows:
             return None
         r = rows[0]
         return r[0], r[1], np.frombuffer(r[2], dtype=np.float16).reshape(-1, len(LABELS)).astype(np.float32)
 
     def moods(self, session_id: int) -> list[dict[str, Any]]:
-        rows = self.db.query("SELECT segment_id, wall_time, data FROM moods WHERE session_id=? ORDER BY segment_id",
-                             (session_id,))
+        rows = self.db.query(
+            "SELECT segment_id, wall_time, data FROM moods WHERE session_id=? ORDER BY segment_id", (session_id,)
+        )
         return [{"segment_id": r[0], "wall_time": r[1], **json.loads(r[2])} for r in rows]
 
     def alerts(self, session_id: int) -> list[dict[str, Any]]:
         return self.db.query_dicts("SELECT * FROM alerts WHERE session_id=? ORDER BY alert_id", (session_id,))
 
     def feedback(self, session_id: int) -> list[dict[str, Any]]:
-        rows = self.db.query("SELECT segment_id, wall_time, data FROM feedback WHERE session_id=? ORDER BY wall_time",
-                             (session_id,))
+        rows = self.db.query(
+            "SELECT segment_id, wall_time, data FROM feedback WHERE session_id=? ORDER BY wall_time", (session_id,)
+        )
         return [{"segment_id": r[0], "wall_time": r[1], **json.loads(r[2])} for r in rows]
 
     def integrity_ok(self) -> bool:
@@ -232,19 +263,49 @@ class SessionStore:
         for u in self.utterances(session_id):
             u = {k: v for k, v in u.items() if k not in ("embedding", "audio", "session_id")}
             utts.append(u)
-        return {"session": {"id": info.id, "started_at": info.started_at, "ended_at": info.ended_at,
-                            "source": info.source}, "utterances": utts, "moods": self.moods(session_id),
-                "alerts": self.alerts(session_id)}
+        return {
+            "session": {"id": info.id, "started_at": info.started_at, "ended_at": info.ended_at, "source": info.source},
+            "utterances": utts,
+            "moods": self.moods(session_id),
+            "alerts": self.alerts(session_id),
+        }
 
     def export_csv(self, session_id: int) -> str:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["segment_id", "start_s", "end_s", "text", "language", "fused_label", "confidence", "valence",
-                    "arousal", "speech_label", "text_label", "reply"])
+        w.writerow(
+            [
+                "segment_id",
+                "start_s",
+                "end_s",
+                "text",
+                "language",
+                "fused_label",
+                "confidence",
+                "valence",
+                "arousal",
+                "speech_label",
+                "text_label",
+                "reply",
+            ]
+        )
         for u in self.utterances(session_id):
-            w.writerow([u["segment_id"], round(u["start_s"], 3), round(u["end_s"], 3), u["text"], u["language"],
-                        u["fused_label"], u["confidence"], u["valence"], u["arousal"],
-                        (u["speech"] or {}).get("label"), (u["text_emotion"] or {}).get("label"), u["reply"]])
+            w.writerow(
+                [
+                    u["segment_id"],
+                    round(u["start_s"], 3),
+                    round(u["end_s"], 3),
+                    u["text"],
+                    u["language"],
+                    u["fused_label"],
+                    u["confidence"],
+                    u["valence"],
+                    u["arousal"],
+                    (u["speech"] or {}).get("label"),
+                    (u["text_emotion"] or {}).get("label"),
+                    u["reply"],
+                ]
+            )
         return buf.getvalue()
 
     def export_embeddings(self, session_id: int, folder: Path) -> list[Path]:
@@ -273,8 +334,9 @@ class SessionStore:
 class StoreRecorder:
     """A bus subscriber that writes a session's events to the store as they arrive."""
 
-    def __init__(self, store: SessionStore, source: str, keep_audio: bool = False,
-                 on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, store: SessionStore, source: str, keep_audio: bool = False, on_error: Callable[[str], None] | None = None
+    ) -> None:
         self.store = store
         self.keep_audio = keep_audio
         self.session_id = store.start_session(source)
@@ -305,9 +367,13 @@ class StoreRecorder:
             self.store.update_utterance(sid, seg, text=ev.text, language=ev.language)
         elif isinstance(ev, E.SpeechEmotion):
             emb = ev.estimate.embedding
-            self.store.update_utterance(sid, seg, speech=_json(ev.estimate.to_json()),
-                                        embedding=None if emb is None else emb.astype(np.float32).tobytes(),
-                                        embedding_dim=None if emb is None else int(emb.shape[0]))
+            self.store.update_utterance(
+                sid,
+                seg,
+                speech=_json(ev.estimate.to_json()),
+                embedding=None if emb is None else emb.astype(np.float32).tobytes(),
+                embedding_dim=None if emb is None else int(emb.shape[0]),
+            )
             if ev.frames is not None:
                 self.store.add_frames(sid, seg, ev.start_s, ev.frames.frame_rate, ev.frames.probs)
         elif isinstance(ev, E.TextEmotion):
@@ -316,10 +382,23 @@ class StoreRecorder:
             from voiceassist.emotion.labels import as_dict, valence_arousal
 
             v, a = valence_arousal(ev.scores)
-            fused = {"label": ev.label, "confidence": ev.confidence, "scores": as_dict(ev.scores), "rule": ev.rule,
-                     "weights": {"speech": ev.speech_weight, "text": ev.text_weight}}
-            self.store.update_utterance(sid, seg, fused=_json(fused), fused_label=ev.label, confidence=ev.confidence,
-                                        valence=v, arousal=a, fallback_action=ev.fallback_action)
+            fused = {
+                "label": ev.label,
+                "confidence": ev.confidence,
+                "scores": as_dict(ev.scores),
+                "rule": ev.rule,
+                "weights": {"speech": ev.speech_weight, "text": ev.text_weight},
+            }
+            self.store.update_utterance(
+                sid,
+                seg,
+                fused=_json(fused),
+                fused_label=ev.label,
+                confidence=ev.confidence,
+                valence=v,
+                arousal=a,
+                fallback_action=ev.fallback_action,
+            )
         elif isinstance(ev, E.MoodUpdate):
             import dataclasses
 

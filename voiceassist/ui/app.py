@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="voiceassist app", description="the desktop window (live view, mood "
-                                 "timeline, settings)")
+    ap = argparse.ArgumentParser(
+        prog="voiceassist app", description="the desktop window (live view, mood timeline, settings)"
+    )
     ap.add_argument("--file", type=Path, help="replay this recording in real time instead of the microphone")
     ap.add_argument("--no-start", action="store_true", help="open the window without starting to listen")
     ap.add_argument("--tab", choices=["live", "timeline", "settings"], default="live")
@@ -35,8 +36,15 @@ def main(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"voiceassist: configuration error: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    return run_app(cfg, args.config or default_config_path(), args.file, args.screenshot, args.quit_after,
-                   args.tab, start=not args.no_start)
+    return run_app(
+        cfg,
+        args.config or default_config_path(),
+        args.file,
+        args.screenshot,
+        args.quit_after,
+        args.tab,
+        start=not args.no_start,
+    )
 
 
 def make_source_factory(cfg: Any, file: Path | None) -> Any:
@@ -47,8 +55,9 @@ def make_source_factory(cfg: Any, file: Path | None) -> Any:
             src: Any = FileSource(file, realtime=True, chunk_ms=cfg.audio.block_ms)
             src.describe = lambda: f"file {file}"
             return src
-        src = MicSource(cfg.audio.input_device or None, cfg.audio.block_ms, cfg.audio.queue_seconds,
-                        cfg.audio.no_data_timeout_s)
+        src = MicSource(
+            cfg.audio.input_device or None, cfg.audio.block_ms, cfg.audio.queue_seconds, cfg.audio.no_data_timeout_s
+        )
         src.describe = lambda: "microphone"
         return src
 
@@ -81,8 +90,15 @@ def install_signal_handlers(app: Any, win: Any) -> Any:
     return timer
 
 
-def run_app(cfg: Any, config_path: Path, file: Path | None = None, screenshot: Path | None = None,
-            quit_after: float = 0.0, tab: str = "live", start: bool = True) -> int:
+def run_app(
+    cfg: Any,
+    config_path: Path,
+    file: Path | None = None,
+    screenshot: Path | None = None,
+    quit_after: float = 0.0,
+    tab: str = "live",
+    start: bool = True,
+) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -106,6 +122,7 @@ def run_app(cfg: Any, config_path: Path, file: Path | None = None, screenshot: P
     if start:
         QTimer.singleShot(0, win.start_listening)
     if quit_after > 0:
+
         def finish() -> None:
             if screenshot is not None:
                 if tab == "timeline":

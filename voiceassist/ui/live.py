@@ -27,8 +27,17 @@ from PySide6.QtWidgets import (
 from voiceassist import events as E
 from voiceassist.emotion.labels import LABELS, LABELS_ZH
 
-COLORS = {"angry": "#d62728", "disgusted": "#8c564b", "fearful": "#9467bd", "happy": "#f2b701",
-          "neutral": "#7f7f7f", "other": "#17becf", "sad": "#1f77b4", "surprised": "#ff7f0e", "unknown": "#c7c7c7"}
+COLORS = {
+    "angry": "#d62728",
+    "disgusted": "#8c564b",
+    "fearful": "#9467bd",
+    "happy": "#f2b701",
+    "neutral": "#7f7f7f",
+    "other": "#17becf",
+    "sad": "#1f77b4",
+    "surprised": "#ff7f0e",
+    "unknown": "#c7c7c7",
+}
 WINDOW_S = 10.0
 
 
@@ -63,8 +72,9 @@ class LiveTab(QWidget):
         self.plot.setLabel("bottom", tr("seconds"))
         self.plot.addLegend(offset=(5, 5))
         self.plot.setMouseEnabled(x=False, y=False)
-        self.curves = {lab: self.plot.plot([], [], pen=pg.mkPen(COLORS[lab], width=2), name=label_name(lab, zh))
-                       for lab in LABELS}
+        self.curves = {
+            lab: self.plot.plot([], [], pen=pg.mkPen(COLORS[lab], width=2), name=label_name(lab, zh)) for lab in LABELS
+        }
 
         self.level = QProgressBar()
         self.level.setRange(-60, 0)
@@ -85,8 +95,13 @@ class LiveTab(QWidget):
         self.vol_bar = pg.BarGraphItem(x=[0], height=[0], width=0.6, brush="#1f77b4")
         self.vol_plot.addItem(self.vol_bar)
         dashed = pg.mkPen("#d62728", width=2, style=Qt.PenStyle.DashLine)
-        self.threshold = pg.InfiniteLine(pos=cfg.alerts.enter, angle=0, pen=dashed, label=tr("alert threshold"),
-                                         labelOpts={"position": 0.1, "color": "#d62728"})
+        self.threshold = pg.InfiniteLine(
+            pos=cfg.alerts.enter,
+            angle=0,
+            pen=dashed,
+            label=tr("alert threshold"),
+            labelOpts={"position": 0.1, "color": "#d62728"},
+        )
         self.vol_plot.addItem(self.threshold)
         self.vol_label = QLabel(tr("volatility (RMSSD of valence): -"))
 
@@ -194,7 +209,7 @@ class LiveTab(QWidget):
         probs = np.stack(list(self._frames))
         t = np.fromiter(self._frame_t, dtype=np.float64)
         n_show = self.cfg.ui.curve_labels
-        top = set(np.argsort(probs[-min(len(probs), 100):].mean(axis=0))[::-1][:n_show])
+        top = set(np.argsort(probs[-min(len(probs), 100) :].mean(axis=0))[::-1][:n_show])
         for i, lab in enumerate(LABELS):
             if i in top:
                 self.curves[lab].setData(t, probs[:, i])

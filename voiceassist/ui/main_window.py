@@ -29,8 +29,9 @@ def tr(text: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, cfg: Any, config_path: Path, store: SessionStore | None, source_factory: Any,
-                 zh: bool = False) -> None:
+    def __init__(
+        self, cfg: Any, config_path: Path, store: SessionStore | None, source_factory: Any, zh: bool = False
+    ) -> None:
         super().__init__()
         self.cfg = cfg
         self.store = store
@@ -51,8 +52,12 @@ class MainWindow(QMainWindow):
         self.banner.setWordWrap(True)
         self.banner.setVisible(False)
         self.banner.setStyleSheet("background: #fdecea; color: #8a1c1c; padding: 6px; font-weight: bold")
-        self.consent = QLabel(tr("Caregiver alerts are ON: a caregiver is told when your mood becomes very "
-                                 "volatile or a crisis phrase is heard."))
+        self.consent = QLabel(
+            tr(
+                "Caregiver alerts are ON: a caregiver is told when your mood becomes very "
+                "volatile or a crisis phrase is heard."
+            )
+        )
         self.consent.setStyleSheet("background: #fff4d6; color: #6b4e00; padding: 4px")
         self.consent.setVisible(cfg.alerts.enabled)
         self.fallbacks = QLabel()  # which features run on an embedded default, and how to get the real model
@@ -167,7 +172,8 @@ class MainWindow(QMainWindow):
             self.progress.setValue(len([s for s in STAGES if s in self.ready]))
             self._status_line()
             self.settings.set_model_status(
-                [f"{r.stage}: {r.description}" + (f" - {r.note}" if r.note else "") for r in self.ready.values()])
+                [f"{r.stage}: {r.description}" + (f" - {r.note}" if r.note else "") for r in self.ready.values()]
+            )
             notes = [f"{r.stage}: {r.note}" for r in self.ready.values() if r.note]
             self.fallbacks.setText("\n".join(notes))
             self.fallbacks.setVisible(bool(notes))
@@ -223,6 +229,6 @@ class MainWindow(QMainWindow):
         self.session = None
         self.status.setText(tr("Stopping..."))
         event.ignore()
-        self.stopping.append(session.stop_async(
-            4.0, on_done=lambda _ok: self.bridge((-1, E.PipelineStopped(reason="window closed")))))
-
+        self.stopping.append(
+            session.stop_async(4.0, on_done=lambda _ok: self.bridge((-1, E.PipelineStopped(reason="window closed"))))
+        )

@@ -91,8 +91,9 @@ class SettingsTab(QWidget):
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setPlaceholderText(tr("caregiver PIN"))
         self.unlock_btn = QPushButton(tr("Unlock"))
-        self.pin_status = QLabel(tr("Locked") if cfg.alerts.pin_hash else
-                                 tr("No PIN set: run 'voiceassist alerts set-pin' first"))
+        self.pin_status = QLabel(
+            tr("Locked") if cfg.alerts.pin_hash else tr("No PIN set: run 'voiceassist alerts set-pin' first")
+        )
         self.alerts_on = QCheckBox(tr("Caregiver alerts on"))
         self.alerts_on.setChecked(cfg.alerts.enabled)
         self.person = QLineEdit(cfg.alerts.person_name)
@@ -114,8 +115,15 @@ class SettingsTab(QWidget):
         channels = QHBoxLayout()
         for box in self.channel_boxes.values():
             channels.addWidget(box)
-        self._protected = [self.alerts_on, self.person, *self.channel_boxes.values(), self.include_transcript,
-                           self.webhook, self.email_host, self.email_to]
+        self._protected = [
+            self.alerts_on,
+            self.person,
+            *self.channel_boxes.values(),
+            self.include_transcript,
+            self.webhook,
+            self.email_host,
+            self.email_to,
+        ]
         cf.addRow("", self.alerts_on)
         cf.addRow(tr("Person's name"), self.person)
         cf.addRow(tr("Channels (banner always)"), channels)
@@ -190,12 +198,16 @@ class SettingsTab(QWidget):
             here = mm.installed(e, self.models_dir)
             self.model_table.setItem(row, 2, QTableWidgetItem(tr("installed") if here else f"~{e.size_mb:.0f} MB"))
             self.download_btns[e.name].setText(tr("Download again") if here else tr("Download"))
-        asr = ["base", "tiny.en"] + [e.folder for e in self.catalogue.values()
-                                     if e.kind == "asr" and mm.installed(e, self.models_dir)]
-        ser = ["emotion2vec_plus_base"] + [e.folder for e in self.catalogue.values()
-                                           if e.kind == "speech-emotion" and mm.installed(e, self.models_dir)]
-        for combo, options, current in ((self.asr_model, asr, self.cfg.asr.model),
-                                        (self.speech_model, ser, self.cfg.emotion.speech_model)):
+        asr = ["base", "tiny.en"] + [
+            e.folder for e in self.catalogue.values() if e.kind == "asr" and mm.installed(e, self.models_dir)
+        ]
+        ser = ["emotion2vec_plus_base"] + [
+            e.folder for e in self.catalogue.values() if e.kind == "speech-emotion" and mm.installed(e, self.models_dir)
+        ]
+        for combo, options, current in (
+            (self.asr_model, asr, self.cfg.asr.model),
+            (self.speech_model, ser, self.cfg.emotion.speech_model),
+        ):
             combo.clear()
             for o in dict.fromkeys([current, *options]):
                 combo.addItem(o, o)
@@ -259,8 +271,13 @@ class SettingsTab(QWidget):
         ok = bool(self.cfg.alerts.pin_hash) and check_pin(self.pin.text(), self.cfg.alerts.pin_hash)
         self.pin.clear()
         self.set_unlocked(ok)
-        self.pin_status.setText(tr("Unlocked") if ok else tr("Wrong PIN") if self.cfg.alerts.pin_hash
-                                else tr("No PIN set: run 'voiceassist alerts set-pin' first"))
+        self.pin_status.setText(
+            tr("Unlocked")
+            if ok
+            else tr("Wrong PIN")
+            if self.cfg.alerts.pin_hash
+            else tr("No PIN set: run 'voiceassist alerts set-pin' first")
+        )
         return ok
 
     def set_model_status(self, lines: list[str]) -> None:
@@ -272,17 +289,25 @@ class SettingsTab(QWidget):
             "vad": {"aggressiveness": self.aggressiveness.value(), "hangover_ms": self.hangover.value()},
             "asr": {"language": self.language.currentData(), "model": self.asr_model.currentData()},
             "emotion": {"speech_model": self.speech_model.currentData()},
-            "tts": {"output_device": self.output_device.currentData() or "", "rate_scale": round(self.rate.value(), 2),
-                    "barge_in": self.barge_in.isChecked()},
+            "tts": {
+                "output_device": self.output_device.currentData() or "",
+                "rate_scale": round(self.rate.value(), 2),
+                "barge_in": self.barge_in.isChecked(),
+            },
             "ui": {"language": self.ui_language.currentData()},
         }
         if self.unlocked:
-            v["alerts"] = {"enabled": self.alerts_on.isChecked(), "person_name": self.person.text().strip(),
-                           "channels": ["banner"] + [n for n, b in self.channel_boxes.items() if b.isChecked()],
-                           "include_transcript": self.include_transcript.isChecked()}
+            v["alerts"] = {
+                "enabled": self.alerts_on.isChecked(),
+                "person_name": self.person.text().strip(),
+                "channels": ["banner"] + [n for n, b in self.channel_boxes.items() if b.isChecked()],
+                "include_transcript": self.include_transcript.isChecked(),
+            }
             v["alerts.webhook"] = {"url": self.webhook.text().strip()}
-            v["alerts.email"] = {"host": self.email_host.text().strip(),
-                                 "to": [x.strip() for x in self.email_to.text().split(",") if x.strip()]}
+            v["alerts.email"] = {
+                "host": self.email_host.text().strip(),
+                "to": [x.strip() for x in self.email_to.text().split(",") if x.strip()],
+            }
         return v
 
     def save(self) -> bool:

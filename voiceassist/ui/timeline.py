@@ -49,12 +49,27 @@ class TimelineTab(QWidget):
         self.plot.addLegend(offset=(5, 5))
         self.plot.setLabel("bottom", tr("seconds into the session"))
         self.plot.setYRange(-1, 1.6)
-        self.valence = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=9,
-                                      symbolBrush="#1f77b4", name=tr("valence"))
-        self.arousal = self.plot.plot([], [], pen=pg.mkPen("#ff7f0e", width=2), symbol="t", symbolSize=9,
-                                      symbolBrush="#ff7f0e", name=tr("arousal"))
-        self.volatility = self.plot.plot([], [], pen=pg.mkPen("#d62728", width=2, style=Qt.PenStyle.DashLine),
-                                         name=tr("volatility"))
+        self.valence = self.plot.plot(
+            [],
+            [],
+            pen=pg.mkPen("#1f77b4", width=2),
+            symbol="o",
+            symbolSize=9,
+            symbolBrush="#1f77b4",
+            name=tr("valence"),
+        )
+        self.arousal = self.plot.plot(
+            [],
+            [],
+            pen=pg.mkPen("#ff7f0e", width=2),
+            symbol="t",
+            symbolSize=9,
+            symbolBrush="#ff7f0e",
+            name=tr("arousal"),
+        )
+        self.volatility = self.plot.plot(
+            [], [], pen=pg.mkPen("#d62728", width=2, style=Qt.PenStyle.DashLine), name=tr("volatility")
+        )
         self.alert_lines: list[pg.InfiniteLine] = []
         self.valence.sigPointsClicked.connect(self._clicked)
         self.arousal.sigPointsClicked.connect(self._clicked)
@@ -63,8 +78,15 @@ class TimelineTab(QWidget):
         self.details.setMaximumHeight(170)
 
         top = QHBoxLayout()
-        for w in (self.sessions, self.refresh_btn, self.export_json_btn, self.export_csv_btn, self.export_npy_btn,
-                  self.replay_btn, self.delete_btn):
+        for w in (
+            self.sessions,
+            self.refresh_btn,
+            self.export_json_btn,
+            self.export_csv_btn,
+            self.export_npy_btn,
+            self.replay_btn,
+            self.delete_btn,
+        ):
             top.addWidget(w)
         top.addStretch(1)
         root = QVBoxLayout(self)
@@ -120,12 +142,18 @@ class TimelineTab(QWidget):
             if x is None:
                 continue
             color = {"urgent": "#d62728", "warning": "#ff7f0e"}.get(a["severity"], "#9467bd")
-            line = pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen(color, width=2),
-                                   label=f"{a['severity']}: {a['kind']}", labelOpts={"position": 0.95, "color": color})
+            line = pg.InfiniteLine(
+                pos=x,
+                angle=90,
+                pen=pg.mkPen(color, width=2),
+                label=f"{a['severity']}: {a['kind']}",
+                labelOpts={"position": 0.95, "color": color},
+            )
             self.plot.addItem(line)
             self.alert_lines.append(line)
-        self.details.setPlainText(tr("Click a point to see the utterance.") if self.utterances
-                                  else tr("No utterances in this session."))
+        self.details.setPlainText(
+            tr("Click a point to see the utterance.") if self.utterances else tr("No utterances in this session.")
+        )
 
     def _clicked(self, item: Any, points: Any, ev: Any = None) -> None:
         if not len(points):
@@ -137,13 +165,17 @@ class TimelineTab(QWidget):
     def show_utterance(self, u: dict[str, Any]) -> None:
         self._selected = u
         fused = u["fused"] or {}
-        scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted((fused.get("scores") or {}).items(),
-                                                             key=lambda kv: -kv[1])[:4])
-        lines = [f"[{u['start_s']:.1f}-{u['end_s']:.1f} s] {u['text']}",
-                 f"{tr('fused')}: {u['fused_label']} {u['confidence'] or 0:.2f}  ({scores})"]
+        scores = ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted((fused.get("scores") or {}).items(), key=lambda kv: -kv[1])[:4]
+        )
+        lines = [
+            f"[{u['start_s']:.1f}-{u['end_s']:.1f} s] {u['text']}",
+            f"{tr('fused')}: {u['fused_label']} {u['confidence'] or 0:.2f}  ({scores})",
+        ]
         if u["speech"]:
-            lines.append(f"{tr('voice')}: {u['speech']['label']} {u['speech']['confidence']:.2f} "
-                         f"({u['speech']['backend']})")
+            lines.append(
+                f"{tr('voice')}: {u['speech']['label']} {u['speech']['confidence']:.2f} ({u['speech']['backend']})"
+            )
         if u["text_emotion"]:
             lines.append(f"{tr('words')}: {u['text_emotion']['label']} {u['text_emotion']['confidence']:.2f}")
         if u["reply"]:
@@ -181,8 +213,11 @@ class TimelineTab(QWidget):
 
     def export_to(self, path: Path, kind: str) -> None:
         assert self.store is not None and self.session_id is not None
-        text = (json.dumps(self.store.export_json(self.session_id), ensure_ascii=False, indent=2) if kind == "json"
-                else self.store.export_csv(self.session_id))
+        text = (
+            json.dumps(self.store.export_json(self.session_id), ensure_ascii=False, indent=2)
+            if kind == "json"
+            else self.store.export_csv(self.session_id)
+        )
         path.write_text(text, encoding="utf-8")
 
     def _delete(self) -> None:
