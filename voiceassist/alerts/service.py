@@ -178,6 +178,10 @@ class AlertService:
             wait = 1.0 if nxt is None else max(0.05, min(1.0, nxt - time.time()))
             self._wake.wait(wait)
             self._wake.clear()
+        try:  # one last pass at stop: an alert raised by the last utterance is not left for the next start
+            self.deliver_due()
+        except Exception:
+            log.error("alert dispatcher failed on its last pass", exc_info=True)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
