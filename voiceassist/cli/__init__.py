@@ -7,6 +7,7 @@ One module per command below this package; each front end (this CLI, the window,
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -17,6 +18,9 @@ from voiceassist.logs import setup_logging
 from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, add_common, config_from_args
 
 log = logging.getLogger(__name__)
+
+# command -> module in this package with ``add_parser(subparsers)`` and ``run(args) -> exit code``
+TOOL_COMMANDS = {"data": "data", "analyze-batch": "batch"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sy.add_argument("-v", "--verbose", action="count", default=0)
 
+    for name in TOOL_COMMANDS:  # commands with their own module (and their own options)
+        importlib.import_module(f"voiceassist.cli.{TOOL_COMMANDS[name]}").add_parser(sub)
     sub.add_parser("devices", help="list audio input devices")
     sub.add_parser("config-path", help="print where the config file is read from")
     return parser
@@ -129,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         from voiceassist.cli.say import cmd_say
 
         return cmd_say(args)
+    if args.command in TOOL_COMMANDS:
+        return int(importlib.import_module(f"voiceassist.cli.{TOOL_COMMANDS[args.command]}").run(args))
     if args.command == "models":
         from voiceassist.cli.models import cmd_models
 
