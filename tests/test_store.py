@@ -115,16 +115,29 @@ def test_a_full_disk_is_reported_and_the_session_goes_on(tmp_path: Path, two_utt
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path):
+    import threading
+
     from voiceassist.storage import Database
 
     db = Database(tmp_path / "t.db", ["CREATE TABLE t (x INTEGER NOT NULL)"])
-    with pytest.raises(RuntimeError), db.transaction() as c:
+    writers: set[str] = set()
+
+    def half(c):
+        writers.add(threading.current_thread().name)
         c.execute("INSERT INTO t VALUES (1)")
         raise RuntimeError("the second half failed")
+
+    with pytest.raises(RuntimeError, match="second half"):
+        db.transact(half)
     assert db.query("SELECT COUNT(*) FROM t") == [(0,)]
-    with db.transaction() as c:
-        c.execute("INSERT INTO t VALUES (2)")
-    assert db.query("SELECT x FROM t") == [(2,)]
+    db.transact(lambda c: (writers.add(threading.current_thread().name), c.execute("INSERT INTO t VALUES (2)")))
+    t = threading.Thread(target=lambda: db.write("INSERT INTO t VALUES (3)"))  # another thread asks
+    t.start()
+    t.join()
+    db.close()  # waits for the writer: the third row is in
+    db = Database(tmp_path / "t.db", ["CREATE TABLE t (x INTEGER NOT NULL)"])
+    assert db.query("SELECT x FROM t ORDER BY x") == [(2,), (3,)]
+    assert len(writers) == 1 and next(iter(writers)).startswith("voiceassist-db")  # one writer thread
 
 
 def test_a_newer_schema_is_refused_and_old_outboxes_are_upgraded(tmp_path: Path):

@@ -7,6 +7,7 @@ said so; a crash or restart leaves undelivered rows pending, and the dispatcher 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +85,8 @@ class Outbox:
         now: float | None = None,
     ) -> int:
         now = time.time() if now is None else now
-        with self.db.transaction() as c:
+
+        def insert(c: sqlite3.Connection) -> int:
             cur = c.execute(
                 "INSERT INTO alerts (created_at, kind, severity, rule, evidence, suppressed, test) "
                 "VALUES (?,?,?,?,?,?,?)",
@@ -96,7 +98,9 @@ class Outbox:
                     "INSERT INTO deliveries (alert_id, channel, status, next_try) VALUES (?, ?, 'pending', ?)",
                     [(alert_id, ch, now) for ch in channels],
                 )
-        return alert_id
+            return alert_id
+
+        return self.db.transact(insert)
 
     def due(self, now: float | None = None) -> list[Delivery]:
         now = time.time() if now is None else now

@@ -315,10 +315,12 @@ class SessionStore:
         return [folder / f["file"] for f in write_embeddings(folder, rows, prefix=f"session{session_id}_")]
 
     def delete_session(self, session_id: int) -> None:
-        with self.db.transaction() as c:
+        def delete(c: sqlite3.Connection) -> None:
             for table in ("utterances", "frames", "moods", "alerts", "feedback"):
                 c.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
             c.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+
+        self.db.transact(delete)
 
     def apply_retention(self, days: float, now: float | None = None) -> int:
         """Delete sessions that started more than ``days`` ago (0: keep everything)."""
