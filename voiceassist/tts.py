@@ -131,8 +131,11 @@ class Synthesizer:
         e.setProperty("volume", voice.volume)
         with contextlib.suppress(Exception):  # pitch: espeak driver only
             e.setProperty("pitch", voice.pitch)
-        # pyttsx3's espeak driver sometimes ends a save_to_file before any audio (seen on the first
-        # multi-sentence text of an engine): check the result and try again, then use espeak-ng directly.
+        if self.driver == "espeak" and shutil.which("espeak-ng"):
+            # On Linux the espeak-ng command itself: pyttsx3's espeak driver sometimes ends a save_to_file
+            # before any audio, and sometimes renders with the previous rate (the tone is lost).
+            return self._render_cli(text, vid, voice)
+        # other drivers (SAPI5, NSSS): through pyttsx3; an empty result is tried again
         min_s = 0.02 * len(text.replace(" ", ""))
         for _ in range(3):
             data, sr = self._render_once(text)

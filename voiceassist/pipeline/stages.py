@@ -22,13 +22,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from voiceassist.asr import AsrBackend
-from voiceassist.audio.chunk import SAMPLE_RATE, AudioChunk, int16_to_float32
+from voiceassist.audio.chunk import AudioChunk, int16_to_float32
 from voiceassist.audio.sources import AudioInputError, AudioSource
 from voiceassist.audio.vad import Segmenter
 from voiceassist.bus import EventBus
@@ -36,7 +35,6 @@ from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmotionBackend
 from voiceassist.events import (
     AudioLevel,
-    EmotionFrames,
     Event,
     InputOverflow,
     PipelineStopped,
@@ -52,20 +50,11 @@ from voiceassist.events import (
     Transcript,
 )
 from voiceassist.pipeline.assess import AssessmentStage, Opened, Part, PartKind, ReplyRequest
+from voiceassist.pipeline.live import LiveCurves, LiveOffers, LiveRequest
 from voiceassist.pipeline.loading import check_quality, load_asr, load_speech_emotion, load_text_emotion
 from voiceassist.worker import Worker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LiveRequest:
-    """The utterance heard so far, for a live frame-curve update."""
-
-    segment_id: int
-    audio: np.ndarray  # int16
-    start_s: float
-    captured_at: float
 
 
 class StageSetupError(RuntimeError):
@@ -129,9 +118,9 @@ class Pipeline:
         # capture-thread state (turn-taking, barge-in, live offers): only the capture thread touches it
         self._ignored: set[int] = set()  # utterances that started while the assistant was speaking
         self._barged_id: int | None = None  # the utterance that interrupted the assistant
-        self._live_offered: tuple[int, float] = (-1, 0.0)  # (segment id, seconds heard at the last offer)
+        self._live_offers = LiveOffers(cfg.emotion)
         # speech-emotion-worker state
-        self._live_done: dict[int, int] = {}  # segment id -> frames already sent live
+        self._live_curves = LiveCurves(cfg.emotion)
         self._input_enabled = threading.Event()
         self._input_enabled.set()
         self.segmenter = Segmenter(cfg.vad)
@@ -307,18 +296,10 @@ class Pipeline:
             self._asr_worker.submit(ev)
 
     def _maybe_offer_live(self, captured_at: float) -> None:
-        seg_id = self.segmenter.current_id
-        if seg_id is None:
-            return
-        audio = self.segmenter.current_audio()
-        heard_s = len(audio) / SAMPLE_RATE
-        last_id, last_s = self._live_offered
-        if heard_s < 0.2 or (last_id == seg_id and heard_s - last_s < self.cfg.emotion.live_interval_ms / 1000):
-            return
-        self._live_offered = (seg_id, heard_s)
-        self._emotion_worker.offer(
-            LiveRequest(segment_id=seg_id, audio=audio, start_s=self.segmenter.current_start_s, captured_at=captured_at)
-        )
+        seg = self.segmenter
+        req = self._live_offers.due(seg.current_id, seg.current_audio(), seg.current_start_s, captured_at)
+        if req is not None:
+            self._emotion_worker.offer(req)
 
     def _check_quality(self, seg: SpeechSegment) -> QualityReport:
         report, error = check_quality(seg, self.cfg)
@@ -384,33 +365,14 @@ class Pipeline:
         except Exception as e:
             log.error("speech emotion failed on segment %s", item.segment_id, exc_info=True)
             yield StageError(segment_id=item.segment_id, stage="speech-emotion", message=f"{type(e).__name__}: {e}")
-        self._live_done.pop(item.segment_id, None)
+        self._live_curves.finished(item.segment_id)
         self._part(item.segment_id, "speech", est)
 
     def _live_frames(self, req: LiveRequest) -> Iterable[Event]:
-        """Frames for the audio heard since the last update, computed on it plus a little context."""
         assert self._ser is not None
-        rate = self._ser.frame_rate
-        done = self._live_done.get(req.segment_id, 0)
-        total = int(len(req.audio) / SAMPLE_RATE * rate)
-        if total <= done:
-            return
-        ctx_frames = int(self.cfg.emotion.live_context_s * rate)
-        first = max(0, done - ctx_frames)
-        audio = int16_to_float32(req.audio[int(first / rate * SAMPLE_RATE) :])
-        curves = self._ser.frames(audio)
-        new = curves.probs[done - first : total - first]
-        if len(new) == 0:
-            return
-        self._live_done[req.segment_id] = done + len(new)
-        yield EmotionFrames(
-            segment_id=req.segment_id,
-            start_s=req.start_s + done / rate,
-            frame_rate=rate,
-            probs=new,
-            audio_captured_at=req.captured_at,
-            backend=self._ser.description,
-        )
+        ev = self._live_curves.update(req, self._ser)
+        if ev is not None:
+            yield ev
 
     def _text_emotion(self, tr: Transcript) -> Iterable[Event]:
         assert self._ter is not None
@@ -422,18 +384,6 @@ class Pipeline:
             log.error("text emotion failed on segment %s", tr.segment_id, exc_info=True)
             yield StageError(segment_id=tr.segment_id, stage="text-emotion", message=f"{type(e).__name__}: {e}")
         self._part(tr.segment_id, "text", est)
-
-    @property
-    def asr_backend(self) -> AsrBackend | None:
-        return self._asr
-
-    @property
-    def speech_emotion_backend(self) -> SpeechEmotionBackend | None:
-        return self._ser
-
-    @property
-    def text_emotion_backend(self) -> TextEmotionBackend | None:
-        return self._ter
 
 
 def _left(deadline: float | None) -> float | None:
