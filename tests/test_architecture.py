@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "voiceassist.storage": DOMAIN,
     "voiceassist.models_manager": DOMAIN,
     "voiceassist.data": DOMAIN,  # the data-curation toolkit (uses the text-emotion backend)
+    "voiceassist.train": DOMAIN,  # training and evaluating the text-emotion and reply models
     "voiceassist.pipeline": PIPELINE,
     "voiceassist.session": SESSION,
     "voiceassist.analysis": SESSION,

@@ -20,7 +20,7 @@ from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, add_common, c
 log = logging.getLogger(__name__)
 
 # command -> module in this package with ``add_parser(subparsers)`` and ``run(args) -> exit code``
-TOOL_COMMANDS = {"data": "data", "analyze-batch": "batch"}
+TOOL_COMMANDS = {"data": "data", "analyze-batch": "batch", "train": "train", "eval": "evaluate"}
 
 
 def build_parser() -> argparse.ArgumentParser:
