@@ -233,6 +233,7 @@ class Session:
                 session_id, segment_id = self.recorder.session_id, cmd.segment_id
                 assert self._writer is not None
                 self._writer(_Call(lambda: self.store.add_feedback(session_id, segment_id, data)))
+                self._writer.flush(5.0)  # in order after the utterance's own rows, and stored when send returns
         else:  # pragma: no cover - the type says this cannot happen
             raise TypeError(f"unknown command {cmd!r}")
 
