@@ -186,5 +186,6 @@ def test_barge_in_stops_playback_and_the_person_is_heard(virtual_mic, tmp_path: 
     assert len(barge) == 1 and barge[0].stopped_after_s < 1.0, seq
     ended = col.of(PlaybackEnded)
     assert ended and ended[0].interrupted, seq
-    assert ended[0].interrupted and ended[0].played_s < col.of(PlaybackStarted)[0].duration_s
+    assert ended[0].interrupted and 0 < ended[0].played_s < ended[0].total_s
+    assert col.of(PlaybackStarted)[0].duration_s > 0
     assert len(col.of(Transcript)) == 2 and len(asr.calls) == 2  # the interrupting utterance is processed

@@ -256,12 +256,16 @@ class PlaybackStarted(Event):
     first_sample_at: float
     """Monotonic time the first sample of the reply reached the output."""
     duration_s: float
+    """Audio ready when playback started: the first sentence when a neural voice streams sentence by sentence."""
     render_s: float
+    """Time to first audio: rendering what was ready when playback started."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class PlaybackEnded(Event):
     played_s: float
+    total_s: float = 0.0
+    """The reply's audio rendered in all (more than played_s when interrupted)."""
     interrupted: bool = False
     error: str | None = None
     """Set when nothing could be played (no output device): the reply is still shown."""

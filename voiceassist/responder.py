@@ -9,6 +9,7 @@ engine and the player). The pipeline hands each fused utterance over; the captur
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from voiceassist.worker import Worker
 if TYPE_CHECKING:
     from voiceassist.reply.generative import GenerativeReplier
     from voiceassist.tts import Player, Synthesizer
+    from voiceassist.voices import VoiceSet
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ class Responder:
         bus: EventBus,
         speak: bool,
         player: Player | None = None,
-        synthesizer: Synthesizer | None = None,
+        synthesizer: Synthesizer | VoiceSet | None = None,
     ) -> None:
         self.cfg = cfg
         self.bus = bus
@@ -162,12 +164,17 @@ class Responder:
 
     # -- tts worker --------------------------------------------------------------------------------
     def _load_tts(self) -> Iterable[Event]:
+        from voiceassist.paths import models_dir
         from voiceassist.tts import Player, Synthesizer
+        from voiceassist.voices import VoiceSet
 
         t0 = time.monotonic()
         if self._synth is None:
-            self._synth = Synthesizer(
+            system = Synthesizer(
                 self.cfg.tts.driver, self.cfg.tts.voice_en, self.cfg.tts.voice_zh, self.cfg.tts.rate_scale
+            )
+            self._synth = VoiceSet(
+                system, models_dir(self.cfg.paths.models_dir), self.cfg.tts.neural, self.cfg.tts.rate_scale
             )
         self._synth.load()
         if self._player is None:
@@ -175,12 +182,13 @@ class Responder:
             self._player = Player(int(dev) if dev.isdigit() else (dev or None))
         unavailable = getattr(self._player, "unavailable", lambda: None)()
         self.output_error = unavailable
+        notes = [*getattr(self._synth, "notes", []), *([unavailable] if unavailable else [])]
         yield StageReady(
             stage="tts",
             description=self._synth.description,
             embedded=True,
             load_s=time.monotonic() - t0,
-            note=unavailable,
+            note="; ".join(notes) or None,
         )
 
     def _say(self, reply: Reply) -> Iterable[Event]:
@@ -194,7 +202,16 @@ class Responder:
             return
         t0 = time.monotonic()
         assert self._synth is not None
-        samples, rate = self._synth.render(reply.text, reply.language, reply.tone)
+        try:
+            if hasattr(self._synth, "stream"):
+                rate, chunks = self._synth.stream(reply.text, reply.language, reply.tone)
+            else:  # a synthesizer that renders whole texts only
+                samples, rate = self._synth.render(reply.text, reply.language, reply.tone)
+                chunks = iter([samples])
+            first = next(chunks)  # time to first audio: the first sentence
+        except (TtsError, StopIteration) as e:
+            yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error=f"nothing spoken: {e or 'no audio'}")
+            return
         render_s = time.monotonic() - t0
         player = self._player
         assert player is not None
@@ -206,18 +223,23 @@ class Responder:
                 PlaybackStarted(
                     segment_id=reply.segment_id,
                     first_sample_at=first_sample_at,
-                    duration_s=len(samples) / rate,
+                    duration_s=len(first) / rate,
                     render_s=render_s,
                 )
             )
 
         self._speaking.set()
         try:
-            player.play(samples, rate, on_start)
+            player.play(itertools.chain([first], chunks), rate, on_start)
         except TtsError as e:
             log.warning("%s", e)
             yield PlaybackEnded(segment_id=reply.segment_id, played_s=0.0, error=str(e))
             return
         finally:
             self._speaking.clear()
-        yield PlaybackEnded(segment_id=reply.segment_id, played_s=player.played_s, interrupted=player.interrupted)
+        yield PlaybackEnded(
+            segment_id=reply.segment_id,
+            played_s=player.played_s,
+            total_s=player.total_s,
+            interrupted=player.interrupted,
+        )

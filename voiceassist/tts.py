@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,6 +185,32 @@ class Synthesizer:
         return np.ascontiguousarray(data.mean(axis=1)), int(sr)
 
 
+def _prefetch(chunks: Iterator[npt.NDArray[np.float32]], stop: threading.Event) -> Iterator[npt.NDArray[np.float32]]:
+    """Pull ``chunks`` (synthesis) on a helper thread, a few ahead of playback."""
+    import queue
+
+    q: queue.Queue[Any] = queue.Queue(maxsize=4)
+    end = object()
+
+    def produce() -> None:
+        try:
+            for c in chunks:
+                if stop.is_set():
+                    break
+                q.put(c)
+        except Exception as e:  # a sentence that cannot be rendered ends the reply there
+            log.warning("speech synthesis failed mid-reply: %s", e)
+        finally:
+            q.put(end)
+
+    threading.Thread(target=produce, name="voiceassist-tts-render", daemon=True).start()
+    while True:
+        item = q.get()
+        if item is end:
+            return
+        yield item
+
+
 class Player:
     """Plays one buffer at a time through sounddevice, writing it in short chunks from the calling thread,
     so ``stop`` (from any thread) silences it within one chunk; the stream is then aborted, dropping
@@ -205,6 +231,7 @@ class Player:
         self.stop_requested_at: float | None = None
         self.interrupted = False
         self.played_s = 0.0
+        self.total_s = 0.0  # audio of the reply handed to the player so far (all of it once play returns)
 
     def unavailable(self) -> str | None:
         """Why nothing can be played (no output device), or None."""
@@ -221,10 +248,15 @@ class Player:
         return not self._done.is_set()
 
     def play(
-        self, samples: npt.NDArray[np.float32], rate: int, on_start: Callable[[float], None] | None = None
+        self,
+        samples: npt.NDArray[np.float32] | Iterator[npt.NDArray[np.float32]],
+        rate: int,
+        on_start: Callable[[float], None] | None = None,
     ) -> None:
-        """Play to the end or until ``stop``; blocks. ``on_start(first_sample_at)`` is called once the first
-        chunk is queued. Raises TtsError when there is no output device."""
+        """Play to the end or until ``stop``; blocks. ``samples``: one buffer, or an iterator of buffers
+        (sentence by sentence) that a helper thread pulls (synthesises) while the first ones play.
+        ``on_start(first_sample_at)`` is called once the first chunk is queued. Raises TtsError when
+        there is no output device."""
         import sounddevice as sd
 
         self._stop.clear()
@@ -232,7 +264,8 @@ class Player:
         self.first_sample_at = self.stopped_at = self.stop_requested_at = None
         self.interrupted = False
         self.played_s = 0.0
-        data = np.ascontiguousarray(samples, dtype=np.float32)
+        self.total_s = 0.0
+        parts = _prefetch(iter([samples]) if isinstance(samples, np.ndarray) else samples, self._stop)
         try:
             stream = sd.OutputStream(
                 samplerate=rate, channels=1, dtype="float32", device=self.device, latency=self.LATENCY_S
@@ -242,16 +275,23 @@ class Player:
             self._done.set()
             raise TtsError(f"no sound output device ({e}); replies are shown but not spoken") from e
         step = max(1, int(rate * self.CHUNK_S))
+        written = 0
         try:
-            for pos in range(0, len(data), step):
+            for part in parts:
+                data = np.ascontiguousarray(part, dtype=np.float32)
+                self.total_s += len(data) / rate
+                for pos in range(0, len(data), step):
+                    if self._stop.is_set():
+                        break
+                    stream.write(data[pos : pos + step])
+                    if written == 0:
+                        self.first_sample_at = time.monotonic() + float(stream.latency)
+                        if on_start is not None:
+                            on_start(self.first_sample_at)
+                    written += min(step, len(data) - pos)
+                    self.played_s = written / rate
                 if self._stop.is_set():
                     break
-                stream.write(data[pos : pos + step])
-                if pos == 0:
-                    self.first_sample_at = time.monotonic() + float(stream.latency)
-                    if on_start is not None:
-                        on_start(self.first_sample_at)
-                self.played_s = min(len(data), pos + step) / rate
             if self._stop.is_set():
                 stream.abort()  # drop what is buffered: silence now
             else:

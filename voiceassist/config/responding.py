@@ -236,9 +236,12 @@ class TtsConfig:
     """Speak replies (listen). analyze never speaks."""
     driver: str = ""
     """pyttsx3 driver: espeak (Linux), sapi5 (Windows), nsss (macOS); empty: the platform's."""
+    neural: bool = True
+    """Neural voices (Piper) where one is available: the embedded English voice, and a Mandarin voice once
+    installed ('voiceassist models pull piper-zh_CN-huayan-medium'); off: espeak-ng / system voices only."""
     voice_en: str = ""
     voice_zh: str = ""
-    """Voice ids (see pyttsx3); empty: an English / Mandarin voice found by language."""
+    """System voice ids (see pyttsx3), used where no neural voice is; empty: found by language."""
     output_device: str = ""
     """Sound output by name or index; empty: the system default."""
     rate_scale: float = 1.0
