@@ -135,3 +135,28 @@ def test_a_pulled_emotion_model_is_what_the_app_loads(hub: FakeHub, cat, tmp_pat
     )
     b.load()
     assert note is None and b.name == "emotion2vec"
+
+
+def test_a_voice_is_pulled_from_a_repository_of_many(tmp_path: Path):
+    """Piper voices share one hub repository: only the chosen voice's files are fetched and checked, and
+    the voice set finds the installed voice where the pull put it."""
+    from voiceassist.voices import find_piper_voice
+
+    zh = "zh/zh_CN/huayan/medium/zh_CN-huayan-medium"
+    files = {
+        f"{zh}.onnx": os.urandom(300_000),
+        f"{zh}.onnx.json": b'{"audio": {"sample_rate": 22050}}',
+        f"{zh}.onnx.MODEL_CARD": b"licence: see dataset",
+        "en/en_US/lessac/medium/en_US-lessac-medium.onnx": os.urandom(200_000),
+    }
+    h = FakeHub({"rhasspy/piper-voices": files})
+    try:
+        entry = mm.catalogue()["piper-zh_CN-huayan-medium"]
+        folder = mm.pull(entry.name, tmp_path, endpoint=h.url, cat={entry.name: entry})
+    finally:
+        h.close()
+    got = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != mm.MANIFEST)
+    assert got == sorted(f for f in files if f.startswith("zh/"))  # not the English voice
+    assert mm.verify(entry, tmp_path) == []
+    assert find_piper_voice(tmp_path, "zh") == folder / f"{zh}.onnx"
+    assert find_piper_voice(tmp_path, "en") is None

@@ -10,6 +10,7 @@ half-downloaded model is never used. The checked sizes and hashes are kept in th
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -42,6 +43,8 @@ class Entry:
     ms: str | None
     size_mb: float
     required: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+    """Only these files of the repository (glob patterns), for repositories that hold many models."""
 
 
 def catalogue(path: Path | None = None) -> dict[str, Entry]:
@@ -55,6 +58,7 @@ def catalogue(path: Path | None = None) -> dict[str, Entry]:
             e.get("ms"),
             float(e.get("size_mb", 0)),
             tuple(e.get("required", [])),
+            tuple(e.get("patterns", [])),
         )
         for name, e in data.items()
     }
@@ -140,7 +144,11 @@ def pull(
             from huggingface_hub import snapshot_download
 
             expected = hub_metadata(entry.hf, endpoint)
-            snapshot_download(entry.hf, local_dir=str(partial), endpoint=endpoint)
+            if entry.patterns:
+                expected = {f: m for f, m in expected.items() if any(fnmatch.fnmatch(f, p) for p in entry.patterns)}
+            snapshot_download(
+                entry.hf, local_dir=str(partial), endpoint=endpoint, allow_patterns=list(entry.patterns) or None
+            )
     except ModelManagerError:
         raise
     except Exception as e:

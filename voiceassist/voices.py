@@ -47,7 +47,7 @@ def find_piper_voice(models_dir: Path, language: str) -> Path | None:
     if not models_dir.is_dir():
         return None
     for folder in sorted(models_dir.glob(f"piper-{prefix}*")):
-        for onnx in sorted(folder.glob("*.onnx")):
+        for onnx in sorted(folder.rglob("*.onnx")):  # as pulled from the hub: nested like the repository
             if onnx.with_name(onnx.name + ".json").is_file():
                 return onnx
     return None
