@@ -208,3 +208,62 @@ def test_prosody_baseline_adapts_to_the_speaker():
     for _ in range(4):
         later, _ = b.analyze(_voice(240, vibrato_st=3.0, level=0.3))
     assert abs(later.embedding[-1]) < abs(first.embedding[-1])
+
+
+def _text(**probs: float):
+    from voiceassist.emotion import EmotionEstimate
+
+    s = np.full(len(LABELS), 0.0)
+    for k, v in probs.items():
+        s[INDEX[k]] = v
+    s = s + (1 - s.sum()) / len(LABELS)
+    return EmotionEstimate(scores=s, backend="words", evidence=1.0)
+
+
+def _arousal_voice(arousal: float):
+    from voiceassist.emotion import EmotionEstimate
+    from voiceassist.emotion.prosody import arousal_to_scores
+
+    return EmotionEstimate(scores=arousal_to_scores(arousal), backend="prosody", evidence=1.0, arousal=arousal)
+
+
+def test_an_arousal_only_voice_tips_a_close_call_but_never_turns_a_clear_one():
+    from voiceassist.emotion.fusion import fuse
+
+    close = _text(sad=0.36, angry=0.33)
+    assert fuse(_arousal_voice(1.8), close).label == "angry" and fuse(_arousal_voice(-1.5), close).label == "sad"
+    clear = _text(sad=0.7, angry=0.1)
+    assert fuse(_arousal_voice(2.0), clear).label == "sad"  # an agitated voice does not make sad words angry
+    happy = _text(happy=0.6, sad=0.1)
+    assert fuse(_arousal_voice(-2.0), happy).label == "happy"  # nor does a flat voice make happy words sad
+    assert fuse(_arousal_voice(2.0), _text(neutral=0.6)).label == "neutral"  # nor a plain request angry
+    f = fuse(_arousal_voice(1.0), close)
+    assert f.rule == "words lead, voice arousal shifts" and f.speech_weight == 0.0
+
+
+def test_without_the_shift_the_words_alone_decide():
+    from voiceassist.emotion.fusion import FusionConfigLike, fuse
+
+    words = _text(fearful=0.4, surprised=0.3)
+    f = fuse(_arousal_voice(2.0), words, FusionConfigLike(arousal_shift=0.0))
+    assert np.allclose(f.scores, words.scores)
+
+
+def test_the_arousal_shift_never_changes_a_label_with_a_clear_margin():
+    """Over random word distributions: whenever the words' top label leads the runner-up by 2:1, fusing
+    with any arousal-only voice keeps it."""
+    from voiceassist.emotion import EmotionEstimate
+    from voiceassist.emotion.fusion import fuse
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(2000):
+        p = rng.dirichlet(np.full(len(LABELS), 0.5))
+        top2 = np.sort(p)[-2:]
+        if top2[1] < 2 * top2[0]:
+            continue
+        checked += 1
+        words = EmotionEstimate(scores=p, backend="words")
+        for a in (-2.0, -1.0, 1.0, 2.0):
+            assert fuse(_arousal_voice(a), words).label == words.label
+    assert checked > 300

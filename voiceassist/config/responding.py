@@ -44,6 +44,9 @@ class EmotionConfig:
     min_confidence: float = 0.3
     """A fused result below this confidence asks the person to clarify."""
     text_override_evidence: float = 0.5
+    arousal_shift: float = 0.25
+    """How far an arousal-only voice (the embedded prosody estimate) shifts the words' emotion towards the
+    emotions of matching arousal; 0: the words alone (see voiceassist/emotion/fusion.py)."""
     """Text evidence above which clearly negative words overrule a positive-sounding voice."""
 
     def validate(self) -> None:
@@ -70,6 +73,7 @@ class EmotionConfig:
         )
         require(0 <= self.min_confidence < 1, "emotion.min_confidence", "in [0, 1)")
         require(0 <= self.text_override_evidence <= 1, "emotion.text_override_evidence", "in [0, 1]")
+        require(0 <= self.arousal_shift <= 2, "emotion.arousal_shift", "between 0 and 2")
         if self.lexicon_overlay:
             overlay = toml_file(self.lexicon_overlay, "emotion.lexicon_overlay")
             for lang in ("en", "zh"):

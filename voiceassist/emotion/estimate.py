@@ -25,6 +25,10 @@ class EmotionEstimate:
     """Text backends: the emotion words the estimate rests on (e.g. "压力", "失眠")."""
     evidence: float = 1.0
     """How much the backend has to go on, 0..1 (a text with no emotion words has little)."""
+    arousal: float | None = None
+    """Backends that measure arousal only (the embedded prosody estimate): how activated the voice is, in the
+    speaker's own z units (about -2..2). Their ``scores`` are a spread of that arousal over the labels, not a
+    judgement between emotions of the same arousal (angry vs happy), and fusion treats them so."""
 
     def __post_init__(self) -> None:
         if self.scores.shape != (N_LABELS,):

@@ -1,8 +1,16 @@
 """Late fusion of speech and text emotion, with confidence-aware weights and explicit rules (pure numpy).
 
-weights: each side's configured weight times its reliability. Speech reliability is how far its top score
-stands above chance; text reliability is its evidence (a sentence with no emotion words has none, so a
-calm "I'm fine" said in a sad voice comes out sad). Rules on top of the weighted average:
+A voice backend that hears **arousal only** (the embedded prosody estimate, ``EmotionEstimate.arousal``)
+cannot tell emotions of the same arousal apart (angry from elated, calm from sad), so it does not vote on
+the label: the words decide, and the voice's arousal shifts the words' distribution towards the emotions
+that match it (``exp(k * arousal * (AROUSAL[label] - mean))``, ``k = emotion.arousal_shift``, scaled by
+the voice's evidence). It can tip a close call between a high- and a low-arousal emotion; it cannot turn a
+clear one. Without words, the voice alone gives its arousal spread, with its capped confidence.
+
+A categorical voice backend (Emotion2Vec+) is fused by weights: each side's configured weight times its
+reliability. Speech reliability is how far its top score stands above chance; text reliability is its
+evidence (a sentence with no emotion words has none, so a calm "I'm fine" said in a sad voice comes out
+sad). Rules on top of the weighted average:
 
 - masking: when the words carry a clear negative emotion and the voice sounds positive (people smile while
   saying sad things, and prosody cannot tell elation from agitation), the words lead and the voice's
@@ -20,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.emotion import EmotionEstimate
-from voiceassist.emotion.labels import INDEX, LABELS, N_LABELS, VALENCE
+from voiceassist.emotion.labels import AROUSAL, INDEX, LABELS, N_LABELS, VALENCE
 
 _POSITIVE = [INDEX["happy"], INDEX["surprised"]]
 
@@ -42,6 +50,7 @@ class FusionConfigLike:
     text_weight: float = 0.5
     min_confidence: float = 0.3
     text_override_evidence: float = 0.5
+    arousal_shift: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,8 @@ def fuse(speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: Any 
         scores = np.zeros(N_LABELS)
         scores[INDEX["unknown"]] = 1.0
         return _with_fallback(scores, 0.0, 0.0, "no input", cfg, lang)
+    if speech is not None and speech.arousal is not None and text is not None:
+        return _arousal_shift(speech, text, cfg, lang)
     ws = cfg.speech_weight * _reliability(speech) if speech is not None else 0.0
     wt = cfg.text_weight * float(np.clip(text.evidence, 0, 1)) if text is not None else 0.0
     p_s = speech.scores if speech is not None else None
@@ -103,6 +114,17 @@ def fuse(speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: Any 
         scores += wt / total * p_t
     scores = scores / scores.sum()
     return _with_fallback(scores, ws / total, wt / total, rule, cfg, lang)
+
+
+def _arousal_shift(speech: EmotionEstimate, text: EmotionEstimate, cfg: Any, lang: str) -> Fused:
+    """The words decide; the voice's arousal (an arousal-only backend) shifts them towards matching emotions."""
+    assert speech.arousal is not None
+    a = float(np.clip(speech.arousal, -2.0, 2.0)) * float(np.clip(speech.evidence, 0.0, 1.0))
+    k = float(getattr(cfg, "arousal_shift", FusionConfigLike.arousal_shift))
+    centred = AROUSAL - float(AROUSAL[: INDEX["other"]].mean())
+    scores = text.scores * np.exp(k * a * centred)
+    scores = scores / scores.sum()
+    return _with_fallback(scores, 0.0, 1.0, "words lead, voice arousal shifts", cfg, lang)
 
 
 def _with_fallback(scores: npt.NDArray[np.float64], ws: float, wt: float, rule: str, cfg: Any, lang: str) -> Fused:

@@ -208,6 +208,7 @@ class ProsodyBackend:
             backend=self.description,
             embedding=embedding,
             evidence=float(min(1.0, ff["voiced"].sum() / FRAME_RATE / 0.5)),
+            arousal=arousal,
         )
         return est, self._curves(ff)
 
