@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "voiceassist.reply": DOMAIN,
     "voiceassist.responder": DOMAIN,
     "voiceassist.tts": DOMAIN,
+    "voiceassist.voices": DOMAIN,
     "voiceassist.storage": DOMAIN,
     "voiceassist.models_manager": DOMAIN,
     "voiceassist.data": DOMAIN,  # the data-curation toolkit (uses the text-emotion backend)
