@@ -1,9 +1,11 @@
 """Emotion recognition: result types, backend interfaces and the lazy registries.
 
 Speech backends: ``emotion2vec`` (Emotion2Vec+ through FunASR, when its weights are present) and
-``prosody`` (the embedded default: arousal from pitch, energy and rate). Text backends: ``lexicon`` (the
-embedded default, NRC and DUTIR lexicons) and ``transformers`` (a sequence classifier from a local
-folder). Every backend maps into the 9 Emotion2Vec+ classes (``labels.LABELS``).
+``prosody`` (the embedded default: arousal from pitch, energy and rate). Text backends: ``lexicon`` (NRC and
+DUTIR lexicons), ``embedded-head`` (a head trained by ``voiceassist train text-emotion`` on e5 embeddings and
+the lexicon's evidence; the embedded default once one is shipped in resources/models/text_emotion/, until
+then the lexicon is) and ``transformers`` (a sequence classifier from a local folder). Every backend maps
+into the 9 Emotion2Vec+ classes (``labels.LABELS``).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ SPEECH_BACKENDS: dict[str, str] = {
 TEXT_BACKENDS: dict[str, str] = {
     "lexicon": "voiceassist.emotion.text:LexiconTextBackend",
     "transformers": "voiceassist.emotion.text:TransformersTextBackend",
+    "embedded-head": "voiceassist.emotion.head:EmbeddedHeadTextBackend",
 }
 
 
@@ -97,24 +100,44 @@ def create_speech_backend(cfg: Any, models_dir: str | Path) -> tuple[SpeechEmoti
 
 
 def create_text_backend(cfg: Any, models_dir: str | Path) -> tuple[TextEmotionBackend, str | None]:
+    """Build the configured text backend (not loaded yet). With ``text_backend = "auto"``: the folder in
+    ``text_model`` when set, by its kind (model.json ``kind``: ``embedded-head``, or a transformers
+    classifier); with ``text_model`` empty, the head shipped in the package when there is one; else the
+    lexicons. When the folder asked for cannot be used, the lexicons, and the second value says why."""
+    from voiceassist.emotion import head
+
     name = cfg.text_backend
+    lexicon = TEXT_BACKENDS["lexicon"]
     if name == "auto":
         if cfg.text_model:
-            from voiceassist.emotion.text import find_text_model
-
             try:
-                folder = find_text_model(cfg.text_model, models_dir)
+                return _text_backend_for(cfg, head.find_model_folder(cfg.text_model, models_dir)), None
             except EmotionModelError as e:
-                return _load_class(TEXT_BACKENDS["lexicon"])(cfg), str(e)
-            return _load_class(TEXT_BACKENDS["transformers"])(cfg, folder), None
-        return _load_class(TEXT_BACKENDS["lexicon"])(cfg), None
+                return _load_class(lexicon)(cfg), str(e)
+        shipped = head.shipped_model_dir()
+        if (shipped / "model.json").is_file():
+            try:
+                return _text_backend_for(cfg, shipped), None
+            except EmotionModelError as e:
+                return _load_class(lexicon)(cfg), f"the text-emotion head shipped in the package: {e}"
+        return _load_class(lexicon)(cfg), None
     if name not in TEXT_BACKENDS:
         raise EmotionModelError(f"unknown text emotion backend {name!r}; known: auto, {', '.join(TEXT_BACKENDS)}")
     if name == "transformers":
         from voiceassist.emotion.text import find_text_model
 
         return _load_class(TEXT_BACKENDS[name])(cfg, find_text_model(cfg.text_model, models_dir)), None
+    if name == "embedded-head":
+        folder = head.find_model_folder(cfg.text_model, models_dir) if cfg.text_model else head.shipped_model_dir()
+        return _load_class(TEXT_BACKENDS[name])(cfg, folder), None
     return _load_class(TEXT_BACKENDS[name])(cfg), None
+
+
+def _text_backend_for(cfg: Any, folder: Path) -> TextEmotionBackend:
+    from voiceassist.emotion.head import folder_kind
+
+    backend: TextEmotionBackend = _load_class(TEXT_BACKENDS[folder_kind(folder)])(cfg, folder)
+    return backend
 
 
 def softmax(logits: npt.ArrayLike, axis: int = -1) -> npt.NDArray[np.float64]:

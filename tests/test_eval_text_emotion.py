@@ -1,0 +1,260 @@
+"""``voiceassist eval text-emotion`` and the metrics under it: numbers checked against values worked out by
+hand, the report files, the messages for bad input, and opening model folders by their kind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from voiceassist.cli import main
+from voiceassist.emotion import EmotionEstimate, create_text_backend
+from voiceassist.emotion.head import (
+    N_FEATURES,
+    EmbeddedHeadTextBackend,
+    Head,
+    head_meta,
+)
+from voiceassist.emotion.labels import INDEX, LABELS
+from voiceassist.emotion.text import LexiconTextBackend
+from voiceassist.train import evaluate as evaluate_module
+from voiceassist.train.metrics import classification_metrics, metrics_by_language
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_TSV = ROOT / "tests" / "data" / "text_emotion_eval.tsv"
+
+
+def write_random_head(folder: Path, seed: int = 0) -> Path:
+    """A valid embedded-head folder (random weights) written the way training writes one."""
+    rng = np.random.default_rng(seed)
+    classes = ("angry", "happy", "neutral", "sad")
+    head = Head(
+        mean=np.zeros(N_FEATURES),
+        scale=np.ones(N_FEATURES),
+        layers=((rng.normal(size=(N_FEATURES, len(classes))), np.zeros(len(classes))),),
+        classes=classes,
+    )
+    folder.mkdir(parents=True)
+    head.save(folder / "head.npz")
+    meta = head_meta(head, folder / "head.npz", "query", "logreg")
+    (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def _probs(top: str, p: float, second: str, third: str = "") -> list[float]:
+    """``p`` on ``top``, the rest on ``second`` (or split 3:2 between ``second`` and ``third``)."""
+    v = np.zeros(len(LABELS))
+    v[INDEX[top]] = p
+    if third:
+        v[INDEX[second]], v[INDEX[third]] = 0.6 * (1 - p), 0.4 * (1 - p)
+    else:
+        v[INDEX[second]] = 1 - p
+    return v.tolist()
+
+
+# (true label, language, predicted probabilities): worked out by hand below.
+HAND = [
+    ("happy", "en", _probs("happy", 0.90, "sad")),  # right, confidence 0.90 -> bin 13 (0.867, 0.933]
+    ("happy", "en", _probs("sad", 0.62, "happy")),  # wrong, 0.62 -> bin 9 (0.600, 0.667]
+    ("sad", "en", _probs("sad", 0.91, "angry")),  # right, 0.91 -> bin 13
+    ("sad", "zh", _probs("sad", 0.95, "happy")),  # right, 0.95 -> bin 14
+    ("angry", "zh", _probs("happy", 0.50, "angry", "sad")),  # wrong, 0.50 -> bin 7 (0.467, 0.533]
+    ("angry", "zh", _probs("angry", 0.82, "sad")),  # right, 0.82 -> bin 12 (0.800, 0.867]
+]
+# happy: 1 right of 2 predicted, 2 true -> P 1/2, R 1/2, F1 1/2
+# sad: 2 right of 3 predicted, 2 true -> P 2/3, R 1, F1 0.8
+# angry: 1 right of 1 predicted, 2 true -> P 1, R 1/2, F1 2/3
+MACRO_F1 = (0.5 + 0.8 + 2 / 3) / 3
+# bins: 13 {0.90, 0.91} both right: |1 - 0.905| = 0.095 (2 rows); 9: |0 - 0.62|; 14: |1 - 0.95|; 7: |0 - 0.5|;
+# 12: |1 - 0.82|
+ECE = (2 * 0.095 + 0.62 + 0.05 + 0.5 + 0.18) / 6
+
+
+def test_metrics_match_the_hand_computed_values():
+    m = classification_metrics([g for g, _, _ in HAND], [p for _, _, p in HAND])
+    assert m["n"] == 6
+    assert m["accuracy"] == pytest.approx(4 / 6, abs=1e-6)
+    assert m["macro_f1"] == pytest.approx(MACRO_F1, abs=1e-6)
+    assert m["ece"] == pytest.approx(ECE, abs=1e-6)
+    pc = m["per_class"]
+    assert set(pc) == {"happy", "sad", "angry"}
+    assert (pc["happy"]["precision"], pc["happy"]["recall"], pc["happy"]["f1"]) == pytest.approx((0.5, 0.5, 0.5))
+    assert (pc["sad"]["precision"], pc["sad"]["recall"], pc["sad"]["f1"]) == pytest.approx((2 / 3, 1.0, 0.8), abs=1e-6)
+    assert (pc["angry"]["precision"], pc["angry"]["recall"]) == pytest.approx((1.0, 0.5))
+    assert [pc[c]["support"] for c in ("happy", "sad", "angry")] == [2, 2, 2]
+    matrix = np.array(m["confusion"]["matrix"])
+    assert matrix.sum() == 6 and matrix[INDEX["angry"], INDEX["happy"]] == 1 and matrix[INDEX["sad"], INDEX["sad"]] == 2
+    bins = {i: b for i, b in enumerate(m["reliability"]) if b["count"]}
+    assert sorted(bins) == [7, 9, 12, 13, 14]
+    assert bins[13]["count"] == 2 and bins[13]["confidence"] == pytest.approx(0.905)
+    assert sum(b["count"] for b in m["reliability"]) == 6 and len(m["reliability"]) == 15
+
+
+def test_metrics_agree_with_scikit_learn_and_count_a_class_only_predicted():
+    from sklearn.metrics import f1_score
+
+    gold = ["happy", "happy", "sad", "neutral"]
+    probs = [_probs("happy", 0.9, "sad"), _probs("surprised", 0.8, "happy"), _probs("sad", 0.7, "happy"),
+             _probs("sad", 0.6, "neutral")]  # fmt: skip
+    m = classification_metrics(gold, probs)
+    pred = [LABELS[int(np.argmax(p))] for p in probs]
+    assert m["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"), abs=1e-6)
+    assert m["per_class"]["surprised"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 1}
+
+
+def test_metrics_per_language():
+    by = metrics_by_language([g for g, _, _ in HAND], [lang for _, lang, _ in HAND], [p for _, _, p in HAND])
+    assert list(by) == ["all", "en", "zh"]
+    assert by["en"]["n"] == 3 and by["en"]["accuracy"] == pytest.approx(2 / 3, abs=1e-6)
+    # zh: sad 0.95 right (bin 14), angry->happy 0.50 wrong (bin 7), angry 0.82 right (bin 12)
+    assert by["zh"]["ece"] == pytest.approx((0.05 + 0.5 + 0.18) / 3, abs=1e-6)
+
+
+class _TableBackend:
+    """A backend that answers from the hand-made table."""
+
+    name = description = "hand-made table"
+    embedded = True
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text: str, language: str = "") -> EmotionEstimate:
+        return EmotionEstimate(scores=np.array(HAND[int(text.split()[-1])][2]), backend=self.description)
+
+
+def test_eval_command_reports_the_hand_computed_numbers(tmp_path: Path, monkeypatch, capsys):
+    data = tmp_path / "test.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"text": f"row {i}", "lang": lang, "emotion": g}) + "\n" for i, (g, lang, _) in enumerate(HAND)
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(evaluate_module, "open_model", lambda spec, cfg=None: _TableBackend())
+    out = tmp_path / "report"
+    assert main(["eval", "text-emotion", "--model", "table", "--data", str(data), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "macro-F1" in printed and "ECE" in printed and f"{MACRO_F1:.3f}" in printed
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["metrics"]["all"]["macro_f1"] == pytest.approx(MACRO_F1, abs=1e-6)
+    assert report["metrics"]["all"]["ece"] == pytest.approx(ECE, abs=1e-6)
+    assert report["metrics"]["en"]["n"] == 3 and report["data"]["rows"] == 6
+    confusion = json.loads((out / "confusion.json").read_text(encoding="utf-8"))
+    assert set(confusion) == {"all", "en", "zh"} and np.array(confusion["all"]["matrix"]).sum() == 6
+    for png in ("confusion.png", "reliability.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_of_the_lexicon_on_the_tsv_matches_the_backend(tmp_path: Path, capsys):
+    out = tmp_path / "r"
+    assert main(["eval", "text-emotion", "--model", "lexicon", "--data", str(EVAL_TSV), "-o", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    rows = [line.split("\t") for line in EVAL_TSV.read_text(encoding="utf-8").splitlines() if line and line[0] != "#"]
+    lex = LexiconTextBackend()
+    acc = sum(lex.analyze(text, lang).label == label for label, lang, text in rows) / len(rows)
+    assert report["metrics"]["all"]["accuracy"] == pytest.approx(acc, abs=1e-6)
+    assert report["metrics"]["all"]["n"] == len(rows) and acc >= 0.8
+    assert {"en", "zh"} <= set(report["metrics"])
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"text": "I am happy", "lang": "en", "emotion": "joyful"}', "emotion 'joyful' is not one of the 9 labels"),
+        ('{"text": "I am happy", "lang": "en", "emotion": ', "malformed JSON line"),
+        ('{"text": "", "lang": "en", "emotion": "happy"}', "the text is empty"),
+        ('{"text": "Bonjour", "lang": "fr", "emotion": "happy"}', "language 'fr'"),
+    ],
+)
+def test_bad_rows_are_named_by_file_and_line(tmp_path: Path, capsys, line: str, expected: str):
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "I am sad", "lang": "en", "emotion": "sad"}\n' + line + "\n", encoding="utf-8")
+    assert main(["eval", "text-emotion", "--model", "lexicon", "--data", str(data)]) == 3
+    err = capsys.readouterr().err
+    assert f"{data}:2" in err and expected in err and "Traceback" not in err
+
+
+def test_bad_model_folders_are_named(tmp_path: Path, capsys):
+    data = tmp_path / "t.tsv"
+    data.write_text("happy\ten\tI am happy\n", encoding="utf-8")
+    assert main(["eval", "text-emotion", "--model", str(tmp_path / "nope"), "--data", str(data)]) == 3
+    assert "no such model folder" in capsys.readouterr().err
+    folder = write_random_head(tmp_path / "m")
+    (folder / "head.npz").unlink()
+    assert main(["eval", "text-emotion", "--model", str(folder), "--data", str(data)]) == 3
+    assert f"{folder / 'head.npz'} is missing" in capsys.readouterr().err
+    other = write_random_head(tmp_path / "m2")
+    write_random_head(tmp_path / "m3", seed=1)
+    (other / "head.npz").write_bytes((tmp_path / "m3" / "head.npz").read_bytes())  # another head, same layout
+    assert main(["eval", "text-emotion", "--model", str(other), "--data", str(data)]) == 3
+    assert "does not match" in capsys.readouterr().err
+    meta = json.loads((other / "model.json").read_text())
+    (other / "model.json").write_text(json.dumps({**meta, "kind": "onnx"}))
+    assert main(["eval", "text-emotion", "--model", str(other), "--data", str(data)]) == 3
+    assert "unknown model kind 'onnx'" in capsys.readouterr().err
+
+
+def test_create_text_backend_picks_the_backend_by_the_folders_kind(tmp_path: Path, monkeypatch):
+    head = write_random_head(tmp_path / "head-model")
+    cfg = SimpleNamespace(text_backend="auto", text_model="head-model", lexicon_overlay="")
+    b, note = create_text_backend(cfg, tmp_path)  # by name under the models folder
+    assert isinstance(b, EmbeddedHeadTextBackend) and note is None and not b.embedded
+    (head / "head.npz").unlink()
+    b, note = create_text_backend(cfg, tmp_path)
+    assert isinstance(b, LexiconTextBackend) and note and "head.npz is missing" in note
+    # text_model empty: the head shipped in the package when there is one, else the lexicons
+    monkeypatch.setattr("voiceassist.emotion.head.shipped_model_dir", lambda: tmp_path / "absent")
+    b, note = create_text_backend(SimpleNamespace(text_backend="auto", text_model=""), tmp_path)
+    assert isinstance(b, LexiconTextBackend) and note is None
+    shipped = write_random_head(tmp_path / "shipped")
+    monkeypatch.setattr("voiceassist.emotion.head.shipped_model_dir", lambda: shipped)
+    b, note = create_text_backend(SimpleNamespace(text_backend="auto", text_model=""), tmp_path)
+    assert isinstance(b, EmbeddedHeadTextBackend) and b.embedded and "embedded default" in b.description
+    (shipped / "model.json").write_text("{not json")
+    b, note = create_text_backend(SimpleNamespace(text_backend="auto", text_model=""), tmp_path)
+    assert isinstance(b, LexiconTextBackend) and note and "shipped in the package" in note
+
+
+def test_head_round_trip_and_shape_checks(tmp_path: Path):
+    folder = write_random_head(tmp_path / "m")
+    head = Head.load(folder / "head.npz")
+    x = np.random.default_rng(1).normal(size=(3, N_FEATURES))
+    p = head.proba(x)
+    assert p.shape == (3, 9) and np.allclose(p.sum(axis=1), 1)
+    assert np.all(p[:, [INDEX["disgusted"], INDEX["other"], INDEX["unknown"]]] == 0)  # classes it never saw
+    bad = Head(head.mean[:10], head.scale[:10], head.layers, head.classes)
+    with pytest.raises(Exception, match="do not chain"):
+        bad.check(folder / "head.npz")
+
+
+@pytest.mark.slow
+def test_bench_compares_models_side_by_side(tmp_path: Path):
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"text": t, "lang": lang, "emotion": e}, ensure_ascii=False) + "\n"
+            for t, lang, e in [
+                ("I am so happy", "en", "happy"),
+                ("我好难过", "zh", "sad"),
+                ("The bus is at nine", "en", "neutral"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "text_emotion_eval.py"), "--data", str(data), "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "macro-F1" in run.stdout and "ms/sentence" in run.stdout and "recall happy" in run.stdout
+    (result,) = json.loads(out.read_text(encoding="utf-8"))
+    assert result["model"] == "lexicon" and result["metrics"]["all"]["n"] == 3
