@@ -24,10 +24,13 @@ class EmotionConfig:
     """emotion2vec_plus_seed, emotion2vec_plus_base, emotion2vec_plus_large, or a model folder."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """Where Emotion2Vec+ runs; auto: CUDA when torch sees a GPU."""
-    text_backend: Literal["auto", "lexicon", "transformers"] = "auto"
-    """auto: the transformers classifier in ``text_model`` when set and found, else the embedded lexicons."""
+    text_backend: Literal["auto", "lexicon", "embedded-head", "transformers"] = "auto"
+    """auto: the model in ``text_model`` when set (an embedded head or a transformers classifier, by its
+    folder), else the trained head shipped in the package (multilingual e5 + lexicon features), else the
+    lexicons; lexicon: the NRC/DUTIR lexicons alone."""
     text_model: str = ""
-    """A transformers sequence-classification model folder (or its name under models/)."""
+    """A text-emotion model folder (or its name under models/): one made by `voiceassist train text-emotion`
+    (an embedded head) or a transformers sequence-classification model."""
     lexicon_overlay: str = ""
     """Extra emotion words (TOML); empty: resources/emotion_lexicon.toml."""
     live_frames: bool = True
@@ -57,9 +60,9 @@ class EmotionConfig:
         )
         require(self.device in ("auto", "cpu", "cuda"), "emotion.device", "auto, cpu or cuda")
         require(
-            self.text_backend in ("auto", "lexicon", "transformers"),
+            self.text_backend in ("auto", "lexicon", "embedded-head", "transformers"),
             "emotion.text_backend",
-            "auto, lexicon or transformers",
+            "auto, lexicon, embedded-head or transformers",
         )
         require(50 <= self.live_interval_ms <= 2000, "emotion.live_interval_ms", "between 50 and 2000")
         require(0.0 <= self.live_context_s <= 10.0, "emotion.live_context_s", "between 0 and 10")
