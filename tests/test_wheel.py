@@ -44,6 +44,8 @@ def test_the_wheel_carries_every_data_file(wheel: Path):
     }
     assert in_tree and in_tree <= shipped, in_tree - shipped
     assert "voiceassist/py.typed" in names
+    for f in ("model.json", "head.npz"):  # the trained text-emotion head, the embedded default
+        assert f"voiceassist/resources/models/text_emotion/{f}" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
 
@@ -90,6 +92,7 @@ def test_installed_wheel_analyzes_and_speaks(wheel: Path, tmp_path: Path):
     doc = json.loads((work / "out.json").read_text(encoding="utf-8"))
     [seg] = doc["segments"]
     assert "lonely" in seg["text"].lower() and seg["emotion"]["fused"]["label"]
+    assert "trained emotion head" in doc["backends"]["text-emotion"]["description"]  # from the wheel
     p = subprocess.run(
         [str(exe), "say", "I am here with you.", "--tone", "sad", "-o", "say.wav"],
         cwd=work,
