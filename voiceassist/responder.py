@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,19 @@ class ReplyRequest:
     speech_end_at: float
     crisis: bool = False
     """A crisis phrase was heard: the fixed, careful reply (never a generated one)."""
+    # What the reply planner uses to fit the reply to what was said (each optional: None/empty = not known).
+    confidence: float | None = None
+    """The fused confidence (FusedEmotion.confidence)."""
+    scores: Mapping[str, float] | None = None
+    """The fused scores by label (labels.as_dict(FusedEmotion.scores)): "surprised" with happy close behind."""
+    keywords: tuple[str, ...] = ()
+    """The text backend's emotion words (EmotionEstimate.keywords of the text estimate)."""
+    speech_label: str | None = None
+    speech_confidence: float | None = None
+    """The voice's own reading (the speech estimate's label and confidence)."""
+    text_label: str | None = None
+    text_confidence: float | None = None
+    """The words' own reading (the text estimate's label and confidence; None when it had no evidence)."""
 
 
 class Responder:
@@ -137,6 +150,13 @@ class Responder:
             suggested_response=req.suggested_response,
             mood_valence=req.mood_valence,
             mood_turns=req.mood_turns,
+            confidence=req.confidence,
+            scores=req.scores,
+            keywords=req.keywords,
+            speech_label=req.speech_label,
+            speech_confidence=req.speech_confidence,
+            text_label=req.text_label,
+            text_confidence=req.text_confidence,
         )
         text, source, note = plan.text, plan.source, None
         if self._gen is not None and plan.source in ("strategy", "intent") and req.text:

@@ -24,6 +24,7 @@ from voiceassist.alerts.policy import CrisisDetector
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.fusion import fuse
+from voiceassist.emotion.labels import as_dict
 from voiceassist.events import AlertRaised, Event, FusedEmotion, MoodUpdate, Transcript
 from voiceassist.mood import MoodTracker
 from voiceassist.responder import ReplyRequest
@@ -170,6 +171,13 @@ class AssessmentStage:
                     mood_turns=state.n,
                     speech_end_at=u.opened.speech_end_at,
                     crisis=bool(crisis),
+                    confidence=f.confidence,
+                    scores=as_dict(f.scores),
+                    keywords=text.keywords if text is not None else (),
+                    speech_label=speech.label if speech is not None else None,
+                    speech_confidence=speech.confidence if speech is not None else None,
+                    text_label=text.label if text is not None and text.evidence > 0 else None,
+                    text_confidence=text.confidence if text is not None and text.evidence > 0 else None,
                 )
             )
         if self.alerts is None:

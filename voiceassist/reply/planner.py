@@ -1,22 +1,39 @@
 """Choose what to say, and in which tone, from the fused emotion, the words and the mood history.
 
-Order: a crisis phrase gets the fixed crisis reply (never generated); a fallback action (unknown/other/
-unsure) gets its question; an intent in resources/replies/intents.toml gets its content reply (with the
-tone's opener in front for angry, sad and fearful); otherwise the emotion's strategy line from
-resources/replies/tones.toml. A person who has been low for several turns is not answered with
-cheerfulness ("gentle" replaces "cheerful"). The same reply never comes twice in a row.
+Order:
+1. a crisis phrase gets the fixed crisis reply (resources/replies/crisis.toml), never composed or generated;
+2. nothing understood (``ask_to_repeat``, no topic or intent in the words): a request to repeat;
+3. good news in the words ("won", "got the job", "录取", "中奖") unless the emotion is clearly negative,
+   or "surprised" with happy close behind: shared joy (the "happy" strategy);
+4. unsure emotion, voice and words that disagree (voiceassist/reply/reading.py), or a flat voice over
+   something hard: with a topic (resources/replies/topics.toml), a question that names what was heard
+   ("It sounds like work was hard today — was it more frustrating or more upsetting?", strategy
+   "clarify_named"; a topic may name a strategy to use instead, e.g. a loss gets empathy); with an intent,
+   its reply (a flat voice over something an intent answers, "I can't sleep", gets the intent's reply);
+   otherwise a gentle generic clarification (clarify.toml), naming the voice when it says more than the words;
+5. otherwise the emotion's strategy (tones.toml): about the topic, composed from an opener, the topic's
+   acknowledgement and a question or offer; an intent's content reply (intents.toml); or a strategy line.
+Replies are chosen so that their parts do not repeat each other and no phrase of the last three replies
+comes back (voiceassist/reply/compose.py). Someone who has been low for several turns is not answered
+with cheerfulness ("gentle" replaces "cheerful").
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voiceassist.reply.compose import Composer, combos, fill, with_who
+from voiceassist.reply.overlap import words
+from voiceassist.reply.reading import KIND, NEGATIVE, Reading, Signals, read
 from voiceassist.reply.tones import TONE_NAMES
+from voiceassist.reply.topics import TopicBook, TopicMatch
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,23 +88,51 @@ class ReplyPlan:
     language: str
     tone: str
     strategy: str
-    """The tones.toml section used (angry, sad, ..., gentle), or "crisis" / "fallback"."""
+    """The tones.toml section used (angry, sad, ..., gentle), or "crisis" / "fallback" (a request to repeat or
+    a generic clarification) / "clarify_named" (a question naming what was heard)."""
     intent: str | None
     source: str
     """"crisis", "fallback", "intent", "strategy" (or "generative" once a model wrote it)."""
+    topic: str | None = None
+    """The topics.toml topic the reply is about, if any."""
+
+
+_ACK = {s: "ack_hard" for s in ("angry", "disgusted", "sad", "fearful")} | {"happy": "ack_good", "gentle": "ack_good"}
+"""The topic acknowledgement each strategy uses; the rest (neutral, surprised): ack_plain."""
+_CONTENT_FIRST = {"neutral"}
+"""Strategies for which an intent's content reply comes before the topic's acknowledgement."""
+_REPEAT = {"en": "Sorry, could you say that again?", "zh": "抱歉，可以再说一遍吗？"}
+
+
+def _says(text: str, word: str, lang: str) -> bool:
+    return word in text if lang == "zh" else word.lower() in words(text)
 
 
 class ReplyPlanner:
     def __init__(
-        self, folder: Path, seed: int | None = None, low_mood_valence: float = -0.3, low_mood_turns: int = 3
+        self,
+        folder: Path,
+        seed: int | None = None,
+        low_mood_valence: float = -0.3,
+        low_mood_turns: int = 3,
+        min_confidence: float = 0.3,
+        history: int = 3,
     ) -> None:
         self.tones = self._load(folder / "tones.toml")
         self.intents = self._load(folder / "intents.toml")
         self.crisis = self._load(folder / "crisis.toml")
+        self.clarify = self._load(folder / "clarify.toml", optional=True)
+        try:
+            self.book = TopicBook(
+                self._load(folder / "topics.toml", optional=True), self._load(folder / "cues.toml", optional=True)
+            )
+        except ValueError as e:
+            raise ValueError(f"{folder}: {e}") from e
         self.low_mood_valence = low_mood_valence
         self.low_mood_turns = low_mood_turns
+        self.min_confidence = min_confidence
         self._rng = random.Random(seed)
-        self._last: str | None = None
+        self.composer = Composer(content_filter, self.book.stems, history)
         self._intent_res = {
             name: [re.compile(r"(?<!\w)" + re.escape(k.lower()) + r"(?!\w)") for k in spec.get("keywords_en", [])]
             for name, spec in self.intents.items()
@@ -98,6 +143,10 @@ class ReplyPlanner:
         for name, section in self.tones.items():
             if section.get("tone") not in TONE_NAMES:
                 raise ValueError(f"{folder / 'tones.toml'}: [{name}] tone must be one of {', '.join(TONE_NAMES)}")
+        for t in self.book.topics:
+            instead = t.spec.get("unsure")
+            if instead is not None and instead not in self.tones:
+                raise ValueError(f"{folder / 'topics.toml'}: [{t.name}] unsure must name a tones.toml section")
 
     def tone_for(self, label: str) -> str:
         """The reply tone for an emotion label (tones.toml), "neutral" for one it does not name."""
@@ -105,7 +154,9 @@ class ReplyPlanner:
         return str(section["tone"]) if section else "neutral"
 
     @staticmethod
-    def _load(path: Path) -> dict[str, Any]:
+    def _load(path: Path, optional: bool = False) -> dict[str, Any]:
+        if optional and not path.is_file():
+            return {}
         try:
             return tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as e:
@@ -120,18 +171,17 @@ class ReplyPlanner:
                 return name
         return None
 
-    def _pick(self, options: list[str]) -> str:
-        fresh = [o for o in options if o != self._last] or options
-        choice = self._rng.choice(fresh)
-        self._last = choice
-        return choice
+    def match_topic(self, text: str, language: str, keywords: Iterable[str] = ()) -> TopicMatch | None:
+        return self.book.match(text, language, keywords) if text.strip() else None
 
     def strategy_for(self, label: str, mood_valence: float | None, mood_turns: int) -> str:
         strategy = STRATEGY.get(label, "neutral")
-        low = mood_valence is not None and mood_turns >= self.low_mood_turns and mood_valence <= self.low_mood_valence
-        if low and strategy in ("happy", "surprised"):
+        if self._low(mood_valence, mood_turns) and strategy in ("happy", "surprised"):
             strategy = "gentle"  # no cheerfulness for someone who has been low for a while
         return strategy
+
+    def _low(self, mood_valence: float | None, mood_turns: int) -> bool:
+        return mood_valence is not None and mood_turns >= self.low_mood_turns and mood_valence <= self.low_mood_valence
 
     def plan(
         self,
@@ -144,23 +194,123 @@ class ReplyPlanner:
         suggested_response: str | None = None,
         mood_valence: float | None = None,
         mood_turns: int = 0,
+        confidence: float | None = None,
+        scores: Mapping[str, float] | None = None,
+        keywords: Sequence[str] = (),
+        speech_label: str | None = None,
+        speech_confidence: float | None = None,
+        text_label: str | None = None,
+        text_confidence: float | None = None,
     ) -> ReplyPlan:
+        """The reply to one utterance. Everything after ``mood_turns`` is optional: the fused confidence and
+        scores, the text backend's keywords, and each side's label and confidence (None: not known)."""
         lang = "zh" if language.startswith("zh") else "en"
-        if crisis:
+        if crisis:  # fixed and first: never composed around
             reply = str(self.crisis[lang])
-            self._last = reply
+            self.composer.remember(reply)
             return ReplyPlan(reply, lang, "calm", "crisis", None, "crisis")
-        if fallback_action and suggested_response:
-            self._last = suggested_response
-            return ReplyPlan(suggested_response, lang, "neutral", "fallback", None, "fallback")
-        strategy = self.strategy_for(label, mood_valence, mood_turns)
+        topic = self.match_topic(text, lang, keywords)
+        intent = self.match_intent(text, lang) if text.strip() else None
+        if fallback_action == "ask_to_repeat" and topic is None and intent is None:
+            repeat = self.clarify.get("repeat", {}).get(lang, [])
+            return self._ask([*([suggested_response] if suggested_response else []), *self._shuffled(repeat)], lang)
+        signals = Signals(
+            label, confidence, scores, speech_label, speech_confidence, text_label, text_confidence, fallback_action
+        )
+        r = read(signals, self.min_confidence)
+        news = bool(text.strip()) and self.book.good_news(text, lang)
+        if (news and (label not in NEGATIVE or r.unsure)) or (label == "surprised" and r.happy_close):
+            return self._compose("gentle" if self._low(mood_valence, mood_turns) else "happy", lang, topic, intent)
+        # a flat voice over something hard ("my dog died", said evenly): ask, unless an intent answers it
+        flat_over_hard = topic is not None and topic.hard and label in ("neutral", "surprised") and intent is None
+        if r.unsure or r.disagree or flat_over_hard:
+            if topic is not None:
+                instead = topic.topic.spec.get("unsure")
+                if isinstance(instead, str):
+                    return self._compose(instead, lang, topic, intent)
+                named = self._clarify_named(topic, r, lang, intent)
+                if named is not None:
+                    return named
+            elif intent is not None and not r.disagree:
+                return self._compose("neutral", lang, None, intent)
+            return self._clarify(r, speech_label, suggested_response, lang)
+        return self._compose(self.strategy_for(label, mood_valence, mood_turns), lang, topic, intent)
+
+    # -- composing -----------------------------------------------------------------------------------
+    def _shuffled(self, items: Iterable[Any]) -> list[str]:
+        out = [str(x) for x in items]
+        self._rng.shuffle(out)
+        return out
+
+    def _openers(self, section: Mapping[str, Any], lang: str) -> list[str]:
+        first = str(section.get(f"opener_{lang}", ""))
+        rest = [x for x in self._shuffled(section.get(f"openers_{lang}", [])) if x != first]
+        return [first, *rest]
+
+    def _compose(self, strategy: str, lang: str, topic: TopicMatch | None, intent: str | None) -> ReplyPlan:
         section = self.tones[strategy]
-        intent = self.match_intent(text, lang)
+        openers = self._openers(section, lang)
+        orders: list[Iterable[tuple[str, ...]]] = []
+        about = content = None
+        if topic is not None:
+            acks = with_who(topic.topic.lines(_ACK.get(strategy, "ack_plain"), lang), topic.who, self._rng)
+            about = combos(openers, acks, self._shuffled(section.get(f"asks_{lang}", [])))
         if intent is not None:
-            body = self._pick(list(self.intents[intent][lang]))
-            opener = str(section.get(f"opener_{lang}", "")) if strategy in _OPENER_FOR else ""
-            sep = "" if lang == "zh" else " "
-            reply = f"{opener}{sep}{body}" if opener else body
-            self._last = reply
-            return ReplyPlan(reply, lang, str(section["tone"]), strategy, intent, "intent")
-        return ReplyPlan(self._pick(list(section[lang])), lang, str(section["tone"]), strategy, None, "strategy")
+            bodies = self._shuffled(self.intents[intent][lang])
+            content = combos(openers if strategy in _OPENER_FOR else [""], bodies)
+        if about is not None and content is not None:
+            orders = [content, about] if strategy in _CONTENT_FIRST else [about, content]
+        elif about is not None or content is not None:
+            orders = [x for x in (about, content) if x is not None]
+        else:
+            orders = [[(line,) for line in self._shuffled(section[lang])]]
+        # the last resort, when everything above repeats a recent reply: an opener and a question
+        orders.append(combos([*openers, ""], self._shuffled(section.get(f"asks_{lang}", []))))
+        text = self.composer.choose(itertools.chain(*orders), lang) or str(section[lang][0])
+        self.composer.remember(text)
+        name = topic.name if topic is not None else (self.intents[intent].get("topic") if intent else None)
+        source = "intent" if intent is not None else "strategy"
+        return ReplyPlan(text, lang, str(section["tone"]), strategy, intent, source, name)
+
+    def _pair(self, r: Reading, topic: TopicMatch, feel: Mapping[str, str]) -> tuple[str, str]:
+        """The two feelings a named question offers: the strongest heard, then the other side's (when voice
+        and words disagree) or the topic's usual alternative."""
+        default = [str(x) for x in topic.topic.spec.get("feel_pair", ["angry", "sad"])]
+        pool = [x for x in (*r.heard, *default, *feel) if x in feel]
+        a = pool[0]
+        rest = [*(r.heard[1:] if r.disagree else ()), *default, *feel]
+        b = next((x for x in rest if x in feel and KIND.get(x) != KIND.get(a)), a)
+        return a, b
+
+    def _clarify_named(self, topic: TopicMatch, r: Reading, lang: str, intent: str | None) -> ReplyPlan | None:
+        named = self.clarify.get("named", {}).get(lang, [])
+        feel = self.clarify.get("feel", {}).get(lang, {})
+        if not named or not feel:
+            return None
+        a, b = self._pair(r, topic, feel)
+        heard = with_who(topic.topic.lines("heard", lang), topic.who, self._rng)
+        offered = (str(feel[a]), str(feel[b]))  # "... is worrying you — more worrying or ...?" says it twice
+        heard = [h for h in heard if not any(_says(h, w, lang) for w in offered)] or heard
+        templates = self._shuffled(named)
+        cands = ((fill(t, heard=h, a=str(feel[a]), b=str(feel[b])),) for h in heard for t in templates)
+        text = self.composer.choose(cands, lang, strict=True)  # else a generic question, rather than a repeat
+        if text is None:
+            return None
+        self.composer.remember(text)
+        return ReplyPlan(text, lang, "gentle", "clarify_named", intent, "fallback", topic.name)
+
+    def _clarify(self, r: Reading, speech_label: str | None, suggested: str | None, lang: str) -> ReplyPlan:
+        """A generic clarification; when the voice says more than the words, one that names the voice."""
+        lines: list[str] = []
+        voice = self.clarify.get("voice", {}).get(lang, {})
+        if r.disagree and speech_label in voice:
+            mixed = self._shuffled(self.clarify.get("mixed", {}).get(lang, []))
+            lines += [fill(x, voice=str(voice[speech_label])) for x in mixed]
+        lines += [suggested] if suggested else []
+        lines += self._shuffled(self.clarify.get("generic", {}).get(lang, []))
+        return self._ask(lines, lang)
+
+    def _ask(self, lines: list[str], lang: str) -> ReplyPlan:
+        text = self.composer.choose(((x,) for x in lines), lang) or (lines[0] if lines else _REPEAT[lang])
+        self.composer.remember(text)
+        return ReplyPlan(text, lang, "neutral", "fallback", None, "fallback")
