@@ -289,11 +289,16 @@ def test_pipeline_raises_and_delivers_a_crisis_alert_and_reports_mood(tmp_path: 
     assert "alerts ON" in ready["alerts"].description  # the person can see alerts are on
     moods = col.of(MoodUpdate)
     assert [m.segment_id for m in moods] == [e.segment_id for e in col.of(FusedEmotion)] and moods[1].state.n == 2
-    alerts = col.of(AlertRaised)
+    raised = col.of(AlertRaised)
+    # the crisis phrase raises one urgent alert at once; the jump from a greeting to it may also raise a
+    # volatility alert (debounce_n=1 here), which is delivered like any other
+    alerts = [a for a in raised if a.kind.startswith("crisis")]
     assert len(alerts) == 1 and alerts[0].severity == "urgent" and alerts[0].segment_ids == (2,)
+    assert all(a.kind == "volatility" and a.segment_ids[-1] == 2 for a in raised if a not in alerts)
     assert alerts[0].channels == ("webhook",)
     assert col.events.index(alerts[0]) > col.events.index(moods[1])
-    assert len(hook.received) == 1 and hook.received[0][1]["kind"] == "crisis:suicide"
+    kinds = sorted(body["kind"] for _, body in hook.received)
+    assert kinds == sorted(a.kind for a in raised) and "crisis:suicide" in kinds
     # stored with its evidence: the utterances and the mood scores
     out = AlertService(c.alerts, outbox_path=tmp_path / "alerts.db")
     stored = out.outbox.alert(alerts[0].alert_id)

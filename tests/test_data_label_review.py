@@ -35,7 +35,7 @@ CLEAR = [
 ]
 
 
-def test_label_clear_rows_with_the_lexicon_backend():
+def test_label_clear_rows_with_the_assistants_backend():
     result = label.run([(i, r) for i, (r, _, _) in enumerate(CLEAR, 1)], largs())
     assert result.rejected == []
     for out, (_, want, word) in zip(result.kept, CLEAR, strict=True):
@@ -44,7 +44,12 @@ def test_label_clear_rows_with_the_lexicon_backend():
         assert word in out["core_words_pred"] and out["core_words"] == out["core_words_pred"]
         assert 0.5 <= out["confidence"] <= 1
         assert out["needs_review"] is False
-    assert result.report["backend"] == "emotion lexicons NRC + DUTIR (embedded default)"
+    from voiceassist.config import Config
+    from voiceassist.emotion import create_text_backend
+    from voiceassist.paths import models_dir
+
+    assistant, _ = create_text_backend(Config().emotion, models_dir())
+    assert result.report["backend"] == assistant.description  # the same backend the assistant uses
     assert result.report["predicted"] == {"angry": 1, "happy": 2, "sad": 1}
     assert result.report["needs_review"] == 0
     assert result.report["agreement"]["given"] == 0 and result.report["agreement"]["rate"] is None
