@@ -28,14 +28,24 @@ from voiceassist.session import Session
 from voiceassist.storage.embeddings import EmbeddingRow
 from voiceassist.storage.embeddings import write_embeddings as write_embeddings_files
 
+MODEL_STAGES = ("asr", "speech-emotion", "text-emotion")
+
 
 def analyze(
-    cfg: Config, source: AudioSource, name: str, frames: bool = False, embeddings: Path | None = None
+    cfg: Config,
+    source: AudioSource,
+    name: str,
+    frames: bool = False,
+    embeddings: Path | None = None,
+    backends: dict[str, Any] | None = None,
+    ready: list[Event] | None = None,
 ) -> dict[str, Any]:
     """Run ``source`` (already opened) through a Session and build the document. With ``embeddings``, the
-    emotion embeddings are written there as .npy and listed under "embeddings"."""
+    emotion embeddings are written there as .npy and listed under "embeddings". ``backends`` (asr,
+    speech_emotion, text_emotion): models already loaded (analyze-batch loads them once per process), and
+    ``ready`` the StageReady events of that one load, which then stand for the models in "backends"."""
     collector = Collector()
-    session = Session(cfg, source, speak=False)
+    session = Session(cfg, source, speak=False, **(backends or {}))
     session.subscribe(collector)
     session.start()
     try:
@@ -45,7 +55,10 @@ def analyze(
         raise
     ended = collector.of(SourceEnded)
     duration = ended[-1].duration_s if ended else 0.0
-    doc = build_result(Path(name), duration, collector.events, frames=frames)
+    events = collector.events
+    if ready is not None:
+        events = [*ready, *(e for e in events if not (isinstance(e, StageReady) and e.stage in MODEL_STAGES))]
+    doc = build_result(Path(name), duration, events, frames=frames)
     warnings = list(getattr(source, "warnings", []) or [])
     if warnings:
         doc["warnings"] = warnings

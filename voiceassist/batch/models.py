@@ -16,22 +16,17 @@ import logging
 import os
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
-from voiceassist.analysis import build_result
+from voiceassist.analysis import analyze
 from voiceassist.audio.sources import AudioInputError, FileSource
-from voiceassist.bus import Collector
 from voiceassist.config import Config
 from voiceassist.eventjson import dumps
-from voiceassist.events import Event, SourceEnded, StageReady
+from voiceassist.events import Event
 from voiceassist.pipeline import StageSetupError
 from voiceassist.pipeline.loading import load_asr, load_speech_emotion, load_text_emotion
-from voiceassist.session import Session
 
 log = logging.getLogger(__name__)
-
-MODEL_STAGES = ("asr", "speech-emotion", "text-emotion")
 
 
 class SetupError(RuntimeError):
@@ -95,24 +90,7 @@ class ModelSet:
 
     def analyze(self, source: FileSource, name: str, frames: bool = False) -> dict[str, Any]:
         """``voiceassist.analysis.analyze`` on these models (``source`` already opened)."""
-        collector = Collector()
-        session = Session(self.cfg, source, speak=False, **self.backends())
-        session.subscribe(collector)
-        session.start()
-        try:
-            session.wait()
-        except BaseException:
-            session.stop()
-            raise
-        ended = collector.of(SourceEnded)
-        duration = ended[-1].duration_s if ended else 0.0
-        events = [*self.load_events]
-        events += [e for e in collector.events if not (isinstance(e, StageReady) and e.stage in MODEL_STAGES)]
-        doc = build_result(Path(name), duration, events, frames=frames)
-        warnings = list(source.warnings)
-        if warnings:
-            doc["warnings"] = warnings
-        return doc
+        return analyze(self.cfg, source, name, frames=frames, backends=self.backends(), ready=list(self.load_events))
 
 
 def analyze_task(
