@@ -5,6 +5,13 @@ bins, reliability diagram), for all rows and per language; printed as a table (o
 ``--json``), and with ``-o`` written as report.json, confusion.json, confusion.png and reliability.png.
 Exit codes: 0 done, 3 bad input (a malformed line or a label outside the 9: the message names the file
 and line; a model folder with a missing or mismatched file), 4 failure.
+
+``voiceassist eval reply --model FOLDER|strategy --data TEST.jsonl [-o REPORT_DIR] [--json]``: a reply per
+row (the reply planner's, or a generative model folder's as the generative backend would use it, with its
+safety filter and strategy fallback, counted), scored against the row's reference response: BLEU
+(sacreBLEU, signature printed), ROUGE-L (words for English, characters for Chinese), distinct-1/2, length,
+and the share of replies whose tone fits the emotion (voiceassist/train/reply_metrics.py); per language and
+overall. With ``-o``: report.json and replies.jsonl. Same exit codes (3 also for a row without a response).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("eval", help="evaluate the text-emotion model (or the lexicon) on a labelled file")
+    p = sub.add_parser("eval", help="evaluate the text-emotion model (or the lexicon), or the replies, on a file")
     models = p.add_subparsers(dest="eval_command", required=True, metavar="MODEL")
     e = models.add_parser(
         "text-emotion",
@@ -34,9 +41,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     e.add_argument("-o", "--output", type=Path, metavar="REPORT_DIR", help="write the report and plots here")
     e.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     e.add_argument("-v", "--verbose", action="count", default=0)
+    r = models.add_parser(
+        "reply",
+        help="BLEU, ROUGE-L, distinct-n, length and tone fit of replies against reference responses",
+        description="Generate a reply per row (the strategy planner, or a model folder from 'voiceassist train "
+        "reply' used as the generative backend uses it) of JSONL records (text, lang, emotion, response) and score "
+        "it against the row's response, per language and overall.",
+    )
+    r.add_argument("--model", required=True, metavar="FOLDER|strategy", help="a model folder, or 'strategy'")
+    r.add_argument("--data", type=Path, required=True, metavar="TEST.jsonl", help="rows with reference responses")
+    r.add_argument("-o", "--output", type=Path, metavar="REPORT_DIR", help="write report.json and replies.jsonl")
+    r.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    r.add_argument("--max-new-tokens", type=int, default=0, help="model: default reply.max_new_tokens (60)")
+    r.add_argument("--timeout", type=float, default=0.0, help="model: seconds per reply, default reply.timeout_s (3)")
+    r.add_argument("--seed", type=int, default=0, help="the planner's choice among reply variants")
+    r.add_argument("--threads", type=int, default=1, help="model: torch threads (default 1; 0: torch's default)")
+    r.add_argument("-v", "--verbose", action="count", default=0)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.eval_command == "reply":
+        return _run_reply(args)
     from voiceassist.train import TrainError
     from voiceassist.train.dataset import read_data
     from voiceassist.train.evaluate import evaluate, format_report, write_report
@@ -50,6 +75,43 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as e:
         log.error("eval: a package is missing", exc_info=True)
         print(f"voiceassist eval: a package is missing: {e.name or e}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as e:  # one line here, the traceback in the log file
+        log.error("eval failed", exc_info=True)
+        print(f"voiceassist eval: evaluation failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    if paths:
+        print(f"voiceassist eval: wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _run_reply(args: argparse.Namespace) -> int:
+    from voiceassist.train import TrainError
+    from voiceassist.train.reply_data import read_reply_data
+    from voiceassist.train.reply_eval import evaluate, format_report, write_report
+
+    if args.max_new_tokens < 0 or args.timeout < 0 or args.threads < 0:
+        print("voiceassist eval: --max-new-tokens, --timeout and --threads cannot be negative", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        data = read_reply_data(args.data, "evaluation")
+        report, replies = evaluate(
+            args.model,
+            data,
+            max_new_tokens=args.max_new_tokens,
+            timeout_s=args.timeout,
+            seed=args.seed,
+            threads=args.threads,
+        )
+        paths = write_report(report, replies, args.output) if args.output else []
+    except TrainError as e:
+        print(f"voiceassist eval: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ImportError as e:
+        log.error("eval: a package is missing", exc_info=True)
+        print(f"voiceassist eval: a package is missing: {e.name or e} (pip install sacrebleu; for a model folder "
+              "also torch transformers)", file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
     except Exception as e:  # one line here, the traceback in the log file
         log.error("eval failed", exc_info=True)
