@@ -50,7 +50,7 @@ class FusionConfigLike:
     text_weight: float = 0.5
     min_confidence: float = 0.3
     text_override_evidence: float = 0.5
-    arousal_shift: float = 0.25
+    arousal_shift: float = 0.1
 
 
 @dataclass(frozen=True)
