@@ -47,11 +47,11 @@ class EmotionConfig:
     min_confidence: float = 0.3
     """A fused result below this confidence asks the person to clarify."""
     text_override_evidence: float = 0.5
+    """Text evidence above which clearly negative words overrule a positive-sounding voice."""
     arousal_shift: float = 0.1
     """How far an arousal-only voice (the embedded prosody estimate) shifts the words' emotion towards the
     emotions of matching arousal; 0: the words alone (see voiceassist/emotion/fusion.py). 0.1 was best on
     the seed corpus's dev split spoken through the pipeline (bench/fusion_eval.py)."""
-    """Text evidence above which clearly negative words overrule a positive-sounding voice."""
 
     def validate(self) -> None:
         require(
