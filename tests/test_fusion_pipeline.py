@@ -4,8 +4,8 @@ the prosody arousal estimate, the trained text-emotion head).
 
 - The rule's guarantee: with an arousal-only voice the words decide, and at the default strength
   (``emotion.arousal_shift`` = 0.1; anything up to 0.25; arousal clipped to +-2) the voice can scale two
-  labels' odds by at most exp(0.25 * 2 * 1.3) = 1.9, so whenever the words' top label leads the runner-up 2:1 the fused label is
-  the words' label.
+  labels' odds by at most exp(0.25 * 2 * 1.3) = 1.9, so whenever the words' top label leads the runner-up
+  2:1 the fused label is the words' label.
 - A clearly emotional sentence, spoken in a matching style, comes out as its emotion.
 """
 
