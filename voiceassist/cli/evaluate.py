@@ -20,7 +20,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
@@ -62,39 +64,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace) -> int:
     if args.eval_command == "reply":
         return _run_reply(args)
-    from voiceassist.train import TrainError
     from voiceassist.train.dataset import read_data
     from voiceassist.train.evaluate import evaluate, format_report, write_report
 
-    try:
+    def work() -> tuple[dict[str, Any], list[Path]]:
         report = evaluate(args.model, read_data(args.data, "evaluation"))
-        paths = write_report(report, args.output) if args.output else []
-    except TrainError as e:
-        print(f"voiceassist eval: {e}", file=sys.stderr)
-        return EXIT_CONFIG
-    except ImportError as e:
-        log.error("eval: a package is missing", exc_info=True)
-        print(f"voiceassist eval: a package is missing: {e.name or e}", file=sys.stderr)
-        return EXIT_FAILED
-    except Exception as e:  # one line here, the traceback in the log file
-        log.error("eval failed", exc_info=True)
-        print(f"voiceassist eval: evaluation failed: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
-    if paths:
-        print(f"voiceassist eval: wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
-    return EXIT_OK
+        return report, (write_report(report, args.output) if args.output else [])
+
+    return _report(args, work, format_report, "")
 
 
 def _run_reply(args: argparse.Namespace) -> int:
-    from voiceassist.train import TrainError
     from voiceassist.train.reply_data import read_reply_data
     from voiceassist.train.reply_eval import evaluate, format_report, write_report
 
     if args.max_new_tokens < 0 or args.timeout < 0 or args.threads < 0:
         print("voiceassist eval: --max-new-tokens, --timeout and --threads cannot be negative", file=sys.stderr)
         return EXIT_CONFIG
-    try:
+
+    def work() -> tuple[dict[str, Any], list[Path]]:
         data = read_reply_data(args.data, "evaluation")
         report, replies = evaluate(
             args.model,
@@ -104,14 +92,28 @@ def _run_reply(args: argparse.Namespace) -> int:
             seed=args.seed,
             threads=args.threads,
         )
-        paths = write_report(report, replies, args.output) if args.output else []
+        return report, (write_report(report, replies, args.output) if args.output else [])
+
+    return _report(args, work, format_report, " (pip install sacrebleu; for a model folder also torch transformers)")
+
+
+def _report(
+    args: argparse.Namespace,
+    work: Callable[[], tuple[dict[str, Any], list[Path]]],
+    format_report: Callable[[dict[str, Any]], str],
+    missing_hint: str,
+) -> int:
+    """Run an evaluation, print its report (text or --json) and say what was written; errors in one line."""
+    from voiceassist.train import TrainError
+
+    try:
+        report, paths = work()
     except TrainError as e:
         print(f"voiceassist eval: {e}", file=sys.stderr)
         return EXIT_CONFIG
     except ImportError as e:
         log.error("eval: a package is missing", exc_info=True)
-        print(f"voiceassist eval: a package is missing: {e.name or e} (pip install sacrebleu; for a model folder "
-              "also torch transformers)", file=sys.stderr)  # fmt: skip
+        print(f"voiceassist eval: a package is missing: {e.name or e}{missing_hint}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as e:  # one line here, the traceback in the log file
         log.error("eval failed", exc_info=True)
