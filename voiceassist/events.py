@@ -129,6 +129,21 @@ class Transcript(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PartialTranscript(Event):
+    """The words heard so far in an utterance that is still open: a preview, replaced by the next partial
+    and finally by the ``Transcript``. ``audio_end_s`` is how far into the stream the decoded audio went;
+    ``captured_at`` the monotonic time that audio was captured (for partial lag)."""
+
+    segment_id: int  # always set: these events belong to one utterance
+    text: str
+    language: str
+    start_s: float
+    audio_end_s: float
+    captured_at: float
+    processing_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class StageReady(Event):
     """A stage loaded its model. ``embedded`` is True when it runs on the embedded default model."""
 
