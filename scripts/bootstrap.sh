@@ -64,6 +64,6 @@ bootstrap() {  # $1: "run" or "test"
   fi
   echo "== installing voiceassist[$extras] (first time: a few minutes)"
   "${pip[@]}" -e "$ROOT[$extras]" >"$piplog" 2>&1 || { tail -30 "$piplog" >&2; exit 1; }
-  "$VENV/bin/python" -c "import voiceassist, faster_whisper, webrtcvad" >/dev/null
+  "$VENV/bin/python" -c "import voiceassist, faster_whisper, webrtcvad, sqlcipher3, keyring, argon2" >/dev/null
   echo "$key" > "$stamp"
 }

@@ -25,14 +25,19 @@ os.environ["XDG_CONFIG_HOME"] = str(_TEST_HOME / "config")
 os.environ["XDG_STATE_HOME"] = str(_TEST_HOME / "state")
 os.environ["XDG_DATA_HOME"] = str(_TEST_HOME / "data")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # Qt tests need no display
+# ... nor the user's OS keyring: the data key goes to a key file in the test home (tests that need a keyring
+# set one of their own)
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 
-def espeak(text: str, voice: str = "en-us", rate: int = 160) -> np.ndarray:
-    """Speech as 16 kHz mono int16, synthesised by espeak-ng."""
+def espeak(text: str, voice: str = "en-us", rate: int = 160, ssml: bool = False) -> np.ndarray:
+    """Speech as 16 kHz mono int16, synthesised by espeak-ng (``ssml``: text has SSML, e.g. <break/>)."""
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is not installed (scripts/test installs it: apt-get install espeak-ng)")
     wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text], check=True, capture_output=True
+        ["espeak-ng", "-v", voice, "-s", str(rate), *(["-m"] if ssml else []), "--stdout", text],
+        check=True,
+        capture_output=True,
     ).stdout
     data, rate_in = sf.read(io.BytesIO(wav), dtype="float32")
     data = soxr.resample(data, rate_in, SR)

@@ -44,9 +44,11 @@ LAYERS: dict[str, int] = {
     "voiceassist.tts": DOMAIN,
     "voiceassist.voices": DOMAIN,
     "voiceassist.storage": DOMAIN,
+    "voiceassist.privacy": DOMAIN,  # the data key, the privacy switches, data-wipe
     "voiceassist.models_manager": DOMAIN,
     "voiceassist.data": DOMAIN,  # the data-curation toolkit (uses the text-emotion backend)
     "voiceassist.train": DOMAIN,  # training and evaluating the text-emotion and reply models
+    "voiceassist.review": DOMAIN,  # mood over days and weeks, the caregiver report, the weekly e-mail
     "voiceassist.pipeline": PIPELINE,
     "voiceassist.session": SESSION,
     "voiceassist.analysis": SESSION,

@@ -16,14 +16,58 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voiceassist.alerts.service import hash_pin
+from voiceassist.alerts.pin import hash_pin
 from voiceassist.config import Config, ConfigError, load_config, parse_override
+
+
+def _as_file(overrides: list[str], path: Path | None) -> tuple[list[str], Path | None]:
+    """[alerts] is the caregiver's: no override may set it, so its values go through a config file."""
+    caregiver = [o for o in overrides if o.strip().startswith("alerts.")]
+    if not caregiver:
+        return overrides, path
+    import tempfile
+
+    import tomlkit
+
+    doc = tomlkit.document()
+    for o in caregiver:
+        keys, value = parse_override(o)
+        table: Any = doc
+        for k in keys[:-1]:
+            if k not in table:
+                table[k] = tomlkit.table()
+            table = table[k]
+        table[keys[-1]] = value
+    f = Path(tempfile.mkdtemp()) / "config.toml"
+    f.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return [o for o in overrides if o not in caregiver], f
+
+
+def _load(path: Path | None, overrides: list[str], **kw: Any) -> Config:
+    overrides, path = _as_file(overrides, path)
+    return load_config(path, overrides, **kw)
 
 
 def _error(overrides: list[str], path: Path | None = None, **kw: Any) -> str:
     with pytest.raises(ConfigError) as e:
-        load_config(path, overrides, **kw)
+        _load(path, overrides, **kw)
     return str(e.value)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "alerts.enabled=false",
+        'alerts.pin_hash=""',
+        'alerts.channels=["banner"]',
+        "alerts.enter=1000",
+        'alerts.webhook.url="http://x"',
+        "alerts.include_transcript=true",
+    ],
+)
+def test_the_caregiver_settings_cannot_be_overridden(override: str):
+    with pytest.raises(ConfigError, match="caregiver PIN: --set cannot change it"):
+        load_config(None, [override])
 
 
 @pytest.mark.parametrize(
@@ -81,7 +125,7 @@ def test_numbers_out_of_range_are_refused(override: str, needle: str):
     ],
 )
 def test_edges_of_the_ranges_are_allowed(override: str):
-    load_config(None, [override])
+    _load(None, [override])
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "+inf", "-nan"])
@@ -178,7 +222,7 @@ def test_good_lexicon_and_phrase_files_are_accepted(tmp_path: Path):
     lexicon.write_text('[en.words]\nsad = "sad"\ndown = { sad = 0.5 }\n[zh.words]\n"难过" = "sad"\n', encoding="utf-8")
     phrases = tmp_path / "phrases.toml"
     phrases.write_text('[self_harm]\nen = ["hurt myself"]\nzh = ["自残"]\nexcept = []\n', encoding="utf-8")
-    cfg = load_config(None, [f'emotion.lexicon_overlay="{lexicon}"', f'alerts.crisis_phrases="{phrases}"'])
+    cfg = _load(None, [f'emotion.lexicon_overlay="{lexicon}"', f'alerts.crisis_phrases="{phrases}"'])
     assert cfg.emotion.lexicon_overlay == str(lexicon) and cfg.alerts.crisis_phrases == str(phrases)
 
 
@@ -202,8 +246,8 @@ def test_malformed_pin_hash_is_a_config_error(bad: str):
 
 
 def test_pin_hash_the_hasher_writes_is_accepted():
-    h = hash_pin("2468", rounds=1000)
-    assert load_config(None, [f"alerts.pin_hash={json.dumps(h)}"]).alerts.pin_hash == h
+    h = hash_pin("246813", time_cost=1, memory_cost=64)
+    assert _load(None, [f"alerts.pin_hash={json.dumps(h)}"]).alerts.pin_hash == h
 
 
 @pytest.mark.parametrize("override", ["=false", " =1", ".=1", "vad.=3", ".aggressiveness=3", "vad..x=1"])

@@ -22,6 +22,14 @@ from voiceassist.storage import SessionStore, StoreRecorder
 from voiceassist.storage.sessions import SCHEMA_VERSION
 
 
+def raw(path: Path):
+    """The encrypted file opened with the user's data key, outside the store (autocommit)."""
+    from voiceassist.privacy.keys import data_key
+    from voiceassist.storage.crypto import connect
+
+    return connect(path, data_key(create=False))
+
+
 @pytest.fixture
 def recorded(tmp_path: Path, two_utterances) -> tuple[SessionStore, int]:
     store = SessionStore(tmp_path / "s.sqlite3")
@@ -50,7 +58,7 @@ def test_schema_is_versioned(tmp_path: Path):
     s = SessionStore(tmp_path / "a.db")  # reopening migrates nothing twice
     assert s.schema_version == SCHEMA_VERSION and s.integrity_ok()
     s.close()
-    con = sqlite3.connect(tmp_path / "a.db")
+    con = raw(tmp_path / "a.db")
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     con.close()
     with pytest.raises(RuntimeError, match="newer"):
@@ -141,33 +149,34 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path):
 
 
 def test_a_newer_schema_is_refused_and_old_outboxes_are_upgraded(tmp_path: Path):
-    import sqlite3
 
     from voiceassist.alerts.outbox import Outbox
     from voiceassist.storage import NewerSchemaError
 
     path = tmp_path / "s.db"
     SessionStore(path).close()
-    raw = sqlite3.connect(path)
-    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    raw.close()
+    con = raw(path)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
     with pytest.raises(NewerSchemaError):
         SessionStore(path)
-    # an outbox written before its schema was versioned (user_version 0, tables already there)
+    # an outbox written before its schema was versioned (user_version 0, tables already there), and before
+    # it was encrypted (a plain file)
     old = tmp_path / "alerts.db"
-    raw = sqlite3.connect(old)
-    raw.execute(
+    plain = sqlite3.connect(old)
+    plain.execute(
         "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, kind TEXT "
         "NOT NULL, severity TEXT NOT NULL, rule TEXT NOT NULL, evidence TEXT NOT NULL, suppressed INTEGER "
         "NOT NULL DEFAULT 0, test INTEGER NOT NULL DEFAULT 0)"
     )
-    raw.execute(
+    plain.execute(
         "INSERT INTO alerts (created_at, kind, severity, rule, evidence) VALUES (1, 'crisis', 'urgent', 'r', '{}')"
     )
-    raw.commit()
-    raw.close()
+    plain.commit()
+    plain.close()
     box = Outbox(old)
-    assert box.db.version == 1 and box.alert(1).kind == "crisis"
+    assert box.db.version >= 1 and box.alert(1).kind == "crisis"
+    assert old.read_bytes()[:16] != b"SQLite format 3\x00"  # encrypted on the way
 
 
 def test_a_session_left_open_by_a_killed_process_is_closed_abruptly(tmp_path: Path):

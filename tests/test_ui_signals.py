@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -45,11 +44,24 @@ def _env(tmp: Path) -> dict[str, str]:
     }
 
 
+def _key(db: Path) -> bytes:
+    """The data key the app made in its own (test) state dir."""
+    from voiceassist.privacy.keys import KeyStore
+
+    return KeyStore(db.parents[2] / "state" / "voiceassist" / "keys").load(create=False)
+
+
 def _rows(db: Path) -> list[tuple]:
     if not db.exists():
         return []
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        from voiceassist.privacy.keys import DataKeyError
+        from voiceassist.storage.crypto import connect
+
+        try:
+            con = connect(db, _key(db), timeout=5)
+        except (DataKeyError, RuntimeError):  # not made yet, or the file is still being created
+            return []
         try:
             return con.execute(
                 "SELECT s.id, s.ended_at, s.ended_abruptly, COUNT(u.text) FROM sessions s LEFT JOIN "
@@ -57,7 +69,7 @@ def _rows(db: Path) -> list[tuple]:
             ).fetchall()
         finally:
             con.close()
-    except sqlite3.Error:
+    except Exception:  # sqlite3's and sqlcipher3's errors (locked, being written): not there yet
         return []
 
 
@@ -101,7 +113,7 @@ def test_after_sigkill_the_session_is_closed_as_ended_abruptly(tmp_path: Path, l
     proc.communicate(timeout=20)
     [(_sid, ended_at, _abrupt, _n)] = _rows(db)
     assert ended_at is None  # nobody closed it
-    store = SessionStore(db)  # the next start
+    store = SessionStore(db, key=_key(db))  # the next start
     try:
         assert store.closed_abandoned == 1
         [info] = store.sessions()

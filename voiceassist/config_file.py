@@ -1,7 +1,8 @@
 """Writing files safely, and editing the user's config file in place (comments and layout kept).
 
 Shared by the front ends: ``alerts set-pin/on/off`` in the CLI and the window's Settings tab write the
-config through ``edit_config``; results and exports go through ``write_atomic``.
+config through ``edit_config``; results and exports go through ``write_atomic``. Files written into the
+app's own folders are private (0600 in 0700 folders); the config file always is.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from voiceassist.paths import is_app_path, private_dir
+
 
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it into place: readers never see a
     half-written file, and a failure (full disk) leaves the old file as it was. ``mode``: file mode bits."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if is_app_path(path.parent):
+        private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -28,7 +34,7 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
         raise
 
 
-def edit_config(path: Path, values: dict[str, dict[str, Any]], mode: int | None = None) -> None:
+def edit_config(path: Path, values: dict[str, dict[str, Any]], mode: int | None = 0o600) -> None:
     """Set ``{section: {key: value}}`` (sections may be dotted: ``alerts.email``) in the TOML file at
     ``path``, keeping everything else in it as it was (tomlkit)."""
     import tomlkit

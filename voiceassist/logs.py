@@ -1,4 +1,6 @@
-"""Logging is configured once, at the entry point: a rotating file in the user log dir plus stderr."""
+"""Logging is configured once, at the entry point: a rotating file in the user log dir plus stderr.
+
+The log file and its rotations are private (0600 in a 0700 folder, whatever the umask)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-from voiceassist.paths import user_log_dir
+from voiceassist.paths import open_private, private_dir, private_file, user_log_dir
 
 _SECRETS: set[str] = set()
 
@@ -36,6 +38,13 @@ class RedactingFilter(logging.Filter):
             if clean != msg or record.args:
                 record.msg, record.args = clean, None
         return True
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0600 (the rotated ones keep the mode: they are renamed)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return open(open_private(Path(self.baseFilename)), self.mode, encoding=self.encoding, errors=self.errors)
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -72,8 +81,10 @@ def setup_logging(verbose: int = 0, log_dir: Path | None = None) -> Path | None:
     path: Path | None = (log_dir or user_log_dir()) / "voiceassist.log"
     try:
         assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        private_dir(path.parent)
+        for old in path.parent.glob(path.name + "*"):  # files left by an older version (0644)
+            private_file(old)
+        fh = PrivateRotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
         fh.addFilter(RedactingFilter())

@@ -129,7 +129,13 @@ class Session:
             from voiceassist.storage import StoreRecorder
 
             name = source_name or getattr(source, "describe", lambda: type(source).__name__)()
-            self.recorder = StoreRecorder(store, name, keep_audio=cfg.store.keep_audio, on_error=on_store_error)
+            self.recorder = StoreRecorder(
+                store,
+                name,
+                keep_audio=cfg.store.keep_audio,
+                on_error=on_store_error,
+                keep_transcripts=cfg.store.keep_transcripts,
+            )
             self._writer = _WriterThread(self.recorder)
             self.bus.subscribe(self._writer)  # first subscriber: the store is written before others hear the end
         active = cfg.emotion.enabled
@@ -143,7 +149,11 @@ class Session:
         if alerts is None and active and cfg.alerts.enabled:
             from voiceassist.alerts.service import AlertService
 
-            alerts = AlertService(cfg.alerts)
+            alerts = AlertService(cfg.alerts)  # verifies the caregiver lock
+        elif alerts is None:  # alerts off: was that the caregiver? (a change without the PIN is told to them)
+            from voiceassist.alerts.lock import check_caregiver_lock
+
+            check_caregiver_lock(cfg.alerts)
         self.alerts = alerts if active else None
         self.pipeline = Pipeline(
             cfg,

@@ -40,6 +40,20 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_try)
 """,
+    # 2: the caregiver record (alerts/lock.py): the [alerts] section as the caregiver last set it with the PIN,
+    # what was seen changed without it, and the wrong-PIN count behind the lockout
+    """
+CREATE TABLE caregiver (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sealed TEXT,                       -- JSON: [alerts] as set with the PIN (NULL: never set up)
+    sealed_at REAL,
+    observed TEXT,                     -- JSON: the last [alerts] seen that differs from it (told once)
+    tamper TEXT,                       -- JSON: the last change made without the PIN, until set again with it
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0
+);
+INSERT INTO caregiver (id) VALUES (1)
+""",
 ]
 
 
@@ -66,9 +80,9 @@ class Delivery:
 
 
 class Outbox:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = path
-        self.db = Database(path, MIGRATIONS)
+        self.db = Database(path, MIGRATIONS, key=key)
 
     def close(self) -> None:
         self.db.close()
@@ -102,12 +116,14 @@ class Outbox:
 
         return self.db.transact(insert)
 
-    def due(self, now: float | None = None) -> list[Delivery]:
+    def due(self, now: float | None = None, kind: str | None = None) -> list[Delivery]:
+        """Pending deliveries whose time has come (``kind``: of alerts of that kind only)."""
         now = time.time() if now is None else now
         rows = self.db.query(
-            "SELECT alert_id, channel, status, attempts, next_try, last_error FROM deliveries "
-            "WHERE status = 'pending' AND next_try <= ? ORDER BY next_try",
-            (now,),
+            "SELECT d.alert_id, d.channel, d.status, d.attempts, d.next_try, d.last_error FROM deliveries d "
+            "JOIN alerts a ON a.id = d.alert_id WHERE d.status = 'pending' AND d.next_try <= ? "
+            "AND (? IS NULL OR a.kind = ?) ORDER BY d.next_try",
+            (now, kind, kind),
         )
         return [Delivery(*r) for r in rows]
 

@@ -3,15 +3,14 @@
 ``evaluate`` is called once per utterance (after fusion and the mood update) and returns the decisions;
 each decision is stored in the outbox with its evidence before anything is sent. A dispatcher thread
 delivers due rows, retrying failures with exponential backoff (``retry_base_s`` doubling up to
-``retry_max_s``); rows still pending at shutdown are sent after the next start.
+``retry_max_s``); rows still pending at shutdown are sent after the next start. Stored evidence and the
+messages hold no words of the conversation unless ``alerts.include_transcript`` is on; the caregiver lock
+(``lock.py``) is verified at start, and its notices go out through the channels the caregiver sealed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
 import threading
 import time
 from datetime import datetime, timezone
@@ -19,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from voiceassist.alerts.channels import Channel, DeliveryError, build_channels
+from voiceassist.alerts.lock import CaregiverLock
 from voiceassist.alerts.outbox import Outbox, StoredAlert
+from voiceassist.alerts.pin import check_pin, hash_pin  # noqa: F401 (where callers import them from)
 from voiceassist.alerts.policy import AlertDecision, CrisisDetector, CrisisMatch, CrisisPolicy, VolatilityPolicy
 from voiceassist.logs import redact
 
@@ -34,23 +35,6 @@ _SUMMARY = {
 }
 
 
-def hash_pin(pin: str, salt: bytes | None = None, rounds: int = 200_000) -> str:
-    salt = salt or os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, rounds)
-    return f"pbkdf2_sha256${rounds}${salt.hex()}${digest.hex()}"
-
-
-def check_pin(pin: str, stored: str) -> bool:
-    try:
-        algo, rounds, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if algo != "pbkdf2_sha256":
-        return False
-    got = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), int(rounds))
-    return hmac.compare_digest(got.hex(), digest)
-
-
 def default_outbox_path() -> Path:
     from voiceassist.paths import user_data_dir
 
@@ -63,6 +47,8 @@ class AlertService:
         self.cfg = cfg
         self.outbox = Outbox(outbox_path or default_outbox_path())
         self.channels = build_channels(cfg) if channels is None else channels
+        self.lock = CaregiverLock(self.outbox)
+        self.tamper = self.lock.verify(cfg)
         self.volatility = VolatilityPolicy.from_config(cfg)
         self.crisis = CrisisPolicy(cooldown_s=cfg.crisis_cooldown_s)
         self.detector = CrisisDetector.from_config(cfg.crisis_phrases)
@@ -96,9 +82,13 @@ class AlertService:
                 "phrases": list(d.phrases),
                 "metric": self.cfg.metric,
             }
-            alert_id = self.outbox.add(
-                d.kind, d.severity.value, d.rule, ev, list(self.channels), suppressed=d.suppressed
-            )
+            rule = d.rule
+            if not self.cfg.include_transcript:  # the outbox keeps no words of the conversation
+                ev["phrases"] = []
+                ev["utterances"] = [{k: v for k, v in u.items() if k != "text"} for u in ev.get("utterances", [])]
+                if d.kind.startswith("crisis:"):
+                    rule = f"a crisis phrase ({d.kind.split(':', 1)[1].replace('_', ' ')}) was heard"
+            alert_id = self.outbox.add(d.kind, d.severity.value, rule, ev, list(self.channels), suppressed=d.suppressed)
             note = " (in cooldown: stored, not sent)" if d.suppressed else ""
             log.warning("alert %d: %s %s%s", alert_id, d.severity.value, d.kind, note)
             out.append((alert_id, d))
@@ -136,8 +126,10 @@ class AlertService:
     def deliver_due(self, now: float | None = None) -> int:
         """Try every due delivery once; returns how many were sent."""
         now = time.time() if now is None else now
-        sent = 0
+        sent = self.lock.deliver_notices(now)  # notices of a change made without the PIN
         for d in self.outbox.due(now):
+            if self.outbox.alert(d.alert_id).kind == "tamper":
+                continue
             channel = self.channels.get(d.channel)
             if channel is None:
                 self.outbox.mark_failed(d.alert_id, d.channel, "channel no longer configured", None)

@@ -1,4 +1,4 @@
-"""Command line: ``voiceassist analyze | listen | app | say | alerts | models | devices | config-path``.
+"""Command line: ``voiceassist analyze | listen | app | serve | say | alerts | models | devices | config-path``.
 
 One module per command below this package; each front end (this CLI, the window, the API server) drives a
 ``Session`` (voiceassist/session.py) and never imports another front end.
@@ -20,7 +20,14 @@ from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, add_common, c
 log = logging.getLogger(__name__)
 
 # command -> module in this package with ``add_parser(subparsers)`` and ``run(args) -> exit code``
-TOOL_COMMANDS = {"data": "data", "analyze-batch": "batch", "train": "train", "eval": "evaluate"}
+TOOL_COMMANDS = {
+    "data": "data",
+    "analyze-batch": "batch",
+    "train": "train",
+    "eval": "evaluate",
+    "report": "report",
+    "privacy": "privacy",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("test", "send a test alert through the configured channels"),
         ("status", "recent alerts and deliveries still pending"),
         ("set-pin", "set or change the caregiver PIN"),
+        ("reset-pin", "set a new PIN without the old one (the caregiver is told)"),
         ("on", "turn alerts on (asks for the PIN)"),
         ("off", "turn alerts off (asks for the PIN)"),
     ):
@@ -68,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, default=None, help="config TOML (default: the user config file)")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
         p.add_argument("--pin", help="the caregiver PIN (default: asked for, not echoed)")
+        p.add_argument("--new-pin", help="set-pin/reset-pin: the new PIN (default: asked for)")
         p.add_argument("--outbox", type=Path, help=argparse.SUPPRESS)
         p.add_argument("-v", "--verbose", action="count", default=0)
 
@@ -75,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "app", help="the desktop window (live view, mood timeline, settings); see 'voiceassist app -h'", add_help=False
     )
+    # likewise "voiceassist serve" (voiceassist/api/serve.py, docs/api.md)
+    sub.add_parser("serve", help="the local API server (HTTP + WebSocket); see 'voiceassist serve -h'", add_help=False)
 
     mo = sub.add_parser("models", help="list, pull, verify or remove models")
     mo_sub = mo.add_subparsers(dest="models_command", required=True)

@@ -1,4 +1,10 @@
-"""``voiceassist alerts test/status/set-pin/on/off``: the caregiver's commands (PIN-protected)."""
+"""``voiceassist alerts test/status/set-pin/reset-pin/on/off``: the caregiver's commands (PIN-protected).
+
+Every command first verifies the caregiver lock (voiceassist/alerts/lock.py): a change made to [alerts]
+without the PIN is told to the caregiver and shown here. A PIN is checked against the sealed hash, with a
+lockout after wrong ones; a change made with it is sealed. ``reset-pin`` sets a new PIN without the old
+one, and the caregiver is told.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +19,9 @@ from voiceassist.config_file import edit_config
 from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 
-def _ask_pin(args: argparse.Namespace, prompt: str = "Caregiver PIN: ") -> str:
-    if args.pin:
-        return str(args.pin)
+def _ask(value: str | None, prompt: str) -> str:
+    if value:
+        return str(value)
     import getpass
 
     return getpass.getpass(prompt)
@@ -26,43 +32,94 @@ def _edit_alerts_config(path: Path, **values: Any) -> None:
     edit_config(path, {"alerts": values}, mode=0o600)
 
 
-def cmd_alerts(args: argparse.Namespace) -> int:
-    from voiceassist.alerts.service import AlertService, check_pin, hash_pin
+def _err(text: str) -> int:
+    print(f"voiceassist: {text}", file=sys.stderr)
+    return EXIT_CONFIG
 
+
+def cmd_alerts(args: argparse.Namespace) -> int:
     path = args.config or default_config_path()
     try:
         # set-pin may create the file it is pointed at; the other commands need it to exist
-        cfg = load_config(path, args.overrides, explicit=args.config is not None and args.alerts_command != "set-pin")
+        explicit = args.config is not None and args.alerts_command != "set-pin"
+        cfg = load_config(path, args.overrides, explicit=explicit)
     except ConfigError as e:
         print(f"voiceassist: configuration error: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.alerts_command in ("status", "test"):
+        return _service_command(args, cfg)
+    from voiceassist.alerts.lock import CaregiverLock
+    from voiceassist.alerts.outbox import Outbox
+    from voiceassist.alerts.service import default_outbox_path
+
+    box = Outbox(args.outbox or default_outbox_path())
+    lock = CaregiverLock(box)
+    try:
+        tamper = lock.verify(cfg.alerts)
+        if tamper is not None:
+            print(f"note: {tamper.describe()} The caregiver is told.", file=sys.stderr)
+        code = _lock_command(args, path, cfg, lock)
+        lock.deliver_notices()
+        return code
+    finally:
+        box.close()
+
+
+def _lock_command(args: argparse.Namespace, path: Path, cfg: Any, lock: Any) -> int:
+    from voiceassist.alerts.pin import PinError, hash_pin, is_weak, validate_new_pin
+
     a = cfg.alerts
-    if args.alerts_command == "set-pin":
-        if a.pin_hash and not check_pin(_ask_pin(args, "Current PIN: "), a.pin_hash):
-            print("voiceassist: wrong PIN", file=sys.stderr)
-            return EXIT_CONFIG
-        new = args.pin if args.pin and not a.pin_hash else _ask_pin(argparse.Namespace(pin=None), "New PIN: ")
-        if len(new) < 4 or not new.isdigit():
-            print("voiceassist: the PIN must be at least 4 digits", file=sys.stderr)
-            return EXIT_CONFIG
+    stored = lock.pin_hash(a)
+    cmd = args.alerts_command
+    if cmd in ("on", "off") and not stored:
+        return _err("set a caregiver PIN first: voiceassist alerts set-pin")
+    if cmd in ("set-pin", "on", "off") and stored:
+        check = lock.try_pin(_ask(args.pin, "Caregiver PIN: " if cmd != "set-pin" else "Current PIN: "), a)
+        if not check.ok:
+            return _err(check.message)
+    if cmd in ("set-pin", "reset-pin"):
+        first = args.pin if cmd == "set-pin" and not stored else None
+        try:
+            new = validate_new_pin(_ask(args.new_pin or first, "New PIN (at least 6 digits): "))
+        except PinError as e:
+            return _err(str(e))
+        if cmd == "reset-pin" and not stored:
+            return _err("no caregiver PIN is set: voiceassist alerts set-pin")
+        from voiceassist.alerts.lock import alerts_config_from
+
+        before = lock.sealed()
         _edit_alerts_config(path, pin_hash=hash_pin(new))
-        print(f"PIN set (stored as a salted hash in {path})")
+        lock.seal(load_config(path).alerts)
+        if cmd == "reset-pin":  # told through the channels the caregiver sealed
+            lock.notify(
+                ("a new PIN was set without the old one",),
+                alerts_config_from(before) if before else a,
+                headline="The caregiver PIN was reset",
+            )
+            print(f"PIN reset (stored as an Argon2id hash in {path}); the caregiver is told")
+        else:
+            print(f"PIN set (stored as an Argon2id hash in {path})")
         return EXIT_OK
-    if args.alerts_command in ("on", "off"):
-        if not a.pin_hash:
-            print("voiceassist: set a caregiver PIN first: voiceassist alerts set-pin", file=sys.stderr)
-            return EXIT_CONFIG
-        if not check_pin(_ask_pin(args), a.pin_hash):
-            print("voiceassist: wrong PIN", file=sys.stderr)
-            return EXIT_CONFIG
-        _edit_alerts_config(path, enabled=args.alerts_command == "on")
+    # on / off
+    _edit_alerts_config(path, enabled=cmd == "on")
+    lock.seal(load_config(path).alerts)
+    print(f"caregiver alerts are {cmd.upper()} (channels: {', '.join(a.channels)}); the person sees this in the app")
+    if is_weak(stored):
         print(
-            f"caregiver alerts are {args.alerts_command.upper()} (channels: {', '.join(a.channels)}); "
-            "the person sees this in the app"
+            "note: this PIN is kept with an old, weak hash: set a new one (6 digits) with 'voiceassist alerts set-pin'"
         )
-        return EXIT_OK
+    return EXIT_OK
+
+
+def _service_command(args: argparse.Namespace, cfg: Any) -> int:
+    from voiceassist.alerts.service import AlertService
+
+    a = cfg.alerts
     service = AlertService(a, outbox_path=args.outbox)
     try:
+        if service.tamper is not None:
+            print(f"note: {service.tamper.describe()} The caregiver is told.", file=sys.stderr)
+        service.lock.deliver_notices()
         if args.alerts_command == "status":
             print(f"alerts are {'ON' if a.enabled else 'OFF'}; channels: {', '.join(a.channels)}")
             for al in service.outbox.alerts(20):

@@ -1,7 +1,7 @@
 """One config tree of documented dataclasses, loaded from TOML and validated once at start.
 
 The file lives at ``<user config dir>/voiceassist/config.toml`` (``voiceassist config-path`` prints it).
-Each section of the file is one dataclass (listening.py, responding.py); unknown keys, wrong types and
+Each section of the file is one dataclass (listening.py, responding.py, serving.py); unknown keys, wrong types and
 values out of range are errors, not ignored.
 Command-line overrides use dotted paths: ``--set vad.aggressiveness=3``.
 """
@@ -29,19 +29,21 @@ from voiceassist.config.checks import (
     ConfigError,
     read_toml,
 )
-from voiceassist.config.listening import AsrConfig, AudioConfig, QualityConfig, VadConfig
+from voiceassist.config.listening import AsrConfig, AudioConfig, QualityConfig, TurnConfig, VadConfig
 from voiceassist.config.responding import (
     AlertsConfig,
     EmailConfig,
     EmotionConfig,
     MoodConfig,
     PathsConfig,
+    PrivacyConfig,
     ReplyConfig,
     StoreConfig,
     TtsConfig,
     UiConfig,
     WebhookConfig,
 )
+from voiceassist.config.serving import ApiConfig
 
 __all__ = [
     "ASR_BACKENDS",
@@ -49,6 +51,7 @@ __all__ = [
     "MAX_CPU_THREADS",
     "WHISPER_LANGUAGES",
     "AlertsConfig",
+    "ApiConfig",
     "AsrConfig",
     "AudioConfig",
     "Config",
@@ -57,16 +60,19 @@ __all__ = [
     "EmotionConfig",
     "MoodConfig",
     "PathsConfig",
+    "PrivacyConfig",
     "QualityConfig",
     "ReplyConfig",
     "StoreConfig",
     "TtsConfig",
+    "TurnConfig",
     "UiConfig",
     "VadConfig",
     "WebhookConfig",
     "default_config_path",
     "load_config",
     "parse_override",
+    "validate_values",
 ]
 
 
@@ -74,6 +80,7 @@ __all__ = [
 class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     vad: VadConfig = field(default_factory=VadConfig)
+    turn: TurnConfig = field(default_factory=TurnConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
@@ -84,6 +91,8 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
 
     def validate(self) -> Config:
         for f in dataclasses.fields(self):
@@ -184,8 +193,29 @@ def load_config(
             raise ConfigError(f"config file {path} does not exist")
     for item in overrides:
         keys, value = parse_override(item)
+        if keys[0] in CAREGIVER_SECTIONS:
+            raise ConfigError(
+                f"{'.'.join(keys)} is the caregiver's setting, locked by the caregiver PIN: --set cannot change it; "
+                "use 'voiceassist alerts set-pin/on/off' or the caregiver section of the window's Settings"
+            )
         nested: dict[str, Any] = {keys[-1]: value}
         for k in reversed(keys[:-1]):
+            nested = {k: nested}
+        _apply(cfg, nested, "")
+    return cfg.validate()
+
+
+CAREGIVER_SECTIONS = ("alerts",)
+"""Sections no override (``--set``, an API call) may change: the caregiver's, behind the PIN."""
+
+
+def validate_values(path: Path | None, values: dict[str, dict[str, Any]]) -> Config:
+    """The config file with ``{section: {key: value}}`` applied (sections may be dotted), validated: what a
+    front end checks before it writes values into the file (the caregiver's only after the PIN)."""
+    cfg = load_config(path)
+    for section, kv in values.items():
+        nested: dict[str, Any] = dict(kv)
+        for k in reversed(section.split(".")):
             nested = {k: nested}
         _apply(cfg, nested, "")
     return cfg.validate()

@@ -44,7 +44,11 @@ WHISPER_LANGUAGES = frozenset(WHISPER_CODES.split())
 """The language codes Whisper detects (faster_whisper.tokenizer._LANGUAGE_CODES); replies and text emotion
 are Chinese for zh and English for every other language."""
 PIN_HASH_RE = re.compile(r"pbkdf2_sha256\$([0-9]{1,9})\$((?:[0-9a-f]{2})+)\$([0-9a-f]{64})")
-"""The format voiceassist.alerts.service.hash_pin writes."""
+"""The format older versions wrote (PBKDF2-SHA256); still checked, replaced by the next set-pin."""
+ARGON2_HASH_RE = re.compile(
+    r"\$argon2id\$v=19\$m=([0-9]{1,8}),t=([0-9]{1,3}),p=([0-9]{1,2})\$[A-Za-z0-9+/]{11,64}\$[A-Za-z0-9+/]{22,128}"
+)
+"""The format voiceassist.alerts.pin.hash_pin writes (Argon2id, PHC string)."""
 WEEK_S = 7 * 24 * 3600.0
 MAX_CONFIG_BYTES = 1 << 20
 MAX_TOML_FILE_BYTES = 16 << 20

@@ -80,6 +80,34 @@ class VadConfig:
 
 
 @dataclass
+class TurnConfig:
+    """When the person has finished speaking, and the words shown while they speak."""
+
+    end_of_turn: Literal["adaptive", "fixed"] = "adaptive"
+    """fixed: every utterance ends after vad.hangover_ms of silence. adaptive: the words heard so far decide
+    (a complete sentence ending on a falling pitch: complete_hangover_ms; a trailing "and", "because",
+    "um", "然后", "就是"...: trailing_hangover_ms; otherwise vad.hangover_ms)."""
+    complete_hangover_ms: int = 350
+    """Silence that ends a turn whose words form a complete sentence and whose pitch falls at the end."""
+    trailing_hangover_ms: int = 1000
+    """Silence that ends a turn whose words trail off on a conjunction or a filler."""
+    speculative_pause_ms: int = 200
+    """Start transcribing at a pause this long instead of waiting for the end of the turn; the work is
+    thrown away if the person goes on (0: off)."""
+    partials: bool = True
+    """Show the words heard so far while the person speaks (a preview; the final transcript replaces it)."""
+    partial_every_ms: int = 700
+    """At most one partial transcript per this much new speech."""
+
+    def validate(self) -> None:
+        require(self.end_of_turn in ("adaptive", "fixed"), "turn.end_of_turn", "adaptive or fixed")
+        require(90 <= self.complete_hangover_ms <= 10000, "turn.complete_hangover_ms", "between 90 and 10000")
+        require(90 <= self.trailing_hangover_ms <= 10000, "turn.trailing_hangover_ms", "between 90 and 10000")
+        require(0 <= self.speculative_pause_ms <= 5000, "turn.speculative_pause_ms", "between 0 and 5000")
+        require(200 <= self.partial_every_ms <= 10000, "turn.partial_every_ms", "between 200 and 10000")
+
+
+@dataclass
 class QualityConfig:
     rms_floor_dbfs: float = -45.0
     """A segment whose speech is quieter than this is not transcribed ("please speak closer")."""
@@ -110,6 +138,14 @@ class AsrConfig:
     chinese_script: Literal["simplified", "traditional", "as-is"] = "simplified"
     """Whisper often writes Mandarin in traditional characters; convert with OpenCC."""
     beam_size: int = 1
+    encoder_window_s: float = 10.0
+    """Whisper's encoder reads a 30 s window, padded with silence; a short utterance in one of
+    ``short_window_languages`` is encoded in a window of this length instead (the utterance plus 1 s when
+    longer): about 2.5x less time per utterance on a CPU, English WER the same within noise
+    (bench/asr_window.py). 30: the full window, as Whisper was trained."""
+    short_window_languages: list[str] = field(default_factory=lambda: ["en"])
+    """Languages decoded in the short window. Mandarin is not: its character error rate rose in it
+    (bench/asr_window.py), so it is only detected there (detection is as good) and decoded in the full one."""
     cpu_threads: int = 0
     """0: one per CPU core (at most 8); measured faster than CTranslate2's own default on 2 cores."""
     no_speech_threshold: float = 0.6
@@ -146,6 +182,9 @@ class AsrConfig:
             "simplified, traditional or as-is",
         )
         require(1 <= self.beam_size <= 10, "asr.beam_size", "between 1 and 10")
+        require(5 <= self.encoder_window_s <= 30, "asr.encoder_window_s", "between 5 and 30 (seconds)")
+        bad = [lang for lang in self.short_window_languages if lang not in WHISPER_LANGUAGES]
+        require(not bad, "asr.short_window_languages", "Whisper language codes such as en, zh")
         # CTranslate2 crashes (segfault) on absurd thread counts and raises on negative ones.
         require(
             0 <= self.cpu_threads <= MAX_CPU_THREADS,

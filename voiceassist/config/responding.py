@@ -12,7 +12,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     pass
 
-from voiceassist.config.checks import PIN_HASH_RE, WEEK_S, require, toml_file
+from voiceassist.config.checks import ARGON2_HASH_RE, PIN_HASH_RE, WEEK_S, require, toml_file
 
 
 @dataclass
@@ -138,7 +138,9 @@ class AlertsConfig:
     enabled: bool = False
     """Off by default. A caregiver turns alerts on (PIN-protected); the person sees that they are on."""
     pin_hash: str = ""
-    """Set with `voiceassist alerts set-pin`; PBKDF2-SHA256, never the PIN itself."""
+    """Set with `voiceassist alerts set-pin`; an Argon2id hash, never the PIN itself. Like every key of
+    [alerts], the caregiver's: `--set` cannot change it, and a change made in this file without the PIN is
+    told to the caregiver (voiceassist/alerts/lock.py)."""
     person_name: str = ""
     """How alerts name the person ("Mum"); empty: "the person"."""
     channels: list[str] = field(default_factory=lambda: ["banner", "desktop"])
@@ -185,11 +187,14 @@ class AlertsConfig:
         require(self.retry_max_s <= WEEK_S, "alerts.retry_max_s", f"at most {WEEK_S:.0f} (a week)")
         if self.pin_hash:
             m = PIN_HASH_RE.fullmatch(self.pin_hash)
+            a = ARGON2_HASH_RE.fullmatch(self.pin_hash)
             require(
-                m is not None and 1 <= int(m.group(1)) <= 10_000_000,
+                (m is not None and 1 <= int(m.group(1)) <= 10_000_000)
+                or (a is not None and 8 <= int(a.group(1)) <= 4 * 1024 * 1024 and 1 <= int(a.group(2)) <= 100),
                 "alerts.pin_hash",
-                "what 'voiceassist alerts set-pin' writes (pbkdf2_sha256$ROUNDS$SALT$DIGEST); remove the "
-                "pin_hash line from the config file and set the PIN again",
+                "what 'voiceassist alerts set-pin' writes ($argon2id$v=19$m=...,t=...,p=...$SALT$HASH); put "
+                "back the line the caregiver set, or reset the PIN with 'voiceassist alerts reset-pin' (the "
+                "caregiver is told)",
             )
         if self.crisis_phrases:
             table = toml_file(self.crisis_phrases, "alerts.crisis_phrases")
@@ -272,7 +277,11 @@ class StoreConfig:
     keep_audio: bool = False
     """Also keep each utterance's audio (a privacy choice: off by default)."""
     retention_days: float = 0.0
-    """Delete sessions older than this at start (0: keep them until deleted)."""
+    """Delete sessions older than this at start and every hour while recording (0: keep them until
+    deleted); `voiceassist privacy purge` does it on demand."""
+    keep_transcripts: bool = True
+    """Keep what was said (the words and the replies) with each utterance; off: only times, emotions and
+    mood are kept (a privacy choice, asked on first run)."""
 
     def validate(self) -> None:
         require(0 <= self.retention_days <= 36500, "store.retention_days", "between 0 (keep) and 36500")
@@ -289,6 +298,23 @@ class UiConfig:
 
     def validate(self) -> None:
         require(1 <= self.curve_labels <= 9, "ui.curve_labels", "between 1 and 9")
+
+
+@dataclass
+class PrivacyConfig:
+    consent_shown: bool = False
+    """The first-run privacy choices were shown and answered (the window asks once)."""
+    weekly_report: bool = False
+    """The person agrees that a weekly mood report (figures and charts; words only with
+    alerts.include_transcript) is e-mailed to the caregiver's alerts.email.to once a week (the window when it
+    opens, or `voiceassist report --weekly`). The person's choice, so not under the caregiver's PIN."""
+
+    voice_emotion: bool = True
+    """Analyse the emotion in the voice (how it sounds, not the words). Off: no speech-emotion model runs,
+    no voice curves are drawn, and emotion comes from the words alone."""
+
+    def validate(self) -> None:
+        pass
 
 
 @dataclass

@@ -24,10 +24,17 @@ class StoreRecorder:
     """A bus subscriber that writes a session's events to the store as they arrive."""
 
     def __init__(
-        self, store: SessionStore, source: str, keep_audio: bool = False, on_error: Callable[[str], None] | None = None
+        self,
+        store: SessionStore,
+        source: str,
+        keep_audio: bool = False,
+        on_error: Callable[[str], None] | None = None,
+        keep_transcripts: bool = True,
     ) -> None:
+        """``keep_transcripts`` False: the words and the replies are not stored (times, emotions, mood are)."""
         self.store = store
         self.keep_audio = keep_audio
+        self.keep_transcripts = keep_transcripts
         self.session_id = store.start_session(source)
         self._backends: dict[str, str] = {}
         self._on_error = on_error
@@ -53,7 +60,7 @@ class StoreRecorder:
         elif isinstance(ev, E.SpeechSegment):
             self.store.add_utterance(sid, seg, ev.start_s, ev.end_s, ev.audio.samples if self.keep_audio else None)
         elif isinstance(ev, E.Transcript):
-            self.store.update_utterance(sid, seg, text=ev.text, language=ev.language)
+            self.store.update_utterance(sid, seg, text=ev.text if self.keep_transcripts else "", language=ev.language)
         elif isinstance(ev, E.SpeechEmotion):
             emb = ev.estimate.embedding
             self.store.update_utterance(
@@ -66,7 +73,10 @@ class StoreRecorder:
             if ev.frames is not None:
                 self.store.add_frames(sid, seg, ev.start_s, ev.frames.frame_rate, ev.frames.probs)
         elif isinstance(ev, E.TextEmotion):
-            self.store.update_utterance(sid, seg, text_emotion=_json(ev.estimate.to_json()))
+            est = ev.estimate.to_json()
+            if not self.keep_transcripts:  # the emotion words are words of the conversation
+                est = {k: v for k, v in est.items() if k != "keywords"}
+            self.store.update_utterance(sid, seg, text_emotion=_json(est))
         elif isinstance(ev, E.FusedEmotion):
             from voiceassist.emotion.labels import as_dict, valence_arousal
 
@@ -95,6 +105,6 @@ class StoreRecorder:
         elif isinstance(ev, E.AlertRaised):
             self.store.add_alert(sid, ev.alert_id, seg, ev.kind, ev.severity, ev.rule, ev.suppressed)
         elif isinstance(ev, E.Reply):
-            self.store.update_utterance(sid, seg, reply=ev.text, reply_tone=ev.tone)
+            self.store.update_utterance(sid, seg, reply=ev.text if self.keep_transcripts else None, reply_tone=ev.tone)
         elif isinstance(ev, E.PipelineStopped):
             self.store.end_session(sid)

@@ -4,7 +4,8 @@ dir, written as the session goes.
 Each event worth keeping is written in its own short transaction as it arrives, so a crash or a kill
 loses at most the utterance in flight. The schema is versioned (``PRAGMA user_version``) and upgraded
 by the migrations below, in order. Raw audio is stored only when ``store.keep_audio`` is on (a privacy
-setting, off by default).
+setting, off by default). The file is encrypted (SQLCipher, through storage/db.py); retention runs at
+start (``apply_retention``) and again every hour while sessions are recorded, with deleted rows overwritten.
 """
 
 from __future__ import annotations
@@ -107,10 +108,14 @@ def _json(v: Any) -> str:
 
 
 class SessionStore:
-    def __init__(self, path: Path) -> None:
+    PURGE_EVERY_S = 3600.0
+
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = path
-        self.db = Database(path, MIGRATIONS)
+        self.db = Database(path, MIGRATIONS, key=key)
         self.closed_abandoned = self.close_abandoned()
+        self._retention_days = 0.0
+        self._purged_at = 0.0
 
     @property
     def schema_version(self) -> int:
@@ -137,6 +142,7 @@ class SessionStore:
 
     # -- writing -----------------------------------------------------------------------------------
     def start_session(self, source: str, now: float | None = None) -> int:
+        self._purge_on_schedule()
         return self._write(
             "INSERT INTO sessions (started_at, source, pid) VALUES (?, ?, ?)",
             (time.time() if now is None else now, source, os.getpid()),
@@ -151,6 +157,7 @@ class SessionStore:
     def add_utterance(
         self, session_id: int, segment_id: int, start_s: float, end_s: float, audio: np.ndarray | None = None
     ) -> None:
+        self._purge_on_schedule()
         self._write(
             "INSERT OR IGNORE INTO utterances (session_id, segment_id, wall_time, start_s, end_s, audio) "
             "VALUES (?,?,?,?,?,?)",
@@ -323,6 +330,7 @@ class SessionStore:
 
     def apply_retention(self, days: float, now: float | None = None) -> int:
         """Delete sessions that started more than ``days`` ago (0: keep everything)."""
+        self._retention_days, self._purged_at = days, time.time()
         if days <= 0:
             return 0
         cutoff = (time.time() if now is None else now) - days * 86400
@@ -330,6 +338,12 @@ class SessionStore:
         for sid in old:
             self.delete_session(sid)
         return len(old)
+
+    def _purge_on_schedule(self) -> None:
+        if self._retention_days > 0 and time.time() - self._purged_at >= self.PURGE_EVERY_S:
+            n = self.apply_retention(self._retention_days)
+            if n:
+                log.info("retention: deleted %d sessions older than %g days", n, self._retention_days)
 
 
 def _alive(pid: int) -> bool:

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--file", type=Path, help="replay this recording in real time instead of the microphone")
     ap.add_argument("--no-start", action="store_true", help="open the window without starting to listen")
-    ap.add_argument("--tab", choices=["live", "timeline", "settings"], default="live")
+    ap.add_argument("--tab", choices=["live", "timeline", "review", "settings"], default="live")
     ap.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--quit-after", type=float, default=0.0, help=argparse.SUPPRESS)
     add_common(ap)
@@ -111,14 +111,23 @@ def run_app(
     translator = load_translator(lang)
     if translator is not None:
         app.installTranslator(translator)
+    from voiceassist.ui import privacy
+
+    privacy.install_passphrase_prompt()
     store = None
     if cfg.store.enabled:
-        store = SessionStore(Path(cfg.store.path) if cfg.store.path else default_store_path())
+        path = Path(cfg.store.path) if cfg.store.path else default_store_path()
+        store = privacy.open_store(lambda: SessionStore(path))
+        if store is None:  # the data key cannot be had (said in a dialog); nothing was changed
+            return EXIT_CONFIG
         store.apply_retention(cfg.store.retention_days)
     win = MainWindow(cfg, config_path, store, make_source_factory(cfg, file), zh=lang.startswith("zh"))
     win.show()
-    tabs = {"live": 0, "timeline": 1, "settings": 2}
-    win.tabs.setCurrentIndex(tabs.get(tab, 0))
+    privacy.show_caregiver_notice(win, cfg)
+    if screenshot is None:
+        privacy.show_first_run(win, cfg, config_path)
+    tabs = {"live": win.live, "timeline": win.timeline, "review": win.review, "settings": win.settings}
+    win.tabs.setCurrentWidget(tabs.get(tab, win.live))
     if start:
         QTimer.singleShot(0, win.start_listening)
     if quit_after > 0:
@@ -127,6 +136,8 @@ def run_app(
             if screenshot is not None:
                 if tab == "timeline":
                     win.timeline.reload()
+                if tab == "review":
+                    win.review.reload()
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 win.grab().save(str(screenshot))
             win.close()

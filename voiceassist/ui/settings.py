@@ -1,5 +1,7 @@
-"""The settings tab: devices, VAD, models and their status, voice, language, and the caregiver section
-(PIN-protected) for alerts. Saving writes the user's config file, keeping its comments."""
+"""The settings tab: devices, VAD, models and their status, voice, language, privacy (voiceassist/ui/privacy.py)
+and the caregiver section for alerts: unlocked with the PIN (checked against the sealed hash, with the
+lockout of voiceassist/alerts/lock.py), and sealed when saved. Saving writes the user's config file, keeping
+its comments."""
 
 from __future__ import annotations
 
@@ -57,6 +59,10 @@ class SettingsTab(QWidget):
         self.hangover.setRange(100, 3000)
         self.hangover.setSingleStep(50)
         self.hangover.setValue(cfg.vad.hangover_ms)
+        self.end_of_turn = QCheckBox(tr('Judge from my words when I have finished (waits longer after "and", "um")'))
+        self.end_of_turn.setChecked(cfg.turn.end_of_turn == "adaptive")
+        self.partials = QCheckBox(tr("Show my words while I speak"))
+        self.partials.setChecked(cfg.turn.partials)
         self.language = QComboBox()
         for code, name in (("auto", tr("Detect (Mandarin or English)")), ("zh", "中文"), ("en", "English")):
             self.language.addItem(name, code)
@@ -80,6 +86,8 @@ class SettingsTab(QWidget):
         f.addRow(tr("Speaker"), self.output_device)
         f.addRow(tr("VAD aggressiveness"), self.aggressiveness)
         f.addRow(tr("End of speech after (ms)"), self.hangover)
+        f.addRow("", self.end_of_turn)
+        f.addRow("", self.partials)
         f.addRow(tr("Spoken language"), self.language)
         f.addRow(tr("Voice speed"), self.rate)
         f.addRow("", self.barge_in)
@@ -134,12 +142,20 @@ class SettingsTab(QWidget):
         self.set_unlocked(False)
 
         self.models_box = self._models_section(cfg)
+        from voiceassist.alerts.service import default_outbox_path
+        from voiceassist.ui.privacy import PrivacyBox, wipe_from_window
+
+        self.outbox_path = default_outbox_path()
+        self.privacy = PrivacyBox(cfg)
+        assert self.privacy.wipe_btn is not None
+        self.privacy.wipe_btn.clicked.connect(lambda: wipe_from_window(self, self.cfg))
 
         self.save_btn = QPushButton(tr("Save"))
         self.saved = QLabel("")
         root = QVBoxLayout(self)
         root.addWidget(general)
         root.addWidget(self.models_box)
+        root.addWidget(self.privacy)
         root.addWidget(self.caregiver)
         row = QHBoxLayout()
         row.addWidget(self.save_btn)
@@ -265,19 +281,30 @@ class SettingsTab(QWidget):
         for w in self._protected:
             w.setEnabled(unlocked)
 
-    def try_unlock(self) -> bool:
-        from voiceassist.alerts.service import check_pin
+    def _lock(self) -> Any:
+        from voiceassist.alerts.lock import CaregiverLock
+        from voiceassist.alerts.outbox import Outbox
 
-        ok = bool(self.cfg.alerts.pin_hash) and check_pin(self.pin.text(), self.cfg.alerts.pin_hash)
+        return CaregiverLock(Outbox(self.outbox_path))
+
+    def try_unlock(self) -> bool:
+        lock = self._lock()
+        try:
+            has_pin = bool(lock.pin_hash(self.cfg.alerts))
+            check = lock.try_pin(self.pin.text(), self.cfg.alerts) if has_pin else None
+        finally:
+            lock.outbox.close()
+        ok = check is not None and check.ok
         self.pin.clear()
         self.set_unlocked(ok)
-        self.pin_status.setText(
-            tr("Unlocked")
-            if ok
-            else tr("Wrong PIN")
-            if self.cfg.alerts.pin_hash
-            else tr("No PIN set: run 'voiceassist alerts set-pin' first")
-        )
+        if ok:
+            self.pin_status.setText(tr("Unlocked"))
+        elif check is None:
+            self.pin_status.setText(tr("No PIN set: run 'voiceassist alerts set-pin' first"))
+        elif check.wait_s > 0:
+            self.pin_status.setText(tr("Wrong PIN") + f" ({tr('next try in')} {check.wait_s:.0f} s)")
+        else:
+            self.pin_status.setText(tr("Wrong PIN"))
         return ok
 
     def set_model_status(self, lines: list[str]) -> None:
@@ -287,6 +314,10 @@ class SettingsTab(QWidget):
         v: dict[str, dict[str, Any]] = {
             "audio": {"input_device": self.input_device.currentData() or ""},
             "vad": {"aggressiveness": self.aggressiveness.value(), "hangover_ms": self.hangover.value()},
+            "turn": {
+                "end_of_turn": "adaptive" if self.end_of_turn.isChecked() else "fixed",
+                "partials": self.partials.isChecked(),
+            },
             "asr": {"language": self.language.currentData(), "model": self.asr_model.currentData()},
             "emotion": {"speech_model": self.speech_model.currentData()},
             "tts": {
@@ -296,6 +327,8 @@ class SettingsTab(QWidget):
             },
             "ui": {"language": self.ui_language.currentData()},
         }
+        for section, kv in self.privacy.values().items():
+            v.setdefault(section, {}).update(kv)
         if self.unlocked:
             v["alerts"] = {
                 "enabled": self.alerts_on.isChecked(),
@@ -311,20 +344,20 @@ class SettingsTab(QWidget):
         return v
 
     def save(self) -> bool:
-        from voiceassist.config import ConfigError, load_config
+        from voiceassist.config import ConfigError, load_config, validate_values
 
         values = self.values()
-        overrides = []
-        import json
-
-        for section, kv in values.items():
-            for k, val in kv.items():
-                overrides.append(f"{section}.{k}={json.dumps(val, ensure_ascii=False)}")
         try:
-            load_config(self.config_path, overrides)  # validate before writing anything
+            validate_values(self.config_path, values)  # validate before writing anything
         except ConfigError as e:
             self.saved.setText(f"{tr('Not saved')}: {e}")
             return False
         save_settings(self.config_path, values)
+        if "alerts" in values:  # changed with the PIN: this is the caregiver's state now
+            lock = self._lock()
+            try:
+                lock.seal(load_config(self.config_path).alerts)
+            finally:
+                lock.outbox.close()
         self.saved.setText(tr("Saved. Changes apply the next time listening starts."))
         return True
