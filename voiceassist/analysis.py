@@ -5,6 +5,7 @@ returns (one schema, one code path). Times are seconds; segment fields are only 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,18 @@ def analyze(
     embeddings: Path | None = None,
     backends: dict[str, Any] | None = None,
     ready: list[Event] | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``source`` (already opened) through a Session and build the document. With ``embeddings``, the
     emotion embeddings are written there as .npy and listed under "embeddings". ``backends`` (asr,
     speech_emotion, text_emotion): models already loaded (analyze-batch loads them once per process), and
-    ``ready`` the StageReady events of that one load, which then stand for the models in "backends"."""
+    ``ready`` the StageReady events of that one load, which then stand for the models in "backends".
+    ``on_event`` hears every event as it happens (the API's streamed transcription)."""
     collector = Collector()
     session = Session(cfg, source, speak=False, **(backends or {}))
     session.subscribe(collector)
+    if on_event is not None:
+        session.subscribe(on_event)
     session.start()
     try:
         session.wait()

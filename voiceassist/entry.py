@@ -1,6 +1,6 @@
-"""The ``voiceassist`` command: ``voiceassist app ...`` opens the window (voiceassist/ui/app.py), every
-other command is the CLI (voiceassist/cli/). The two front ends never import each other; this is the one
-place that knows both."""
+"""The ``voiceassist`` command: ``voiceassist app ...`` opens the window (voiceassist/ui/app.py),
+``voiceassist serve ...`` runs the API server (voiceassist/api/serve.py), every other command is the CLI
+(voiceassist/cli/). The front ends never import each other; this is the one place that knows them all."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"voiceassist: the window needs the ui extra (pip install 'voiceassist[ui]'): {e}", file=sys.stderr)
             return EXIT_FAILED
         return app_main(args[1:])
+    if args[:1] == ["serve"]:
+        try:
+            from voiceassist.api.serve import main as serve_main
+        except ImportError as e:
+            print(f"voiceassist: the server needs the api extra (pip install 'voiceassist[api]'): {e}", file=sys.stderr)
+            return EXIT_FAILED
+        return serve_main(args[1:])
     from voiceassist.cli import main as cli_main
 
     return cli_main(args)

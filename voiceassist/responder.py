@@ -115,6 +115,10 @@ class Responder:
 
     # -- reply worker ------------------------------------------------------------------------------
     def _load_reply(self) -> Iterable[Event]:
+        yield self.load_replier()
+
+    def load_replier(self) -> StageReady:
+        """Load what writes replies (the optional language model); says which one runs."""
         t0 = time.monotonic()
         note = None
         desc = "strategy replies (resources/replies)"
@@ -135,11 +139,20 @@ class Responder:
             except Exception as e:
                 note = f"generative replies unavailable ({e}); using the strategy replies"
                 log.warning(note)
-        yield StageReady(
+        return StageReady(
             stage="reply", description=desc, embedded=self._gen is None, load_s=time.monotonic() - t0, note=note
         )
 
     def _reply(self, req: ReplyRequest) -> Iterable[Event]:
+        reply = self.answer(req)
+        yield reply
+        if self.speak:
+            self.tts_worker.submit(reply)
+
+    def answer(self, req: ReplyRequest, history: list[tuple[str, str]] | None = None) -> Reply:
+        """The reply to one utterance (planner, then the generative backend when loaded). ``history``: the
+        conversation's earlier (said, answered) pairs, when the caller keeps them (the API's chat); by
+        default this responder's own last three."""
         crisis = req.crisis  # detected once, by the assessment stage
         plan = self.planner.plan(
             req.label,
@@ -160,14 +173,15 @@ class Responder:
         )
         text, source, note = plan.text, plan.source, None
         if self._gen is not None and plan.source in ("strategy", "intent") and req.text:
-            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language, list(self._history))
+            pairs = list(self._history) if history is None else history[-3:]
+            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language, pairs)
             if generated:
                 text, source = generated, "generative"
             else:
                 note = f"generated reply not used: {self._gen.last_error}"
-        if req.text:
+        if req.text and history is None:
             self._history.append((req.text, text))
-        reply = Reply(
+        return Reply(
             segment_id=req.segment_id,
             text=text,
             language=plan.language,
@@ -178,9 +192,6 @@ class Responder:
             note=note,
             speech_end_at=req.speech_end_at,
         )
-        yield reply
-        if self.speak:
-            self.tts_worker.submit(reply)
 
     # -- tts worker --------------------------------------------------------------------------------
     def _load_tts(self) -> Iterable[Event]:

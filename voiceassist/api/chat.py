@@ -1,0 +1,205 @@
+"""``POST /v1/chat/completions``, OpenAI-compatible: the reply comes from the assistant's responder (the
+strategy planner, or the generative backend when ``reply.backend = "generative"``), fitted to the user's
+emotion. The extension field ``voiceassist`` gives that emotion (``{"emotion": "sad"}``, or
+``{"clip_id": ...}`` from ``/v1/audio/emotion``); without it the words' emotion is read. The response's
+``voiceassist`` says which emotion was used, from where, and the tone of the reply."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from voiceassist.api.engine import Engine
+from voiceassist.api.errors import ApiError
+from voiceassist.emotion.labels import LABELS, as_dict
+from voiceassist.lang import language_of
+
+router = APIRouter(tags=["chat"])
+MAX_MESSAGES = 200
+MAX_CHARS = 4000
+
+
+class Message(BaseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class Extension(BaseModel):
+    emotion: str | None = Field(None, description="the user's emotion: one of the 9 labels")
+    confidence: float | None = Field(None, ge=0.0, le=1.0)
+    clip_id: str | None = Field(None, description="X-Clip-Id of a /v1/audio/emotion response: its last utterance")
+
+
+class ChatRequest(BaseModel):
+    model: str = "voiceassist"
+    messages: list[Message] = Field(..., min_length=1, max_length=MAX_MESSAGES)
+    stream: bool = False
+    voiceassist: Extension | None = None
+    model_config = {"extra": "allow"}  # temperature, max_tokens...: accepted, not used
+
+
+def text_of(m: Message) -> str:
+    if isinstance(m.content, str):
+        return m.content
+    parts = m.content or []
+    return " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text")
+
+
+def history_of(messages: list[Message]) -> list[tuple[str, str]]:
+    """(user, assistant) pairs before the last user message."""
+    pairs, said = [], None
+    for m in messages[:-1]:
+        if m.role == "user":
+            said = text_of(m)
+        elif m.role == "assistant" and said is not None:
+            pairs.append((said, text_of(m)))
+            said = None
+    return pairs
+
+
+def reading(engine: Engine, ext: Extension | None, text: str, lang: str) -> dict[str, Any]:
+    """The emotion the reply is fitted to: given, from a clip, or read from the words (fused as the pipeline
+    does, so an unsure reading asks to clarify)."""
+    if ext is not None and ext.clip_id:
+        clip = engine.clip(ext.clip_id)
+        if clip is None:
+            raise ApiError(
+                404, "clip_not_found", f"no clip {ext.clip_id!r} here (clips are kept in memory, the last 256)"
+            )
+        seg = clip["segment"]
+        if seg is None:
+            raise ApiError(
+                400, "clip_without_emotion", "that clip has no utterance with an emotion", "voiceassist.clip_id"
+            )
+        emo = seg["emotion"]
+        fused, speech, words = emo["fused"], emo.get("speech") or {}, emo.get("text") or {}
+        return {
+            "label": fused["label"],
+            "confidence": fused["confidence"],
+            "scores": fused["scores"],
+            "source": "clip",
+            "fallback_action": emo.get("fallback_action"),
+            "suggested_response": emo.get("suggested_response"),
+            "keywords": tuple(words.get("keywords", ())),
+            "speech": (speech.get("label"), speech.get("confidence")),
+            "text": (words.get("label"), words.get("confidence")),
+        }
+    if ext is not None and ext.emotion:
+        if ext.emotion not in LABELS:
+            raise ApiError(400, "unknown_emotion", f"emotion must be one of {', '.join(LABELS)}", "voiceassist.emotion")
+        conf = 1.0 if ext.confidence is None else ext.confidence
+        return {
+            "label": ext.emotion,
+            "confidence": conf,
+            "scores": None,
+            "source": "given",
+            "fallback_action": None,
+            "suggested_response": None,
+            "keywords": (),
+            "speech": (None, None),
+            "text": (None, None),
+        }
+    from voiceassist.emotion.fusion import fuse
+
+    est = engine.text_emotion(text, lang) if text.strip() else None
+    f = fuse(None, est, engine.cfg.emotion, lang)
+    return {
+        "label": f.label,
+        "confidence": round(f.confidence, 4),
+        "scores": as_dict(f.scores),
+        "source": "text",
+        "fallback_action": f.fallback_action,
+        "suggested_response": f.suggested_response,
+        "keywords": tuple(est.keywords) if est is not None else (),
+        "speech": (None, None),
+        "text": (est.label, est.confidence) if est is not None and est.evidence > 0 else (None, None),
+    }
+
+
+def answer(engine: Engine, body: ChatRequest) -> dict[str, Any]:
+    """The completion document (runs on a worker thread: the text model and the planner are called here)."""
+    from voiceassist.responder import ReplyRequest
+
+    users = [m for m in body.messages if m.role == "user"]
+    if not users:
+        raise ApiError(400, "no_user_message", "messages needs at least one message with role 'user'", "messages")
+    text = text_of(users[-1])
+    if len(text) > MAX_CHARS:
+        raise ApiError(400, "message_too_long", f"the last user message is over {MAX_CHARS} characters", "messages")
+    lang = language_of(text)
+    r = reading(engine, body.voiceassist, text, lang)
+    crisis = bool(engine.crisis().detect(text)) if text else False
+    req = ReplyRequest(
+        segment_id=0,
+        text=text,
+        language=lang,
+        label=r["label"],
+        fallback_action=r["fallback_action"],
+        suggested_response=r["suggested_response"],
+        mood_valence=None,
+        mood_turns=0,
+        speech_end_at=0.0,
+        crisis=crisis,
+        confidence=r["confidence"],
+        scores=r["scores"],
+        keywords=r["keywords"],
+        speech_label=r["speech"][0],
+        speech_confidence=r["speech"][1],
+        text_label=r["text"][0],
+        text_confidence=r["text"][1],
+    )
+    reply = engine.reply(req, history_of(body.messages))
+    extension = {
+        "emotion": {"label": r["label"], "confidence": r["confidence"], "source": r["source"]},
+        "tone": reply.tone,
+        "strategy": reply.strategy,
+        "intent": reply.intent,
+        "reply_source": reply.source,
+        "language": reply.language,
+        "crisis": crisis,
+        "note": reply.note,
+    }
+    n_in = sum(len(text_of(m).split()) for m in body.messages)
+    return {
+        "id": "chatcmpl-" + secrets.token_hex(12),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": n_in, "completion_tokens": len(reply.text.split()), "total_tokens": 0},
+        "voiceassist": extension,
+    }
+
+
+@router.post("/v1/chat/completions", summary="A reply in a tone that fits the user's emotion (OpenAI-compatible)")
+async def chat_completions(request: Request, body: ChatRequest) -> Response:
+    engine: Engine = request.app.state.engine
+    doc = await engine.run(lambda: answer(engine, body))
+    doc["usage"]["total_tokens"] = doc["usage"]["prompt_tokens"] + doc["usage"]["completion_tokens"]
+    if not body.stream:
+        return JSONResponse(doc)
+    return StreamingResponse(_chunks(doc), media_type="text/event-stream")
+
+
+async def _chunks(doc: dict[str, Any]) -> Any:
+    """The whole reply as one delta (it is composed at once), then the finish, then [DONE]."""
+    base = {k: doc[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    content = doc["choices"][0]["message"]["content"]
+    first = {"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}
+    yield f"data: {json.dumps(base | {'choices': [first], 'voiceassist': doc['voiceassist']}, ensure_ascii=False)}\n\n"
+    last = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    yield f"data: {json.dumps(base | {'choices': [last]})}\n\n"
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,158 @@
+"""Who may talk to the server: a bearer token (made on first run, kept with the user's config, mode 0600),
+the Host header (against DNS rebinding: a web page that renames itself to 127.0.0.1), and for WebSockets
+the Origin (a browser page may open one only from an origin in ``api.cors_origins``)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from voiceassist.api.errors import ApiError, error_body
+from voiceassist.config import ApiConfig
+from voiceassist.config.serving import LOOPBACK_HOSTS
+from voiceassist.logs import register_secret
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE = "api-token"
+
+
+def token_path(cfg: ApiConfig) -> Path:
+    if cfg.token_file:
+        return Path(cfg.token_file).expanduser()
+    from voiceassist.paths import user_config_dir
+
+    return user_config_dir() / TOKEN_FILE
+
+
+def load_or_create_token(path: Path) -> str:
+    """The token in ``path``; a new random one (written with mode 0600) when there is none. A token file
+    that others can read is made private again."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        text = ""
+    if text:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, 0o600)
+            log.warning("%s could be read by others (mode %o): made private (0600)", path, mode)
+        register_secret(text)
+        return text
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    os.chmod(path, 0o600)
+    register_secret(token)
+    log.info("a new API token was written to %s", path)
+    return token
+
+
+def check_bind(cfg: ApiConfig) -> None:
+    """Binding anything but loopback needs the token on (ConfigError-like ValueError otherwise)."""
+    if cfg.host not in LOOPBACK_HOSTS and not cfg.auth:
+        raise ValueError(f"refusing to listen on {cfg.host} without a token: set api.auth = true")
+
+
+_bearer = HTTPBearer(auto_error=False, description="the token shown by 'voiceassist serve --show-token'")
+
+
+class Auth:
+    """The bearer-token check, as a FastAPI dependency (and for WebSockets, ``check``)."""
+
+    def __init__(self, token: str, enabled: bool) -> None:
+        self.token = token
+        self.enabled = enabled
+
+    def check(self, header: str | None) -> None:
+        if not self.enabled:
+            return
+        if not header:
+            raise ApiError(
+                401, "missing_token", "send 'Authorization: Bearer <token>' (voiceassist serve --show-token)"
+            )
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            raise ApiError(
+                401, "invalid_token", "the bearer token is not this server's (voiceassist serve --show-token)"
+            )
+
+    def dependency(self) -> Any:
+        def verify(conn: HTTPConnection, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+            self.check(conn.headers.get("authorization"))
+
+        return verify
+
+
+def _host_name(value: str) -> str:
+    """'localhost:8765' -> 'localhost'; '[::1]:8765' -> '::1'."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class HostOriginGuard:
+    """ASGI middleware: a request whose Host is not one of ours is refused (400, before any route runs);
+    a WebSocket handshake with an Origin not in ``api.cors_origins`` is refused (403)."""
+
+    def __init__(self, app: ASGIApp, cfg: ApiConfig) -> None:
+        self.app = app
+        self.hosts = {h.lower() for h in (*LOOPBACK_HOSTS, cfg.host, *cfg.allowed_hosts)}
+        self.any_host = cfg.host in ("0.0.0.0", "::") and not cfg.allowed_hosts
+        self.origins = {o.rstrip("/").lower() for o in cfg.cors_origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = _host_name(headers.get("host", ""))
+        if not self.any_host and host not in self.hosts:
+            await self._refuse(
+                scope, receive, send, 400, "bad_host", f"Host {host!r} is not served here (api.allowed_hosts)"
+            )
+            return
+        origin = headers.get("origin")
+        if scope["type"] == "websocket" and origin is not None and origin.rstrip("/").lower() not in self.origins:
+            await self._refuse(
+                scope, receive, send, 403, "bad_origin", f"Origin {origin!r} may not connect (api.cors_origins)"
+            )
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect: the handshake is then answered with the refusal
+        await send_error(scope, send, status, code, message)
+
+
+async def send_error(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+    """A JSON error straight from middleware; for a WebSocket handshake, the HTTP response that refuses it
+    (the ASGI websocket.http.response extension, which uvicorn has)."""
+    from voiceassist.eventjson import dumps
+
+    body = dumps(error_body(status, code, message)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if scope["type"] == "websocket":
+        if "websocket.http.response" in scope.get("extensions", {}):
+            await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
