@@ -46,7 +46,7 @@ def window(qtbot, cfg_path: Path, store: SessionStore | None, file: Path | None 
 
 def test_window_builds_with_its_tabs(qtbot, cfg_path: Path):
     w = window(qtbot, cfg_path, None)
-    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Live", "Timeline", "Settings"]
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Live", "Timeline", "Mood over time", "Settings"]
     assert not w.consent.isVisibleTo(w) and not w.listening
     assert w.live.threshold.value() == pytest.approx(0.5)
 
@@ -75,16 +75,26 @@ def test_settings_round_trip_keeps_comments(qtbot, cfg_path: Path):
     assert not s.save() and load_config(cfg_path).vad.hangover_ms == 700
 
 
-def test_caregiver_section_is_locked_by_the_pin(qtbot, cfg_path: Path):
-    from voiceassist.alerts.service import hash_pin
+def test_caregiver_section_is_locked_by_the_pin(qtbot, cfg_path: Path, tmp_path: Path):
+    from voiceassist.alerts.lock import CaregiverLock
+    from voiceassist.alerts.outbox import Outbox
+    from voiceassist.alerts.pin import hash_pin
 
-    cfg_path.write_text(f'[alerts]\npin_hash = "{hash_pin("2468")}"\n', encoding="utf-8")
+    cfg_path.write_text(f'[alerts]\npin_hash = "{hash_pin("246813", time_cost=1, memory_cost=64)}"\n', encoding="utf-8")
     w = window(qtbot, cfg_path, None)
     s = w.settings
+    s.outbox_path = tmp_path / "o.db"
     assert not s.alerts_on.isEnabled() and "alerts" not in s.values()
-    s.pin.setText("1111")
-    assert not s.try_unlock() and not s.alerts_on.isEnabled()
-    s.pin.setText("2468")
+    for _ in range(3):
+        s.pin.setText("111111")
+        assert not s.try_unlock() and not s.alerts_on.isEnabled()
+    assert "next try in 30 s" in s.pin_status.text()  # the lockout: growing delays after wrong PINs
+    s.pin.setText("246813")
+    assert not s.try_unlock()  # even the right PIN waits
+    box = Outbox(s.outbox_path)
+    box.db.write("UPDATE caregiver SET locked_until=0")
+    box.close()
+    s.pin.setText("246813")
     assert s.try_unlock() and s.alerts_on.isEnabled()
     s.alerts_on.setChecked(True)
     s.person.setText("Mum")
@@ -93,6 +103,9 @@ def test_caregiver_section_is_locked_by_the_pin(qtbot, cfg_path: Path):
     assert s.save()
     a = load_config(cfg_path).alerts
     assert a.enabled and a.person_name == "Mum" and "webhook" in a.channels and a.pin_hash
+    box = Outbox(s.outbox_path)  # saved with the PIN: sealed, so nothing is told to the caregiver
+    assert CaregiverLock(box).verify(a) is None and CaregiverLock(box).sealed()["person_name"] == "Mum"
+    box.close()
 
 
 def test_consent_banner_when_alerts_are_on(qtbot, cfg_path: Path):
@@ -176,7 +189,7 @@ def test_chinese_ui(qtbot, cfg_path: Path):
     app.installTranslator(t)
     try:
         w = window(qtbot, cfg_path, None)
-        assert [w.tabs.tabText(i) for i in range(3)] == ["实时", "时间线", "设置"]
+        assert [w.tabs.tabText(i) for i in range(4)] == ["实时", "时间线", "情绪趋势", "设置"]
         assert w.live.start_btn.text() == "开始聆听"
     finally:
         app.removeTranslator(t)

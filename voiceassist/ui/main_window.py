@@ -17,6 +17,7 @@ from voiceassist.session import Mute, SetInput, StopSpeaking
 from voiceassist.storage import SessionStore
 from voiceassist.ui.bridge import EventBridge
 from voiceassist.ui.live import LiveTab
+from voiceassist.ui.review import ReviewTab
 from voiceassist.ui.settings import SettingsTab
 from voiceassist.ui.timeline import TimelineTab
 
@@ -66,10 +67,13 @@ class MainWindow(QMainWindow):
         self.fallbacks.setVisible(False)
         self.live = LiveTab(cfg, zh)
         self.timeline = TimelineTab(store)
+        self.review = ReviewTab(cfg, store, zh)
+        self.review.open_session.connect(self._open_session)
         self.settings = SettingsTab(cfg, config_path)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.live, tr("Live"))
         self.tabs.addTab(self.timeline, tr("Timeline"))
+        self.tabs.addTab(self.review, tr("Mood over time"))
         self.tabs.addTab(self.settings, tr("Settings"))
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -155,6 +159,10 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.send(Mute(on))
 
+    def _open_session(self, session_id: int) -> None:
+        if self.timeline.show_session(session_id):
+            self.tabs.setCurrentWidget(self.timeline)
+
     def _stop_speaking(self) -> None:
         if self.session is not None:
             self.session.send(StopSpeaking())
@@ -204,6 +212,7 @@ class MainWindow(QMainWindow):
             self.session = None  # ended by itself (end of file, lost device) or stopped
             self.live.start_btn.setText(tr("Start listening"))
             self.timeline.reload()
+            self.review.reload()
             if not self.status.text().startswith(tr("Microphone problem")):
                 self.status.setText(tr("Not listening."))
 

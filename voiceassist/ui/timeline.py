@@ -118,6 +118,19 @@ class TimelineTab(QWidget):
             self.sessions.setCurrentIndex(0)
             self._session_changed(0)
 
+    def show_session(self, session_id: int) -> bool:
+        """Select a session (from the "Mood over time" tab); False if it is not in the store (any more)."""
+        index = self.sessions.findData(session_id)
+        if index < 0:
+            self.reload()
+            index = self.sessions.findData(session_id)
+        if index < 0:
+            return False
+        self.sessions.setCurrentIndex(index)
+        if self.session_id != session_id:
+            self.load_session(session_id)
+        return True
+
     def _session_changed(self, index: int) -> None:
         if self.store is None or index < 0:
             return
