@@ -211,3 +211,17 @@ def test_analyze_emotion_frames_and_embeddings(tmp_path: Path, tiny_e2v: Path):
     assert utter.shape == (32,) and frames.shape == (len(probs), 32)
     np.testing.assert_allclose(frames.mean(axis=0), utter, atol=1e-5)
     assert doc["backends"]["speech-emotion"]["embedded"] is False
+
+
+def test_voice_analysis_switched_off_runs_no_voice_model_and_fuses_the_words(two_utterances):
+    """privacy.voice_emotion off (the person's choice): no speech-emotion stage, no voice curves; every
+    utterance still gets an emotion, from its words alone."""
+    path, _ = two_utterances
+    cfg = Config()
+    cfg.privacy.voice_emotion = False
+    c = run(path, ScriptedAsr([("I am so happy today!", "en"), ("我好难过", "zh")]), cfg)
+    assert "speech-emotion" not in {e.stage for e in c.of(StageReady)}
+    assert not c.of(SpeechEmotion) and not c.of(EmotionFrames)
+    fused = c.of(FusedEmotion)
+    assert len(fused) == 2 and all(f.speech is None and f.text is not None for f in fused)
+    assert fused[0].label == "happy"

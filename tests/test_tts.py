@@ -124,7 +124,11 @@ def _live_pipeline(cfg_overrides: list[str]):
     from voiceassist.config import load_config
     from voiceassist.session import Session
 
-    cfg = load_config(None, ["tts.output_device=pulse", "audio.input_device=pulse", *cfg_overrides])
+    # The scripted recogniser answers each call with the next line: no partial or speculative passes (they
+    # would take lines meant for the final ones; they are tested in tests/test_early_turn.py and
+    # tests/test_partials_live.py).
+    previews_off = ["turn.partials=false", "turn.speculative_pause_ms=0"]
+    cfg = load_config(None, ["tts.output_device=pulse", "audio.input_device=pulse", *previews_off, *cfg_overrides])
     col = Collector()
     asr = ScriptedAsr([("I can't sleep at night, and I feel so tired.", "en"), ("Stop, please listen.", "en")])
     p = Session(cfg, MicSource("pulse", cfg.audio.block_ms, cfg.audio.queue_seconds, 6.0), asr=asr, speak=True)

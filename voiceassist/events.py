@@ -126,6 +126,8 @@ class Transcript(Event):
     dropped_reason: str | None = None
     """Why the ASR guard dropped or cut text: too_quiet, no_speech (before decoding), loop, loop_cut, phantom..."""
     processing_s: float = 0.0
+    early: bool = False
+    """Decoded at the first pause, before the turn ended (the same audio): the words were ready at its end."""
 
 
 @dataclass(frozen=True, kw_only=True)

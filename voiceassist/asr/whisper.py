@@ -37,8 +37,14 @@ def _encoder_caching_model_class() -> Any:
 
     class EncoderCachingWhisperModel(WhisperModel):  # type: ignore[misc]
         encoder_calls = 0
+        window_frames = 0  # 0: Whisper's full 30 s window; else features are cut to this many frames
 
         def encode(self, features: np.ndarray):  # type: ignore[no-untyped-def]
+            if 0 < self.window_frames < features.shape[-1]:
+                # faster-whisper pads every window to 3000 frames with zeros; the encoder's cost grows
+                # with its input (attention: faster than linearly), so a short utterance is encoded in a
+                # shorter window. Only the padding is cut: window_frames covers the whole utterance.
+                features = np.ascontiguousarray(features[..., : self.window_frames])
             last = getattr(self, "_last_encoded", None)
             if last is not None and last[0].shape == features.shape and np.array_equal(last[0], features):
                 return last[1]
@@ -50,18 +56,28 @@ def _encoder_caching_model_class() -> Any:
     return EncoderCachingWhisperModel
 
 
+def window_frames(n_samples: int, min_window_s: float) -> int:
+    """Encoder input length (100 frames a second) for an utterance of ``n_samples`` at 16 kHz: the
+    utterance plus 1 s, at least ``min_window_s``, rounded up to a whole second; 0 (the full 30 s window,
+    as Whisper was trained) when ``min_window_s`` is 30 or the utterance needs the whole window anyway."""
+    if min_window_s >= 30:
+        return 0
+    seconds = max(min_window_s, math.ceil(n_samples / 16000 + 1.0))
+    return 0 if seconds >= 30 else int(seconds * 100)
+
+
 class FasterWhisperBackend:
     name = "faster-whisper"
 
     def __init__(self, cfg: AsrConfig, models_dir_setting: str = "") -> None:
         self.cfg = cfg
         self.models_dir = models_dir(models_dir_setting)
-        self.model = None
+        self.model: Any = None
         self.resolved: ResolvedModel | None = None
         self.device = "cpu"
         self.compute_type = "int8"
         self.cpu_threads = 0
-        self._converter = None
+        self._converter: Any = None
 
     @property
     def description(self) -> str:
@@ -101,6 +117,7 @@ class FasterWhisperBackend:
         quiet = np.zeros(8000, dtype=np.float32)
         if self.model is None:
             self.load()
+        self.model.window_frames = window_frames(len(quiet), self.cfg.encoder_window_s)
         self._decode(quiet, self.cfg.language if self.cfg.language != "auto" else None)
         guard.gate(np.random.default_rng(0).normal(0, 0.01, 8000).astype(np.float32), self.cfg)
 
@@ -133,6 +150,9 @@ class FasterWhisperBackend:
     def transcribe(self, audio: np.ndarray) -> AsrResult:
         if self.model is None:
             self.load()
+        short = window_frames(len(audio), self.cfg.encoder_window_s)
+        known = self.cfg.language if self.cfg.language != "auto" else None
+        self.model.window_frames = short if known is None or known in self.cfg.short_window_languages else 0
         g = guard.gate(audio, self.cfg)
         if not g.decode:  # silence, noise, hum: Whisper never sees it (it would write text for it)
             language = self.cfg.language if self.cfg.language != "auto" else self.cfg.languages[0]
@@ -141,6 +161,8 @@ class FasterWhisperBackend:
             language, probability = self.detect_language(audio)
         else:
             language, probability = self.cfg.language, 1.0
+        if language not in self.cfg.short_window_languages:
+            self.model.window_frames = 0  # decoded in the full window (detected in the short one)
         segments, _ = self._decode(audio, language)
         d = guard.decide(g, [(s.text, s.no_speech_prob, s.avg_logprob) for s in segments], self.cfg)
         if d.reasons:

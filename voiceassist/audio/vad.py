@@ -25,6 +25,7 @@ from voiceassist.config import VadConfig
 from voiceassist.events import Event, SpeechDiscarded, SpeechSegment, SpeechStarted
 
 FrameClassifier = Callable[[Int16Array], bool]
+MAX_HANGOVER_MS = 10000  # the longest hangover set_hangover accepts (vad.hangover_ms's own limit)
 
 
 class VadState(Enum):
@@ -56,6 +57,7 @@ class Segmenter:
         self.frame_s = cfg.frame_ms / 1000
         self._n_start = max(1, cfg.start_window_ms // cfg.frame_ms)
         self._n_hang = max(1, cfg.hangover_ms // cfg.frame_ms)
+        self._n_hang_now = self._n_hang  # this utterance's hangover (set_hangover: the adaptive end of turn)
         self._n_pre = cfg.preroll_ms // cfg.frame_ms
         self._n_post = cfg.postroll_ms // cfg.frame_ms
         self._n_max = int(cfg.max_segment_s * 1000) // cfg.frame_ms
@@ -73,7 +75,7 @@ class Segmenter:
         self._voiced_count = 0
         self._last_voiced = -1  # frame index
         self._last_voiced_at = 0.0
-        self._tail: deque[bool] = deque(maxlen=self._n_hang)
+        self._tail: deque[bool] = deque(maxlen=max(self._n_hang, MAX_HANGOVER_MS // cfg.frame_ms))
 
     # -- public -------------------------------------------------------------------------------------
     def push(self, chunk: AudioChunk) -> list[Event]:
@@ -116,6 +118,38 @@ class Segmenter:
     def current_start_s(self) -> float:
         return self._time(self._seg_first)
 
+    @property
+    def current_pause_s(self) -> float:
+        """Silence since the last voiced frame of the utterance in progress (0 when silent)."""
+        if self.state is not VadState.SPEECH:
+            return 0.0
+        return (self._frame_idx - 1 - self._last_voiced) * self.frame_s
+
+    @property
+    def last_voiced_frame(self) -> int:
+        """Index of the last voiced frame heard: an utterance whose value has not moved has heard no new
+        speech (the key for work done at a pause)."""
+        return self._last_voiced
+
+    def speech_audio(self) -> tuple[AudioChunk, float] | None:
+        """What the utterance in progress would be if it ended now: the audio ``_close`` would keep (up to
+        the last voiced frame plus the post-roll) and the capture time of the last voiced frame."""
+        if self.state is not VadState.SPEECH or not self._seg_frames:
+            return None
+        keep = min(len(self._seg_frames), self._last_voiced - self._seg_first + 1 + self._n_post)
+        if keep <= 0:
+            return None
+        audio = AudioChunk(np.concatenate(self._seg_frames[:keep]), self._time(self._seg_first), self._last_voiced_at)
+        return audio, self._last_voiced_at
+
+    def set_hangover(self, segment_id: int, ms: int) -> list[Event]:
+        """Change how much silence ends the utterance in progress (``segment_id``; ignored for any other).
+        The utterance ends at once (events returned) when the silence heard already suffices."""
+        if self.state is not VadState.SPEECH or segment_id != self._seg_id:
+            return []
+        self._n_hang_now = max(1, min(ms, MAX_HANGOVER_MS) // self.cfg.frame_ms)
+        return self._close(self._keep(), "silence") if self._silence_ends() else []
+
     def current_audio(self) -> Int16Array:
         """Audio of the utterance in progress (empty when silent); for live per-frame analysis."""
         if not self._seg_frames:
@@ -142,15 +176,24 @@ class Segmenter:
             self._voiced_count += 1
             self._last_voiced = idx
             self._last_voiced_at = captured_at
-        if len(self._tail) == self._n_hang and self._tail.count(False) >= self.cfg.end_ratio * self._n_hang:
-            keep = min(len(self._seg_frames), self._last_voiced - self._seg_first + 1 + self._n_post)
-            return self._close(keep, "silence")
+        if self._silence_ends():
+            return self._close(self._keep(), "silence")
         if len(self._seg_frames) >= self._n_max:
             events = self._close(len(self._seg_frames), "max_length")
             # The monologue goes on: a new utterance starts right here, with no gap.
             events.extend(self._begin(self._frame_idx, [], captured_at))
             return events
         return []
+
+    def _silence_ends(self) -> bool:
+        n = self._n_hang_now
+        if len(self._tail) < n:
+            return False
+        recent = list(self._tail)[-n:] if n < len(self._tail) else self._tail
+        return recent.count(False) >= self.cfg.end_ratio * n
+
+    def _keep(self) -> int:
+        return min(len(self._seg_frames), self._last_voiced - self._seg_first + 1 + self._n_post)
 
     def _open(self, window: list[tuple[int, Int16Array, bool, float]]) -> list[Event]:
         first_voiced = next(i for i, _, v, _ in window if v)
@@ -177,6 +220,7 @@ class Segmenter:
         self._last_voiced = first_idx - 1
         self._last_voiced_at = captured_at
         self._tail.clear()
+        self._n_hang_now = self._n_hang
         return [SpeechStarted(segment_id=self._seg_id, start_s=self._time(first_idx))]
 
     def _close(self, keep_frames: int, reason: str) -> list[Event]:

@@ -23,6 +23,7 @@ from voiceassist.events import (
     FusedEmotion,
     InputOverflow,
     MoodUpdate,
+    PartialTranscript,
     PlaybackEnded,
     QualityReport,
     Reply,
@@ -90,6 +91,8 @@ def _describe(ev: Event) -> str | None:
         return f"  (you spoke: stopped speaking in {ev.stopped_after_s * 1000:.0f} ms)"
     if isinstance(ev, QualityReport) and not ev.ok:
         return f"          #{ev.segment_id}: {ev.message} / {ev.message_zh}"
+    if isinstance(ev, PartialTranscript):
+        return f"[{ev.start_s:7.2f}-{ev.audio_end_s:7.2f}] ... {ev.text}"
     if isinstance(ev, Transcript):
         text = ev.text or "(no words recognised)"
         return f"[{ev.start_s:7.2f}-{ev.end_s:7.2f}] ({ev.language}) {text}"

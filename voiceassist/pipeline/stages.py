@@ -52,6 +52,7 @@ from voiceassist.events import (
 from voiceassist.pipeline.assess import AssessmentStage, Opened, Part, PartKind, ReplyRequest
 from voiceassist.pipeline.live import LiveCurves, LiveOffers, LiveRequest
 from voiceassist.pipeline.loading import check_quality, load_asr, load_speech_emotion, load_text_emotion
+from voiceassist.pipeline.transcribe import AsrStage, EarlyTurn, Preview
 from voiceassist.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,17 @@ class Pipeline:
         self.responder = responder if self.emotion_enabled else None
         self.assessment = AssessmentStage(cfg, alerts=alerts, reply=self._request_reply)
         self._assess_worker: Worker[Part] = Worker("assess", self.bus, self.assessment.handle, maxsize=256)
-        self._asr_worker: Worker[SpeechSegment] = Worker(
+        realtime = bool(getattr(source, "realtime", True))
+        # Previews and the adaptive end of turn only on live audio: a file read at full speed is segmented
+        # the same way on every machine (fixed hangover), whatever the speed of its ASR.
+        self.early = EarlyTurn(cfg, self._offer_preview, lambda: self._asr_worker.pending > 0) if realtime else None
+        self._asr_stage = AsrStage(cfg, lambda: self._asr, self.early, self._after_transcript)  # type: ignore[arg-type,return-value]
+        self._asr_worker: Worker[SpeechSegment | Preview] = Worker(
             "asr",
             self.bus,
-            self._transcribe,
+            self._asr_stage.handle,
             setup=self._load_asr,
-            on_failed=lambda seg: self._part(seg.segment_id, "transcript", None),
+            on_failed=lambda it: None if isinstance(it, Preview) else self._part(it.segment_id, "transcript", None),
         )
         self._emotion_worker: Worker[SpeechSegment | LiveRequest] = Worker(
             "speech-emotion",
@@ -113,8 +119,9 @@ class Pipeline:
             on_failed=lambda tr: self._part(tr.segment_id, "text"),
         )
         if live_frames is None:
-            live_frames = cfg.emotion.live_frames and bool(getattr(source, "realtime", True))
-        self.live_frames = live_frames and self.emotion_enabled
+            live_frames = cfg.emotion.live_frames and realtime
+        self.voice_emotion = self.emotion_enabled and cfg.privacy.voice_emotion
+        self.live_frames = live_frames and self.voice_emotion
         # capture-thread state (turn-taking, barge-in, live offers): only the capture thread touches it
         self._ignored: set[int] = set()  # utterances that started while the assistant was speaking
         self._barged_id: int | None = None  # the utterance that interrupted the assistant
@@ -190,7 +197,8 @@ class Pipeline:
         if not self.emotion_enabled:
             return [self._asr_worker]
         extra = self.responder.workers if self.responder is not None else []
-        return [self._asr_worker, self._emotion_worker, self._text_worker, self._assess_worker, *extra]
+        voice = [self._emotion_worker] if self.voice_emotion else []
+        return [self._asr_worker, *voice, self._text_worker, self._assess_worker, *extra]
 
     def _part(self, segment_id: int | None, kind: PartKind, value: Any = None) -> None:
         if segment_id is not None and self.emotion_enabled:
@@ -224,6 +232,9 @@ class Pipeline:
                     )
                 for ev in self.segmenter.push(chunk):
                     self._on_segmenter_event(ev)
+                if self.early is not None:
+                    for ev in self.early.step(self.segmenter, chunk.captured_at):
+                        self._on_segmenter_event(ev)
                 if self.live_frames:
                     self._maybe_offer_live(chunk.captured_at)
                 if self.responder is not None and self.cfg.tts.barge_in:
@@ -283,6 +294,8 @@ class Pipeline:
                     )
                 )
                 return
+        if self.early is not None and isinstance(ev, SpeechSegment | SpeechDiscarded):
+            self.early.closed(ev.segment_id)  # before the final is queued: its previews are stale now
         self.bus.publish(ev)
         if not isinstance(ev, SpeechSegment):
             return
@@ -292,7 +305,10 @@ class Pipeline:
             if self.emotion_enabled and ev.segment_id is not None:
                 # the assessment learns the utterance order here, before any of its halves arrive
                 self._part(ev.segment_id, "opened", Opened(ev.start_s, ev.end_s, ev.speech_end_at))
-                self._emotion_worker.submit(ev)
+                if self.voice_emotion:
+                    self._emotion_worker.submit(ev)
+                else:  # the person turned voice analysis off: the words alone
+                    self._part(ev.segment_id, "speech", None)
             self._asr_worker.submit(ev)
 
     def _maybe_offer_live(self, captured_at: float) -> None:
@@ -312,25 +328,10 @@ class Pipeline:
         self._asr, events = load_asr(self.cfg, self._asr)
         return events
 
-    def _transcribe(self, seg: SpeechSegment) -> Iterable[Event]:
-        assert self._asr is not None
-        t0 = time.monotonic()
-        r = self._asr.transcribe(seg.audio.as_float32())  # a failure: on_failed tells the assessment
-        tr = Transcript(
-            segment_id=seg.segment_id,
-            text=r.text,
-            language=r.language,
-            language_probability=round(r.language_probability, 4),
-            start_s=seg.start_s,
-            end_s=seg.end_s,
-            backend=self._asr.description,
-            no_speech_prob=round(r.no_speech_prob, 4),
-            avg_logprob=round(r.avg_logprob, 4) if r.avg_logprob > -1e9 else -99.0,
-            dropped_as_hallucination=r.dropped_as_hallucination,
-            dropped_reason=r.dropped_reason,
-            processing_s=time.monotonic() - t0,
-        )
-        yield tr
+    def _offer_preview(self, p: Preview) -> None:
+        self._asr_worker.offer(p)
+
+    def _after_transcript(self, seg: SpeechSegment, tr: Transcript) -> None:
         if self.emotion_enabled:
             self._part(seg.segment_id, "transcript", tr)
             if tr.text.strip():

@@ -1,5 +1,7 @@
-"""The live tab: the conversation, the frame-level emotion curves drawn while the person speaks, the input
-level, the mood gauge and the volatility meter. Slots only append to buffers; one 30 Hz timer redraws."""
+"""The live tab: the conversation, the frame-level emotion curves drawn while the person speaks (broken at
+the silences between utterances, never bridged), the input level, the valence and arousal gauges on their
+-1 .. +1 scale, and the volatility meter with the alert threshold and what the value means in words.
+Slots only append to buffers; one 30 Hz timer redraws."""
 
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ from PySide6.QtWidgets import (
 
 from voiceassist import events as E
 from voiceassist.emotion.labels import LABELS, LABELS_ZH
+from voiceassist.review.words import volatility_level
+from voiceassist.ui.gauges import ScaleGauge
+from voiceassist.ui.partials import PartialLines
 
 COLORS = {
     "angry": "#d62728",
@@ -39,6 +44,8 @@ COLORS = {
     "unknown": "#c7c7c7",
 }
 WINDOW_S = 10.0
+GAP_S = 0.3
+"""Frames further apart than this are not joined by the curves: a silence (or a gap) between utterances."""
 
 
 def tr(text: str) -> str:
@@ -64,6 +71,7 @@ class LiveTab(QWidget):
         self.chat = QListWidget()
         self.chat.setWordWrap(True)
         self.chat.setAlternatingRowColors(True)
+        self.partials = PartialLines(self.chat, tr("You"))
 
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
@@ -80,12 +88,20 @@ class LiveTab(QWidget):
         self.level.setRange(-60, 0)
         self.level.setFormat(tr("input %v dB"))
         self.speech_dot = QLabel(tr("silence"))
-        self.valence = QProgressBar()
-        self.valence.setRange(-100, 100)
-        self.valence.setFormat(tr("valence %v"))
-        self.arousal = QProgressBar()
-        self.arousal.setRange(-100, 100)
-        self.arousal.setFormat(tr("arousal %v"))
+        self.valence = ScaleGauge(
+            tr("valence"),
+            tr("unpleasant"),
+            tr("pleasant"),
+            tr("Valence: how pleasant the last utterance sounded, from -1 (very unpleasant) to +1 (very pleasant)."),
+            "#1f77b4",
+        )
+        self.arousal = ScaleGauge(
+            tr("arousal"),
+            tr("calm"),
+            tr("agitated"),
+            tr("Arousal: how activated the last utterance sounded, from -1 (calm, low energy) to +1 (agitated)."),
+            "#ff7f0e",
+        )
         self.vol_plot = pg.PlotWidget()
         self.vol_plot.setBackground("w")
         self.vol_plot.setMaximumHeight(120)
@@ -99,11 +115,19 @@ class LiveTab(QWidget):
             pos=cfg.alerts.enter,
             angle=0,
             pen=dashed,
-            label=tr("alert threshold"),
-            labelOpts={"position": 0.1, "color": "#d62728"},
+            label=f"{tr('alert threshold')} {cfg.alerts.enter:.2f}",
+            labelOpts={"position": 0.75, "color": "#d62728"},
         )
         self.vol_plot.addItem(self.threshold)
-        self.vol_label = QLabel(tr("volatility (RMSSD of valence): -"))
+        self.vol_plot.setXRange(-0.5, 2.5, padding=0)  # the bar on the left, the threshold's label beside it
+        self.threshold.setZValue(10)
+        width = max(g.fontMetrics().horizontalAdvance(f"{g.name} +0.00") for g in (self.valence, self.arousal))
+        self.valence.label_width = self.arousal.label_width = width
+        self.vol_label = QLabel(f"{tr('Mood volatility')}: -")
+        self.vol_label.setToolTip(
+            tr("How much the mood swung between the last few utterances; an alert is raised at the red line.")
+        )
+        self.vol_plot.setToolTip(self.vol_label.toolTip())
 
         self.start_btn = QPushButton(tr("Start listening"))
         self.hands_free = QCheckBox(tr("Hands-free"))
@@ -164,9 +188,15 @@ class LiveTab(QWidget):
             self.level.setValue(int(max(-60, min(0, ev.rms_dbfs))))
             self.speech_dot.setText(tr("speaking") if ev.in_speech else tr("silence"))
             self.speech_dot.setStyleSheet("color: #2ca02c; font-weight: bold" if ev.in_speech else "color: gray")
+        elif isinstance(ev, E.PartialTranscript):
+            self.partials.show(ev)
+        elif isinstance(ev, E.SpeechDiscarded):
+            self.partials.drop(ev.segment_id)
         elif isinstance(ev, E.Transcript):
-            item = QListWidgetItem(f"{tr('You')}: {ev.text or tr('(no words recognised)')}")
-            self.chat.addItem(item)
+            item = self.partials.finish(ev.segment_id) or QListWidgetItem()
+            item.setText(f"{tr('You')}: {ev.text or tr('(no words recognised)')}")
+            if self.chat.row(item) < 0:
+                self.chat.addItem(item)
             self.pending[ev.segment_id or 0] = item
             self.chat.scrollToBottom()
         elif isinstance(ev, E.FusedEmotion):
@@ -178,11 +208,24 @@ class LiveTab(QWidget):
             self.chat.addItem(item)
             self.chat.scrollToBottom()
         elif isinstance(ev, E.MoodUpdate):
-            self.valence.setValue(round(ev.state.valence * 100))
-            self.arousal.setValue(round(ev.state.arousal * 100))
+            self.valence.setValue(ev.state.valence)
+            self.arousal.setValue(ev.state.arousal)
             value = float(ev.state.metric(self.cfg.alerts.metric) or 0.0)
-            self.vol_bar.setOpts(height=[value], brush="#d62728" if value >= self.cfg.alerts.enter else "#1f77b4")
-            self.vol_label.setText(f"{tr('volatility')} ({self.cfg.alerts.metric}): {value:.2f}")
+            self.show_volatility(value)
+
+    def show_volatility(self, value: float) -> None:
+        """The bar, its colour, and the line in words: steady / changing / very changeable, and how close it
+        is to the alert threshold (the same levels the alert policy uses: below exit, below enter, above)."""
+        a = self.cfg.alerts
+        level = volatility_level(value, a.enter, a.exit)
+        color = {"steady": "#2ca02c", "changing": "#ff7f0e", "very_changeable": "#d62728"}[level]
+        self.vol_bar.setOpts(height=[value], brush=color)
+        word = tr({"steady": "steady", "changing": "changing", "very_changeable": "very changeable"}[level])
+        share = round(100 * value / a.enter) if a.enter > 0 else 0
+        self.vol_label.setText(
+            f"{tr('Mood volatility')}: <b>{word}</b> ({value:.2f}; {tr('alert threshold')} {a.enter:.2f}, {share}%)"
+        )
+        self.vol_label.setStyleSheet(f"color: {color}")
 
     def _on_fused(self, ev: Any) -> None:
         self.turns += 1
@@ -210,9 +253,10 @@ class LiveTab(QWidget):
         t = np.fromiter(self._frame_t, dtype=np.float64)
         n_show = self.cfg.ui.curve_labels
         top = set(np.argsort(probs[-min(len(probs), 100) :].mean(axis=0))[::-1][:n_show])
+        joined = curve_connections(t)
         for i, lab in enumerate(LABELS):
             if i in top:
-                self.curves[lab].setData(t, probs[:, i])
+                self.curves[lab].setData(t, probs[:, i], connect=joined)
             else:
                 self.curves[lab].setData([], [])
         self.plot.setXRange(max(t[-1] - WINDOW_S, t[0]), max(t[-1], t[0] + 1), padding=0)
@@ -220,3 +264,13 @@ class LiveTab(QWidget):
     @property
     def frame_count(self) -> int:
         return len(self._frames)
+
+
+def curve_connections(t: np.ndarray, gap_s: float = GAP_S) -> np.ndarray:
+    """For pyqtgraph's ``connect``: 1 where a frame is joined to the next, 0 across a silence (frames more
+    than ``gap_s`` apart) or where time goes back (a new utterance's frames overlapping the last ones)."""
+    out = np.zeros(len(t), dtype=np.int32)
+    if len(t) > 1:
+        d = np.diff(t)
+        out[:-1] = (d > 0) & (d <= gap_s)
+    return out
