@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -152,17 +154,25 @@ class SettingsTab(QWidget):
 
         self.save_btn = QPushButton(tr("Save"))
         self.saved = QLabel("")
+        # The sections scroll, so the window still fits a small laptop screen; Save stays in view below them.
+        body = QWidget()
+        sections = QVBoxLayout(body)
+        sections.addWidget(general)
+        sections.addWidget(self.models_box)
+        sections.addWidget(self.privacy)
+        sections.addWidget(self.caregiver)
+        sections.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
         root = QVBoxLayout(self)
-        root.addWidget(general)
-        root.addWidget(self.models_box)
-        root.addWidget(self.privacy)
-        root.addWidget(self.caregiver)
+        root.addWidget(scroll, 1)
         row = QHBoxLayout()
         row.addWidget(self.save_btn)
         row.addWidget(self.saved)
         row.addStretch(1)
         root.addLayout(row)
-        root.addStretch(1)
         self.unlock_btn.clicked.connect(self.try_unlock)
         self.save_btn.clicked.connect(self.save)
 
