@@ -98,6 +98,10 @@ class EmailChannel(Channel):
         msg["From"] = self.cfg.sender or self.cfg.username or "voiceassist@localhost"
         msg["To"] = ", ".join(self.cfg.to)
         msg.set_content(body)
+        self.deliver(msg)
+
+    def deliver(self, msg: EmailMessage) -> None:
+        """Send a built message through the configured SMTP server (TLS as configured, secrets redacted)."""
         try:
             if self.cfg.security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(

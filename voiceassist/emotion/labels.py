@@ -146,3 +146,17 @@ def valence_arousal(probs: npt.ArrayLike) -> tuple[float, float]:
     """Expected valence and arousal of a probability vector over LABELS."""
     p = np.asarray(probs, dtype=np.float64)
     return float(p @ VALENCE), float(p @ AROUSAL)
+
+
+# One colour per label, the same in every chart and chip (the window, the review charts, the report).
+LABEL_COLORS: dict[str, str] = {
+    "angry": "#d62728",
+    "disgusted": "#8c564b",
+    "fearful": "#9467bd",
+    "happy": "#f2b701",
+    "neutral": "#7f7f7f",
+    "other": "#17becf",
+    "sad": "#1f77b4",
+    "surprised": "#ff7f0e",
+    "unknown": "#c7c7c7",
+}

@@ -8,21 +8,11 @@ import io
 from datetime import date
 from typing import Any
 
+from voiceassist.emotion.labels import LABEL_COLORS as COLORS
 from voiceassist.emotion.labels import LABELS
 from voiceassist.review.history import History
 from voiceassist.review.words import is_zh, label_name, t
 
-COLORS = {
-    "angry": "#d62728",
-    "disgusted": "#8c564b",
-    "fearful": "#9467bd",
-    "happy": "#f2b701",
-    "neutral": "#7f7f7f",
-    "other": "#17becf",
-    "sad": "#1f77b4",
-    "surprised": "#ff7f0e",
-    "unknown": "#c7c7c7",
-}
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei"]
 
 

@@ -37,29 +37,6 @@ class ReportEmail(EmailChannel):
         msg.add_attachment(page.encode("utf-8"), maintype="text", subtype="html", filename=filename)
         self.deliver(msg)
 
-    def deliver(self, msg: EmailMessage) -> None:
-        import smtplib
-        import ssl
-
-        from voiceassist.logs import redact
-
-        try:
-            if self.cfg.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.cfg.host, self.cfg.port, timeout=self.cfg.timeout_s, context=ssl.create_default_context()
-                )
-            else:
-                smtp = smtplib.SMTP(self.cfg.host, self.cfg.port, timeout=self.cfg.timeout_s)
-            with smtp:
-                if self.cfg.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.cfg.username:
-                    smtp.login(self.cfg.username, self.password)
-                smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException) as e:
-            where = f"{self.cfg.host}:{self.cfg.port}"
-            raise DeliveryError(redact(f"e-mail to {where} failed: {type(e).__name__}: {e}")) from None
-
 
 @dataclass(frozen=True)
 class WeeklyResult:

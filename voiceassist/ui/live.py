@@ -27,22 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from voiceassist import events as E
+from voiceassist.emotion.labels import LABEL_COLORS as COLORS
 from voiceassist.emotion.labels import LABELS, LABELS_ZH
 from voiceassist.review.words import volatility_level
 from voiceassist.ui.gauges import ScaleGauge
 from voiceassist.ui.partials import PartialLines
 
-COLORS = {
-    "angry": "#d62728",
-    "disgusted": "#8c564b",
-    "fearful": "#9467bd",
-    "happy": "#f2b701",
-    "neutral": "#7f7f7f",
-    "other": "#17becf",
-    "sad": "#1f77b4",
-    "surprised": "#ff7f0e",
-    "unknown": "#c7c7c7",
-}
 WINDOW_S = 10.0
 GAP_S = 0.3
 """Frames further apart than this are not joined by the curves: a silence (or a gap) between utterances."""

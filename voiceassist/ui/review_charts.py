@@ -11,21 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt
 
+from voiceassist.emotion.labels import LABEL_COLORS as COLORS
 from voiceassist.emotion.labels import LABELS
 from voiceassist.review.history import History, Period, day_start
 from voiceassist.review.words import label_name
-
-COLORS = {
-    "angry": "#d62728",
-    "disgusted": "#8c564b",
-    "fearful": "#9467bd",
-    "happy": "#f2b701",
-    "neutral": "#7f7f7f",
-    "other": "#17becf",
-    "sad": "#1f77b4",
-    "surprised": "#ff7f0e",
-    "unknown": "#c7c7c7",
-}
 
 
 def tr(text: str) -> str:
