@@ -41,6 +41,7 @@ def test_the_token_is_made_once_private_and_shown(tmp_path: Path):
     path = tmp_path / "cfg" / "voiceassist" / "api-token"
     assert len(token) >= 32 and path.read_text().strip() == token
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700  # in a private folder, as every file of the app's
     os.chmod(path, 0o644)
     again = voiceassist(["serve", "--show-token"], tmp_path)
     assert again.stdout.strip() == token and stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -267,6 +267,14 @@ def test_every_file_the_app_creates_is_private(tmp_path: Path):
         timeout=120,
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    r = subprocess.run(  # the API server's token, made on first use
+        [sys.executable, "-m", "voiceassist", "serve", "--show-token"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
     files, folders = [], []
     for base in ("data", "config", "state"):
         root = tmp_path / base / "voiceassist"

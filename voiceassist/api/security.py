@@ -49,9 +49,11 @@ def load_or_create_token(path: Path) -> str:
             log.warning("%s could be read by others (mode %o): made private (0600)", path, mode)
         register_secret(text)
         return text
+    from voiceassist.paths import open_private, private_dir
+
     token = secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    private_dir(path.parent)  # 0700, like every folder of the app's
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(token + "\n")
     os.chmod(path, 0o600)
