@@ -18,7 +18,13 @@ def test_first_run_consent_saves_the_choices(qtbot, cfg_path: Path):  # noqa: F8
     dlg = ConsentDialog(cfg, cfg_path)
     qtbot.addWidget(dlg)
     boxes = dlg.box.boxes
-    assert set(boxes) == {("store", "keep_transcripts"), ("store", "keep_audio"), ("privacy", "voice_emotion")}
+    assert set(boxes) == {
+        ("store", "keep_transcripts"),
+        ("store", "keep_audio"),
+        ("privacy", "voice_emotion"),
+        ("privacy", "weekly_report"),
+    }
+    assert not boxes[("privacy", "weekly_report")].isChecked()  # only with the person's agreement
     assert not boxes[("store", "keep_audio")].isChecked()  # off by default, as before
     assert boxes[("privacy", "voice_emotion")].isChecked()
     boxes[("store", "keep_transcripts")].setChecked(False)

@@ -59,6 +59,17 @@ def switches(cfg: Any) -> list[Switch]:
             "在这台电脑上分析你声音的特点（不只是你说的话），来感知你的情绪。",
         ),
         Switch(
+            "privacy",
+            "weekly_report",
+            cfg.privacy.weekly_report,
+            True,
+            "Weekly report to the caregiver",
+            "每周报告发给照护者",
+            "Once a week your mood figures and charts (not your words, unless the caregiver set so) are e-mailed "
+            "to your caregiver.",
+            "每周一次，把你的情绪数据和图表（除非照护者另有设置，不包含你说的话）通过电子邮件发给你的照护者。",
+        ),
+        Switch(
             "alerts",
             "enabled",
             cfg.alerts.enabled,
