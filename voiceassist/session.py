@@ -53,11 +53,15 @@ class SetInput:
 
 @dataclass(frozen=True)
 class CorrectEmotion:
-    """The person says what the emotion of an utterance really was ("not sure": label None)."""
+    """The person says what the emotion of an utterance really was ("not sure": label None), or rates its
+    reply (``kind="reply"``, label "fits" / "does_not_fit"); ``undo`` steps back their last answer. Stored
+    before ``send`` returns (storage/feedback.py); FeedbackError for a missing utterance or a bad label."""
 
     segment_id: int
     label: str | None
     note: str = ""
+    kind: str = "emotion"
+    undo: bool = False
 
 
 Command = Mute | StopSpeaking | SetInput | CorrectEmotion
@@ -168,6 +172,15 @@ class Session:
         )
         self._closed = False
         self._close_lock = threading.Lock()
+        self.person = cfg.store.person or "default"
+        """Whose session this is: corrections and the calibration profile are per person."""
+        self.profile: Any = None
+        self.calibration_note: str | None = None
+        if store is not None and self.recorder is not None:
+            from voiceassist.storage import feedback
+
+            feedback.set_person(store, self.recorder.session_id, self.person)
+            self.pipeline.assessment.on_answer = self._asked_answer
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, wait_ready: bool = True) -> None:
@@ -182,6 +195,8 @@ class Session:
                     load_s=0.0,
                 )
             )
+        if self.store is not None and self.recorder is not None and self.cfg.store.calibration:
+            self.recalibrate()  # here, not in __init__: fitting takes up to a second or two (a helper thread)
         try:
             self.pipeline.start(wait_ready=wait_ready)
         except BaseException:
@@ -238,14 +253,71 @@ class Session:
         elif isinstance(cmd, SetInput):
             self.pipeline.set_input_enabled(cmd.enabled)
         elif isinstance(cmd, CorrectEmotion):
-            if self.store is not None and self.recorder is not None:
-                data = {"kind": "emotion", "label": cmd.label, "note": cmd.note}
-                session_id, segment_id = self.recorder.session_id, cmd.segment_id
-                assert self._writer is not None
-                self._writer(_Call(lambda: self.store.add_feedback(session_id, segment_id, data)))
-                self._writer.flush(5.0)  # in order after the utterance's own rows, and stored when send returns
+            self._feedback(cmd)
         else:  # pragma: no cover - the type says this cannot happen
             raise TypeError(f"unknown command {cmd!r}")
+
+    def _feedback(self, cmd: CorrectEmotion) -> None:
+        if self.store is None or self.recorder is None or self._writer is None:
+            return
+        from voiceassist.storage import feedback
+
+        if not cmd.undo:
+            feedback.check_label(cmd.kind, cmd.label)
+        sid, seg, store = self.recorder.session_id, cmd.segment_id, self.store
+        base = self.pipeline.assessment.base_scores.get(seg)
+        failed: list[Exception] = []
+
+        def write() -> None:
+            try:
+                if cmd.undo:
+                    feedback.undo(store, sid, seg, cmd.kind)
+                else:
+                    feedback.record(store, sid, seg, cmd.label, kind=cmd.kind, note=cmd.note, base_scores=base)
+            except Exception as e:  # said to the caller below
+                failed.append(e)
+
+        self._writer(_Call(write))  # in order after the utterance's own rows
+        if not self._writer.flush(5.0):
+            raise TimeoutError("the correction could not be stored within 5 s")
+        if failed:
+            raise failed[0]
+
+    def _asked_answer(self, segment_id: int, label: str) -> None:
+        """The person answered the assistant's question (assessment thread): stored on the writer thread."""
+        from voiceassist.storage import feedback
+
+        store, sid, writer = self.store, self.recorder.session_id, self._writer
+
+        def write() -> None:
+            feedback.record(store, sid, segment_id, label, source="asked", note="answered")
+
+        if writer is not None:
+            writer(_Call(write))
+
+    def recalibrate(self) -> Any:
+        """Refit the person's profile from their corrections; used from the next utterance (when a stage
+        beats the base model on them). A profile that cannot be read is said in ``calibration_note``.
+        Takes up to a second or two with many corrections: call it off the GUI thread."""
+        from voiceassist.personal.service import load, refit
+
+        _, self.calibration_note = load(self.store, self.person)
+        try:
+            self.profile = refit(self.store, self.person)
+            if self.calibration_note:
+                self.calibration_note = self.calibration_note.replace(
+                    "the base model is used", "it was refitted from the stored corrections"
+                )
+        except Exception as e:
+            log.warning("calibration profile of %s not fitted; the base model is used", self.person, exc_info=True)
+            self.profile, self.calibration_note = None, f"calibration not fitted ({e}); the base model is used"
+        on = self.profile is not None and self.profile.active and self.cfg.store.calibration
+        self.pipeline.assessment.calibration = self.profile if on else None
+        if self.calibration_note or on:  # the models' versions: stored with the session, shown in the window
+            desc = self.profile.describe() if self.profile is not None else f"{self.person}: base model"
+            note = self.calibration_note
+            self.bus.publish(StageReady(stage="calibration", description=desc, embedded=False, load_s=0.0, note=note))
+        return self.profile
 
     # -- what the front ends read ------------------------------------------------------------------
     @property

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from voiceassist import __version__
-from voiceassist.api import chat, emotion, errors, meta, realtime, speech, transcribe
+from voiceassist.api import chat, emotion, errors, feedback, meta, realtime, speech, transcribe
 from voiceassist.api.engine import Engine
 from voiceassist.api.limits import BodyLimit
 from voiceassist.api.security import Auth, HostOriginGuard
@@ -30,7 +30,7 @@ def create_app(engine: Engine, token: str) -> FastAPI:
     errors.install(app)
     app.include_router(meta.health_router)
     protected: list[Any] = [Depends(auth.dependency())]
-    for module in (meta, emotion, transcribe, chat, speech):
+    for module in (meta, emotion, transcribe, chat, speech, feedback):
         app.include_router(module.router, dependencies=protected)
     app.include_router(realtime.router)  # checks the token itself (before accepting the socket)
     if cfg.cors_origins:

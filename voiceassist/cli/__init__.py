@@ -27,6 +27,7 @@ TOOL_COMMANDS = {
     "eval": "evaluate",
     "report": "report",
     "privacy": "privacy",
+    "feedback": "feedback",
 }
 
 

@@ -233,6 +233,13 @@ class ReplyConfig:
     not cheerful, replies."""
     seed: int = -1
     """Seed for choosing among reply variants (-1: random)."""
+    ask_feedback: bool = True
+    """The assistant may ask how the person felt ("Did that sound more sad or more tired?") when it is unsure
+    or before a caregiver alert; never during a crisis reply. Off: it never asks."""
+    ask_max_per_session: int = 2
+    """At most this many such questions in one session."""
+    ask_below_confidence: float = 0.45
+    """Unsure: the fused confidence is below this and the two most likely emotions are close."""
 
     def validate(self) -> None:
         require(self.backend in ("strategy", "generative"), "reply.backend", "strategy or generative")
@@ -241,6 +248,8 @@ class ReplyConfig:
         require(-1 <= self.low_mood_valence <= 1, "reply.low_mood_valence", "between -1 and 1")
         require(1 <= self.low_mood_turns <= 1000, "reply.low_mood_turns", "between 1 and 1000")
         require(-1 <= self.seed < 2**32, "reply.seed", "-1 (random) or between 0 and 2**32 - 1")
+        require(0 <= self.ask_max_per_session <= 100, "reply.ask_max_per_session", "between 0 and 100")
+        require(0 <= self.ask_below_confidence <= 1, "reply.ask_below_confidence", "between 0 and 1")
 
 
 @dataclass
@@ -282,8 +291,15 @@ class StoreConfig:
     keep_transcripts: bool = True
     """Keep what was said (the words and the replies) with each utterance; off: only times, emotions and
     mood are kept (a privacy choice, asked on first run)."""
+    person: str = ""
+    """Who is speaking (the app may be shared): sessions, corrections and the personal calibration profile
+    are kept per person; empty: "default"."""
+    calibration: bool = True
+    """Apply the person's calibration profile (learnt from their corrections, each stage on only where it
+    beats the base model on them; voiceassist/personal/). Off: the base model alone."""
 
     def validate(self) -> None:
+        require(len(self.person) <= 64, "store.person", "at most 64 characters")
         require(0 <= self.retention_days <= 36500, "store.retention_days", "between 0 (keep) and 36500")
 
 

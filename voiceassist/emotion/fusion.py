@@ -127,6 +127,15 @@ def _arousal_shift(speech: EmotionEstimate, text: EmotionEstimate, cfg: Any, lan
     return _with_fallback(scores, 0.0, 1.0, "words lead, voice arousal shifts", cfg, lang)
 
 
+def recalibrated(f: Fused, scores: npt.ArrayLike, cfg: Any = None, language: str = "en") -> Fused:
+    """The fused result with the person's calibrated scores (voiceassist/personal/): label, confidence and
+    the fallback action follow the new scores; the weights are kept and the rule says so."""
+    cfg = cfg or FusionConfigLike()
+    p = np.asarray(scores, np.float64)
+    lang = "zh" if language.startswith("zh") else "en"
+    return _with_fallback(p / p.sum(), f.speech_weight, f.text_weight, f"{f.rule}; personal calibration", cfg, lang)
+
+
 def _with_fallback(scores: npt.NDArray[np.float64], ws: float, wt: float, rule: str, cfg: Any, lang: str) -> Fused:
     label = LABELS[int(np.argmax(scores))]
     action: str | None = None

@@ -23,10 +23,11 @@ from typing import Any, Literal
 from voiceassist.alerts.policy import CrisisDetector
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate
-from voiceassist.emotion.fusion import fuse
+from voiceassist.emotion.fusion import fuse, recalibrated
 from voiceassist.emotion.labels import as_dict
 from voiceassist.events import AlertRaised, Event, FusedEmotion, MoodUpdate, Transcript
 from voiceassist.mood import MoodTracker
+from voiceassist.personal.ask import AskPolicy
 from voiceassist.responder import ReplyRequest
 
 __all__ = ["AssessmentStage", "Opened", "Part", "PartKind", "ReplyRequest", "Utterance"]
@@ -83,6 +84,9 @@ class AssessmentStage:
     cfg: Config
     alerts: Any = None  # an AlertService, or None when alerts are off
     reply: Callable[[ReplyRequest], None] | None = None  # hands a request to the reply worker
+    calibration: Any = None
+    """The person's profile (voiceassist/personal/, ``apply(scores, embedding, text_scores)``), or None: the
+    base model. Set before the pipeline starts; applied here, once, after fusion."""
     mood: MoodTracker = field(init=False)
     _open: dict[int, Utterance] = field(default_factory=dict, init=False)
     _recent: list[dict[str, Any]] = field(default_factory=list, init=False)
@@ -91,6 +95,12 @@ class AssessmentStage:
         self.mood = MoodTracker(self.cfg.mood.window, self.cfg.mood.baseline_min, self.cfg.mood.pac_threshold)
         self.crisis = CrisisDetector.from_config(self.cfg.alerts.crisis_phrases)  # once, for reply and alerts
         self._keep = max(self.cfg.mood.window, self.cfg.alerts.debounce_n) + 2
+        r = self.cfg.reply
+        self.ask = AskPolicy(r.ask_feedback, r.ask_max_per_session, r.ask_below_confidence)
+        self.on_answer: Callable[[int, str], None] | None = None
+        """Told (segment asked about, emotion) when the person answers the assistant's question."""
+        self.base_scores: dict[int, Any] = {}
+        """The base model's fused scores of the latest utterances (stored with a correction of them)."""
 
     @property
     def pending(self) -> int:
@@ -118,6 +128,23 @@ class AssessmentStage:
             del self._open[head.segment_id]
             yield from self._assess(head)
 
+    def _calibrate(
+        self, seg: int, f: Any, speech: EmotionEstimate | None, text: EmotionEstimate | None, lang: str
+    ) -> Any:
+        self.base_scores[seg] = f.scores
+        if len(self.base_scores) > 512:
+            del self.base_scores[min(self.base_scores)]
+        if self.calibration is None or f.rule == "no input":
+            return f
+        try:
+            emb = speech.embedding if speech is not None else None
+            scores = self.calibration.apply(f.scores, emb, text.scores if text is not None else None)
+        except Exception:  # a profile that does not fit this model: the base result, said once
+            log.warning("personal calibration failed; the base model is used from now on", exc_info=True)
+            self.calibration = None
+            return f
+        return recalibrated(f, scores, self.cfg.emotion, lang)
+
     def _assess(self, u: Utterance) -> Iterable[Event]:
         lang = u.language(self.cfg.asr.language)
         speech = u.speech if isinstance(u.speech, EmotionEstimate) else None
@@ -126,7 +153,7 @@ class AssessmentStage:
         words = tr.text if tr is not None else ""
         start, end = u.opened.start_s, u.opened.end_s
         crisis = self.crisis.detect(words) if words else []
-        f = fuse(speech, text, self.cfg.emotion, lang)
+        f = self._calibrate(u.segment_id, fuse(speech, text, self.cfg.emotion, lang), speech, text, lang)
         yield FusedEmotion(
             segment_id=u.segment_id,
             scores=f.scores,
@@ -158,6 +185,14 @@ class AssessmentStage:
             },
         ][-self._keep :]
         yield MoodUpdate(segment_id=u.segment_id, state=state, embedding_backend=speech.backend if speech else None)
+        answered = self.ask.answer(words, lang) if words else None
+        if answered is not None and self.on_answer is not None:
+            self.on_answer(*answered)
+        question = None
+        if self.reply is not None:
+            a = self.cfg.alerts
+            near = self.alerts is not None and float(state.metric(a.metric) or 0.0) >= 0.8 * a.enter
+            question = self.ask.question(u.segment_id, f.scores, bool(crisis), near, lang)
         if self.reply is not None:
             self.reply(
                 ReplyRequest(
@@ -165,8 +200,8 @@ class AssessmentStage:
                     text=words,
                     language=lang,
                     label=f.label,
-                    fallback_action=f.fallback_action,
-                    suggested_response=f.suggested_response,
+                    fallback_action="ask_to_clarify" if question else f.fallback_action,
+                    suggested_response=question or f.suggested_response,
                     mood_valence=state.mean_valence,
                     mood_turns=state.n,
                     speech_end_at=u.opened.speech_end_at,

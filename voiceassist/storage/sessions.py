@@ -87,6 +87,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sessions ADD COLUMN ended_abruptly INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX feedback_utterance ON feedback(session_id, segment_id)
     """,
+    # 3: whose session it is, and each person's calibration profile (storage/feedback.py, personal/)
+    """
+    ALTER TABLE sessions ADD COLUMN person TEXT NOT NULL DEFAULT '';
+    CREATE TABLE profiles (person TEXT PRIMARY KEY, updated_at REAL NOT NULL, data TEXT NOT NULL)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 FRAME_RATE_STORED = 10.0
@@ -211,8 +216,9 @@ class SessionStore:
             (session_id, alert_id, segment_id, time.time(), kind, severity, rule, int(suppressed)),
         )
 
-    def add_feedback(self, session_id: int, segment_id: int, data: dict[str, Any]) -> None:
-        self._write("INSERT INTO feedback VALUES (?,?,?,?)", (session_id, segment_id, time.time(), _json(data)))
+    def add_feedback(self, session_id: int, segment_id: int, data: dict[str, Any]) -> int:
+        """Returns the row's id (storage/feedback.py edits and undoes corrections by it)."""
+        return self._write("INSERT INTO feedback VALUES (?,?,?,?)", (session_id, segment_id, time.time(), _json(data)))
 
     # -- reading -----------------------------------------------------------------------------------
     def sessions(self) -> list[SessionInfo]:
@@ -274,6 +280,17 @@ class SessionStore:
             "utterances": utts,
             "moods": self.moods(session_id),
             "alerts": self.alerts(session_id),
+            "feedback": self.feedback(session_id),
+            "profile": next(  # the person's calibration profile goes with their sessions
+                (
+                    json.loads(r[0])
+                    for r in self.db.query(
+                        "SELECT p.data FROM profiles p JOIN sessions s ON s.person = p.person WHERE s.id=?",
+                        (session_id,),
+                    )
+                ),
+                None,
+            ),
         }
 
     def export_csv(self, session_id: int) -> str:
@@ -322,6 +339,8 @@ class SessionStore:
 
     def delete_session(self, session_id: int) -> None:
         def delete(c: sqlite3.Connection) -> None:
+            # a profile is learnt from the person's corrections: it goes with them (refitted from what is left)
+            c.execute("DELETE FROM profiles WHERE person IN (SELECT person FROM sessions WHERE id=?)", (session_id,))
             for table in ("utterances", "frames", "moods", "alerts", "feedback"):
                 c.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
             c.execute("DELETE FROM sessions WHERE id=?", (session_id,))

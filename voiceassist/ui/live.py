@@ -6,6 +6,7 @@ Slots only append to buffers; one 30 Hz timer redraws."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from voiceassist import events as E
 from voiceassist.emotion.labels import LABEL_COLORS as COLORS
 from voiceassist.emotion.labels import LABELS, LABELS_ZH
 from voiceassist.review.words import volatility_level
+from voiceassist.ui.correction import CalibrationBar, chip_text, correction_menu
 from voiceassist.ui.gauges import ScaleGauge
 from voiceassist.ui.partials import PartialLines
 
@@ -57,11 +59,22 @@ class LiveTab(QWidget):
         self._dirty = False
         self.turns = 0
         self.pending: dict[int, QListWidgetItem] = {}
+        self.turn_info: dict[int, dict[str, Any]] = {}
+        """segment -> the turn's item, words, label shown and the person's answers (the chip's correction)."""
+        self.on_correct: Callable[[int, str, str | None, bool], bool] | None = None
+        """Set by the window: stores an answer (segment, kind, label, undo); True once it is stored."""
+        self.stored_answer: Callable[[int, str], dict[str, Any] | None] | None = None
+        """Set by the window: the answer in force for (segment, kind), read back after an undo."""
+        self.calibration = CalibrationBar()
 
         self.chat = QListWidget()
         self.chat.setWordWrap(True)
         self.chat.setAlternatingRowColors(True)
         self.partials = PartialLines(self.chat, tr("You"))
+        self.chat.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.chat.customContextMenuRequested.connect(lambda pos: self.chip_menu(self.chat.itemAt(pos), pos))
+        self.chat.itemClicked.connect(lambda item: self.chip_menu(item, self.chat.visualItemRect(item).center()))
+        self.chat.setToolTip(tr("Click your turn to say how you really felt, or to rate the reply."))
 
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
@@ -153,6 +166,7 @@ class LiveTab(QWidget):
         body.addLayout(right, 1)
         root = QVBoxLayout(self)
         root.addLayout(controls)
+        root.addWidget(self.calibration)
         root.addLayout(body)
 
         self.timer = QTimer(self)
@@ -220,11 +234,14 @@ class LiveTab(QWidget):
     def _on_fused(self, ev: Any) -> None:
         self.turns += 1
         item = self.pending.pop(ev.segment_id or 0, None)
-        chip = f"[{label_name(ev.label, self.zh)} {ev.confidence:.2f}]"
         if item is None:
             item = QListWidgetItem(f"{tr('You')}: …")
             self.chat.addItem(item)
-        item.setText(f"{item.text()}   {chip}")
+        seg = ev.segment_id or 0
+        self.turn_info[seg] = {"item": item, "words": item.text(), "label": ev.label, "conf": ev.confidence}
+        self.turn_info[seg]["answered"] = {}
+        item.setData(Qt.ItemDataRole.UserRole, seg)
+        item.setText(f"{item.text()}   {chip_text(ev.label, ev.confidence, {}, self.zh)}")
         item.setForeground(QBrush(QColor(COLORS[ev.label])))
         tip = []
         if ev.speech is not None:
@@ -234,6 +251,37 @@ class LiveTab(QWidget):
             tip.append(f"{tr('words')}: {ev.text.label} {ev.text.confidence:.2f}{kw}")
         tip.append(f"{tr('fusion')}: {ev.rule}")
         item.setToolTip("\n".join(tip))
+
+    # -- the chip's correction -----------------------------------------------------------------------
+    def chip_menu(self, item: QListWidgetItem | None, pos: Any) -> Any:
+        """The correction menu of a turn (None for items that are not a person's turn)."""
+        seg = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if not isinstance(seg, int) or seg not in self.turn_info or self.on_correct is None:
+            return None
+        info, segment = self.turn_info[seg], seg
+
+        def pick(kind: str, label: str | None, undo: bool) -> None:
+            self.answer(segment, kind, label, undo)
+
+        menu = correction_menu(self, info["label"], info["answered"], self.zh, pick)
+        if self.isVisible():
+            menu.popup(self.chat.viewport().mapToGlobal(pos))
+        return menu
+
+    def answer(self, seg: int, kind: str, label: str | None, undo: bool = False) -> bool:
+        """Send the answer; the chip shows it only once it is stored."""
+        info = self.turn_info.get(seg)
+        if info is None or self.on_correct is None or not self.on_correct(seg, kind, label, undo):
+            return False
+        now = self.stored_answer(seg, kind) if undo and self.stored_answer is not None else None
+        if now is not None:  # an edit undone: the earlier answer is back
+            info["answered"][kind] = now.get("label")
+        elif undo:
+            info["answered"].pop(kind, None)
+        else:
+            info["answered"][kind] = label
+        info["item"].setText(f"{info['words']}   {chip_text(info['label'], info['conf'], info['answered'], self.zh)}")
+        return True
 
     def redraw(self) -> None:
         if not self._dirty or not self._frames:

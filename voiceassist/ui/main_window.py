@@ -66,6 +66,12 @@ class MainWindow(QMainWindow):
         self.fallbacks.setStyleSheet("background: #eef5ff; color: #1c3d6b; padding: 4px")
         self.fallbacks.setVisible(False)
         self.live = LiveTab(cfg, zh)
+        self.feedback_session: Any = None  # the session whose turns the chips correct (kept after it stops)
+        self.live.on_correct = self._correct
+        self.live.stored_answer = self._stored_answer
+        self.live.calibration.reset_btn.clicked.connect(self._reset_calibration)
+        self.live.calibration.update_btn.clicked.connect(self._update_calibration)
+        self._show_calibration()
         self.timeline = TimelineTab(store)
         self.review = ReviewTab(cfg, store, zh)
         self.review.open_session.connect(self._open_session)
@@ -120,6 +126,8 @@ class MainWindow(QMainWindow):
             return
         session = Session(self.cfg, source, store=self.store)
         session.subscribe(lambda ev: self.bridge((generation, ev)))
+        self.feedback_session = session
+        self._show_calibration()
         if not self.live.hands_free.isChecked():
             session.send(SetInput(False))
         self.session = session
@@ -167,6 +175,54 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.send(StopSpeaking())
 
+    # -- corrections and calibration (voiceassist/ui/correction.py) -------------------------------------
+    def _correct(self, segment_id: int, kind: str, label: str | None, undo: bool) -> bool:
+        from voiceassist.session import CorrectEmotion
+
+        if self.feedback_session is None or self.store is None:
+            self.status.setText(tr("Corrections are kept only when sessions are stored (store.enabled)."))
+            return False
+        try:
+            self.feedback_session.send(CorrectEmotion(segment_id=segment_id, label=label, kind=kind, undo=undo))
+        except Exception as e:  # a missing utterance, a label outside the 9, a full disk: said, nothing changes
+            log.warning("correction not stored: %s", e)
+            self.status.setText(f"{tr('Correction not stored')}: {e}")
+            return False
+        self.status.setText(tr("Thank you: stored."))
+        return True
+
+    def _stored_answer(self, segment_id: int, kind: str) -> dict[str, Any] | None:
+        from voiceassist.storage.feedback import current
+
+        s = self.feedback_session
+        if s is None or self.store is None or s.recorder is None:
+            return None
+        return current(self.store, s.recorder.session_id, segment_id, kind)
+
+    def _show_calibration(self) -> None:
+        s = self.feedback_session
+        if s is not None:
+            self.live.calibration.show_profile(s.person, s.profile, s.calibration_note)
+        else:
+            self.live.calibration.show_profile(self.cfg.store.person or "default", None)
+        self.live.calibration.setVisible(self.store is not None)
+
+    def _update_calibration(self) -> None:
+        """Refit on a helper thread; the bar is redrawn when the session's calibration StageReady arrives."""
+        s = self.feedback_session
+        if s is not None:
+            threading.Thread(target=s.recalibrate, name="voiceassist-ui-calibrate", daemon=True).start()
+
+    def _reset_calibration(self) -> None:
+        if self.store is None:
+            return
+        from voiceassist.personal.service import reset
+
+        reset(self.store, self.cfg.store.person or "default")
+        if self.feedback_session is not None:
+            self.feedback_session.recalibrate()
+        self._show_calibration()
+
     # -- events (GUI thread) -----------------------------------------------------------------------
     def on_event(self, item: Any) -> None:
         generation, ev = item
@@ -175,6 +231,8 @@ class MainWindow(QMainWindow):
             return
         current = generation == self._generation
         self.live.on_event(ev)
+        if isinstance(ev, E.StageReady) and ev.stage == "calibration":
+            self._show_calibration()
         if isinstance(ev, E.StageReady):
             self.ready[ev.stage] = ev
             self.progress.setValue(len([s for s in STAGES if s in self.ready]))

@@ -164,9 +164,31 @@ class TimelineTab(QWidget):
             )
             self.plot.addItem(line)
             self.alert_lines.append(line)
+        self._show_corrections(session_id, starts)
         self.details.setPlainText(
             tr("Click a point to see the utterance.") if self.utterances else tr("No utterances in this session.")
         )
+
+    def _show_corrections(self, session_id: int, starts: dict[int, float]) -> None:
+        """The person's corrections and reply ratings: a mark above each corrected utterance."""
+        from voiceassist.storage.feedback import list_feedback
+
+        assert self.store is not None
+        for mark in getattr(self, "correction_marks", []):
+            self.plot.removeItem(mark)
+        self.correction_marks: list[Any] = []
+        self.corrections: dict[int, dict[str, dict[str, Any]]] = {}
+        for f in list_feedback(self.store, session_id=session_id):
+            self.corrections.setdefault(f["segment_id"], {})[f["kind"]] = f
+        for seg, answers in self.corrections.items():
+            x = starts.get(seg)
+            if x is None or "emotion" not in answers:
+                continue
+            text = "✓ " + (answers["emotion"]["label"] or tr("not sure"))
+            mark = pg.TextItem(text, color="#2ca02c", anchor=(0.5, 0))
+            mark.setPos(x, 1.55)
+            self.plot.addItem(mark)
+            self.correction_marks.append(mark)
 
     def _clicked(self, item: Any, points: Any, ev: Any = None) -> None:
         if not len(points):
@@ -193,6 +215,13 @@ class TimelineTab(QWidget):
             lines.append(f"{tr('words')}: {u['text_emotion']['label']} {u['text_emotion']['confidence']:.2f}")
         if u["reply"]:
             lines.append(f"{tr('Assistant')}: {u['reply']}")
+        answers = getattr(self, "corrections", {}).get(u["segment_id"], {})
+        if "emotion" in answers:
+            a = answers["emotion"]
+            edits = f" ({tr('edited')} {len(a['history'])}x)" if a.get("history") else ""
+            lines.append(f"{tr('your correction')}: {a['label'] or tr('not sure')}{edits}")
+        if "reply" in answers:
+            lines.append(f"{tr('your rating of the reply')}: {answers['reply']['label']}")
         self.details.setPlainText("\n".join(lines))
         self.replay_btn.setEnabled(u["audio"] is not None)
 
