@@ -14,7 +14,8 @@ APT_RUN=(libportaudio2 espeak-ng libespeak-ng1 python3-venv libnotify-bin sox li
          libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-xkb1 libxcb-randr0
          libxcb-shape0 libxcb-xinerama0 libxcb-xinput0 libegl1 libgl1 libfontconfig1 libglib2.0-0 libxkbcommon0 libdbus-1-3
          fonts-noto-cjk)
-APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb xauth)
+# desktop-file-utils + appstream: tests validate packaging/'s desktop entry and AppStream metainfo
+APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils xvfb xauth desktop-file-utils appstream)
 
 need_apt() {
   local missing=()

@@ -87,3 +87,21 @@ def test_whisper_understands_the_neural_voice(voices: VoiceSet, whisper_backend)
 def test_piper_without_its_files_says_what_is_missing(tmp_path: Path):
     with pytest.raises(TtsError, match="missing"):
         PiperSynthesizer(tmp_path / "nope.onnx").load()
+
+
+def test_without_espeak_ng_the_neural_voice_still_speaks_and_the_rest_says_why(tmp_path: Path):
+    """A machine without libespeak-ng (a frozen build on a bare desktop): pyttsx3 cannot start its engine.
+    English keeps the embedded Piper voice; Mandarin says clearly that there is no voice for it."""
+    broken = Synthesizer(driver="no-such-driver")
+    with pytest.raises(TtsError):
+        Synthesizer(driver="no-such-driver").load()
+    v = VoiceSet(broken, tmp_path)
+    v.load()
+    audio, rate = v.render("Hello, I am still here.", "en")
+    assert rate == v.piper["en"].sample_rate and len(audio) > rate // 2
+    assert any("fallback voice cannot be used" in n for n in v.notes)
+    assert "zh: no voice" in v.description
+    with pytest.raises(TtsError, match="no voice for 'zh'"):
+        v.render("你好", "zh")
+    with pytest.raises(TtsError):
+        VoiceSet(Synthesizer(driver="no-such-driver"), tmp_path, neural=False).load()

@@ -153,8 +153,13 @@ class VoiceSet:
         self.description = fallback.description
 
     def load(self) -> None:
-        self.fallback.load()
         self.piper, self.notes = {}, []
+        self.fallback_error: str | None = None
+        try:
+            self.fallback.load()
+        except TtsError as e:  # no espeak-ng: the neural voices still speak their languages
+            self.fallback_error = str(e)
+            self.notes.append(f"the fallback voice cannot be used ({e}): only the neural voices speak")
         if self.neural:
             for lang in ("en", "zh"):
                 found = find_piper_voice(self.models_dir, lang) if self.models_dir else None
@@ -171,8 +176,11 @@ class VoiceSet:
                     self.notes.append(f"{lang}: {e}; using {self.fallback.description}")
                     continue
                 self.piper[lang] = synth
+        if self.fallback_error is not None and not self.piper:
+            raise TtsError(self.fallback_error)
         parts = [f"{lang}: {s.description}" for lang, s in self.piper.items()]
-        parts += [f"{lang}: {self.fallback.description}" for lang in ("en", "zh") if lang not in self.piper]
+        fallback = self.fallback.description if self.fallback_error is None else "no voice (espeak-ng missing)"
+        parts += [f"{lang}: {fallback}" for lang in ("en", "zh") if lang not in self.piper]
         self.description = "; ".join(parts)
 
     def _lang(self, language: str) -> str:
@@ -187,6 +195,8 @@ class VoiceSet:
         synth = self.piper.get(self._lang(language))
         if synth is not None:
             return synth.sample_rate, synth.stream(text, tone)
+        if getattr(self, "fallback_error", None) is not None:
+            raise TtsError(f"no voice for {language!r}: {self.fallback_error}")
         samples, rate = self.fallback.render(text, language, tone)
         return rate, iter([samples])
 

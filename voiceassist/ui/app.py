@@ -24,12 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--tab", choices=["live", "timeline", "review", "settings"], default="live")
     ap.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--quit-after", type=float, default=0.0, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--self-test", action="store_true", help="load every model, run a bundled recording, draw the window; exit"
+    )
     add_common(ap)
     return ap
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:  # before anything reads the user's folders: it runs in a temporary one
+        from voiceassist.ui.selftest import run_self_test
+
+        return run_self_test(args.overrides, args.verbose)
     setup_logging(args.verbose)
     try:
         cfg = config_from_args(args)
