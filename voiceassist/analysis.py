@@ -63,7 +63,14 @@ def analyze(
     events = collector.events
     if ready is not None:
         events = [*ready, *(e for e in events if not (isinstance(e, StageReady) and e.stage in MODEL_STAGES))]
-    doc = build_result(Path(name), duration, events, frames=frames)
+    doc = build_result(
+        Path(name),
+        duration,
+        events,
+        frames=frames,
+        min_language_probability=cfg.asr.min_language_probability,
+        languages=cfg.asr.languages,
+    )
     warnings = list(getattr(source, "warnings", []) or [])
     if warnings:
         doc["warnings"] = warnings
@@ -110,7 +117,29 @@ def mood_doc(m: MoodUpdate | None) -> dict[str, Any] | None:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in dataclasses.asdict(m.state).items()}
 
 
-def build_result(file: Path, duration: float, events: list[Event], frames: bool = False) -> dict[str, Any]:
+def language_note(tr: Transcript | None, min_probability: float, languages: list[str]) -> dict[str, str] | None:
+    """A note (en, zh) when the language was detected with low confidence: the speech may be in a language
+    the models were not set up for (Cantonese, Japanese...), so its transcript (or the words the guard
+    dropped from it) should not be trusted. Audio the speech gate skipped gets none: it was never decoded."""
+    decoded = tr is not None and (bool(tr.text) or tr.dropped_as_hallucination)  # not skipped as silence
+    if tr is None or not decoded or tr.language_probability >= min_probability:
+        return None
+    p, setup = f"{tr.language_probability:.2f}", ", ".join(languages)
+    return {
+        "en": f"language uncertain: detected {tr.language} with probability {p}; this may be a language "
+        f"the models are not set up for ({setup}), so the transcript may be wrong",
+        "zh": f"语言不确定：识别为 {tr.language}，概率 {p}；可能是未设置的语言（已设置：{setup}），转写可能有误",
+    }
+
+
+def build_result(
+    file: Path,
+    duration: float,
+    events: list[Event],
+    frames: bool = False,
+    min_language_probability: float = 0.0,
+    languages: tuple[str, ...] | list[str] = ("zh", "en"),
+) -> dict[str, Any]:
     """The analyze document: {"file", "duration", "segments": [{"start", "end", "text", "language",
     "quality", "asr", "emotion"}, ...]} plus "backends" and "errors". Segment fields are only ever added
     to, never renamed."""
@@ -158,6 +187,7 @@ def build_result(file: Path, duration: float, events: list[Event], frames: bool 
                     "avg_logprob": tr.avg_logprob,
                     "dropped_as_hallucination": tr.dropped_as_hallucination,
                     "dropped_reason": tr.dropped_reason,
+                    "language_note": language_note(tr, min_language_probability, list(languages)),
                 },
                 "emotion": emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
                 "mood": mood_doc(moods.get(seg.segment_id)),

@@ -56,6 +56,7 @@ PHANTOM_ALWAYS = tuple(
         r"(谢谢|謝謝|感谢|感謝)(收看|观看|觀看)",
         r"独播剧场|獨播劇場",
         r"yoyo television",
+        r"以下是普通话的句子|以下是普通話的句子",  # asr.initial_prompt_zh, echoed back on a near-silent input
     )
 )
 # Also real answers: dropped only when another signal says there was little or no speech.

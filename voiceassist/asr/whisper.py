@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from voiceassist.asr import AsrResult, guard
-from voiceassist.asr.models import ResolvedModel, resolve_whisper_model
+from voiceassist.asr.models import AUTO, ResolvedModel, choose_auto_model, resolve_whisper_model
 from voiceassist.config import AsrConfig
 from voiceassist.paths import models_dir
 
@@ -77,6 +77,7 @@ class FasterWhisperBackend:
         self.device = "cpu"
         self.compute_type = "int8"
         self.cpu_threads = 0
+        self.choice = ""  # with asr.model = "auto": which model was chosen and why
         self._converter: Any = None
 
     @property
@@ -84,12 +85,19 @@ class FasterWhisperBackend:
         if self.resolved is None:
             return f"faster-whisper {self.cfg.model} (not loaded)"
         tag = " [embedded default]" if self.resolved.embedded else ""
-        return f"faster-whisper {self.resolved.name} ({self.resolved.source}, {self.device}/{self.compute_type}){tag}"
+        choice = f"; {self.choice}" if self.choice else ""
+        return (
+            f"faster-whisper {self.resolved.name} ({self.resolved.source}, {self.device}/{self.compute_type}"
+            f"{choice}){tag}"
+        )
 
     def load(self) -> None:
         WhisperModel = _encoder_caching_model_class()
-        self.resolved = resolve_whisper_model(self.cfg.model, self.models_dir, self.cfg.allow_download)
         want_cuda = self.cfg.device == "cuda" or (self.cfg.device == "auto" and cuda_available())
+        name = self.cfg.model
+        if name == AUTO:
+            name, self.choice = choose_auto_model(self.models_dir, os.cpu_count() or 1, want_cuda)
+        self.resolved = resolve_whisper_model(name, self.models_dir, self.cfg.allow_download)
         attempts = [("cuda", "float16")] if want_cuda else []
         attempts.append(("cpu", "int8"))
         last_error: Exception | None = None
@@ -121,12 +129,14 @@ class FasterWhisperBackend:
         self._decode(quiet, self.cfg.language if self.cfg.language != "auto" else None)
         guard.gate(np.random.default_rng(0).normal(0, 0.01, 8000).astype(np.float32), self.cfg)
 
-    def _decode(self, audio: np.ndarray, language: str | None):  # type: ignore[no-untyped-def]
+    def _decode(self, audio: np.ndarray, language: str | None, prompt: bool = True):  # type: ignore[no-untyped-def]
         assert self.model is not None
         segments, info = self.model.transcribe(
             audio,
             language=language,
             beam_size=self.cfg.beam_size,
+            initial_prompt=(self.cfg.initial_prompt_zh or None) if prompt and language == "zh" else None,
+            hotwords=" ".join(self.cfg.hotwords) or None,
             temperature=0.0,
             condition_on_previous_text=False,
             vad_filter=False,
@@ -135,7 +145,9 @@ class FasterWhisperBackend:
         return list(segments), info  # decoding happens here, while iterating, in this (worker) thread
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
-        """Most likely language among ``asr.languages``, from the first 30 s (shares the encoder pass)."""
+        """Most likely language among ``asr.languages``, from the first 30 s (shares the encoder pass), and
+        its probability among ALL of Whisper's languages: speech in a language the models were not set up
+        for (Cantonese, Japanese) comes out as a low probability, not as a confident zh or en."""
         assert self.model is not None
         if not self.model.model.is_multilingual:
             return "en", 1.0
@@ -144,8 +156,12 @@ class FasterWhisperBackend:
         probs = dict(all_probs)
         allowed = {lang: probs.get(lang, 0.0) for lang in self.cfg.languages}
         best = max(allowed, key=lambda lang: allowed[lang])
-        total = sum(allowed.values()) or 1.0
-        return best, allowed[best] / total
+        top = max(probs, key=lambda lang: probs[lang]) if probs else best
+        if top != best:
+            log.info(
+                "language: %s (%.2f) outside asr.languages; decoding as %s (%.2f)", top, probs[top], best, allowed[best]
+            )
+        return best, allowed[best]
 
     def transcribe(self, audio: np.ndarray) -> AsrResult:
         if self.model is None:
@@ -165,6 +181,11 @@ class FasterWhisperBackend:
             self.model.window_frames = 0  # decoded in the full window (detected in the short one)
         segments, _ = self._decode(audio, language)
         d = guard.decide(g, [(s.text, s.no_speech_prob, s.avg_logprob) for s in segments], self.cfg)
+        if language == "zh" and self.cfg.initial_prompt_zh and not "".join(d.texts).strip():
+            # The prompt must never make words disappear: on some short answers ("好的") Whisper ends at
+            # once after it, or loops. The gate heard speech, so decode once more without it.
+            segments, _ = self._decode(audio, language, prompt=False)
+            d = guard.decide(g, [(s.text, s.no_speech_prob, s.avg_logprob) for s in segments], self.cfg)
         if d.reasons:
             log.debug("ASR guard: %s on %r", d.reasons, [s.text for s in segments])
         text = ("" if language == "zh" else " ").join(d.texts).strip()

@@ -138,11 +138,19 @@ class AsrConfig:
     chinese_script: Literal["simplified", "traditional", "as-is"] = "simplified"
     """Whisper often writes Mandarin in traditional characters; convert with OpenCC."""
     beam_size: int = 1
+    initial_prompt_zh: str = "以下是普通话的句子。"
+    """Text given to Whisper as the words before a Mandarin utterance (simplified characters steer it to
+    simplified output); empty: none. Chosen on a dev set (docs/benchmarks.md, "Mandarin recognition")."""
+    hotwords: list[str] = field(default_factory=list)
+    """The person's own vocabulary (names they use, places): passed to faster-whisper as hotwords."""
     encoder_window_s: float = 10.0
     """Whisper's encoder reads a 30 s window, padded with silence; a short utterance in one of
     ``short_window_languages`` is encoded in a window of this length instead (the utterance plus 1 s when
     longer): about 2.5x less time per utterance on a CPU, English WER the same within noise
     (bench/asr_window.py). 30: the full window, as Whisper was trained."""
+    min_language_probability: float = 0.5
+    """Below this probability of the detected language (among all of Whisper's languages) the result
+    carries a note: the speech may be in a language the models were not set up for (asr.languages)."""
     short_window_languages: list[str] = field(default_factory=lambda: ["en"])
     """Languages decoded in the short window. Mandarin is not: its character error rate rose in it
     (bench/asr_window.py), so it is only detected there (detection is as good) and decoded in the full one."""
@@ -182,6 +190,13 @@ class AsrConfig:
             "simplified, traditional or as-is",
         )
         require(1 <= self.beam_size <= 10, "asr.beam_size", "between 1 and 10")
+        require(len(self.initial_prompt_zh) <= 200, "asr.initial_prompt_zh", "at most 200 characters")
+        require(
+            len(self.hotwords) <= 50 and all(isinstance(w, str) and 0 < len(w) <= 40 for w in self.hotwords),
+            "asr.hotwords",
+            "at most 50 words or names of 1 to 40 characters",
+        )
+        require(0 <= self.min_language_probability <= 1, "asr.min_language_probability", "between 0 and 1")
         require(5 <= self.encoder_window_s <= 30, "asr.encoder_window_s", "between 5 and 30 (seconds)")
         bad = [lang for lang in self.short_window_languages if lang not in WHISPER_LANGUAGES]
         require(not bad, "asr.short_window_languages", "Whisper language codes such as en, zh")

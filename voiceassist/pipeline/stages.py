@@ -18,6 +18,7 @@ hands them in.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -53,6 +54,7 @@ from voiceassist.pipeline.assess import AssessmentStage, Opened, Part, PartKind,
 from voiceassist.pipeline.live import LiveCurves, LiveOffers, LiveRequest
 from voiceassist.pipeline.loading import check_quality, load_asr, load_speech_emotion, load_text_emotion
 from voiceassist.pipeline.transcribe import AsrStage, EarlyTurn, Preview
+from voiceassist.textnorm import normalize as normalize_text
 from voiceassist.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -333,6 +335,9 @@ class Pipeline:
 
     def _after_transcript(self, seg: SpeechSegment, tr: Transcript) -> None:
         if self.emotion_enabled:
+            # The one place the text stages get their words: the Transcript event (shown, stored) keeps
+            # what Whisper wrote; text emotion, crisis phrases and the reply read the normalised form.
+            tr = dataclasses.replace(tr, text=normalize_text(tr.text, tr.language))
             self._part(seg.segment_id, "transcript", tr)
             if tr.text.strip():
                 self._text_worker.submit(tr)
