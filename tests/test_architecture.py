@@ -49,6 +49,8 @@ LAYERS: dict[str, int] = {
     "voiceassist.data": DOMAIN,  # the data-curation toolkit (uses the text-emotion backend)
     "voiceassist.train": DOMAIN,  # training and evaluating the text-emotion and reply models
     "voiceassist.review": DOMAIN,  # mood over days and weeks, the caregiver report, the weekly e-mail
+    "voiceassist.textnorm": DOMAIN,  # the normalised text the text stages read (pure)
+    "voiceassist.personal": DOMAIN,  # the per-person calibration profile learnt from corrections
     "voiceassist.pipeline": PIPELINE,
     "voiceassist.session": SESSION,
     "voiceassist.analysis": SESSION,
