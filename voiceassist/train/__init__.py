@@ -14,7 +14,20 @@ need them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class TrainError(Exception):
     """Bad input or configuration (a label outside the 9, an empty dev set, a missing or mismatched model
     file...): the message names the file, the command exits 3."""
+
+
+def report_dir(out_dir: Path) -> Path:
+    """``out_dir`` as a folder for an evaluation report, created if missing; a clear TrainError otherwise."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TrainError(f"{out_dir} exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TrainError(f"cannot create {out_dir}: {e.strerror or e}") from e
+    return out_dir

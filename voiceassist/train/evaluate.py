@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from voiceassist.config_file import write_atomic
 from voiceassist.emotion import EmotionModelError, TextEmotionBackend, create_text_backend
-from voiceassist.train import TrainError
+from voiceassist.train import TrainError, report_dir
 from voiceassist.train.dataset import DataFile, Example
 from voiceassist.train.metrics import format_table, metrics_by_language
 
@@ -100,12 +100,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
     """report.json, confusion.json, confusion.png, reliability.png in ``out_dir``."""
     from voiceassist.train.plots import confusion, reliability
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise TrainError(f"{out_dir} exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise TrainError(f"cannot create {out_dir}: {e.strerror or e}") from e
+    report_dir(out_dir)
     paths = [out_dir / n for n in ("report.json", "confusion.json", "confusion.png", "reliability.png")]
     write_atomic(paths[0], json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
     conf = {s: m["confusion"] for s, m in report["metrics"].items() if m.get("n")}

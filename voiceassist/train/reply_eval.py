@@ -27,7 +27,7 @@ from typing import Any
 from voiceassist.config import ReplyConfig
 from voiceassist.config_file import write_atomic
 from voiceassist.paths import resources_dir
-from voiceassist.train import TrainError
+from voiceassist.train import TrainError, report_dir
 from voiceassist.train.reply_data import ReplyData, ReplyRow, emotion_tones
 from voiceassist.train.reply_metrics import Scored, classify_tone, format_scores, score_replies
 
@@ -177,12 +177,7 @@ def format_report(report: dict[str, Any]) -> str:
 
 def write_report(report: dict[str, Any], replies: list[Generated], out_dir: Path) -> list[Path]:
     """report.json and replies.jsonl (each row's reply beside its reference) in ``out_dir``."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise TrainError(f"{out_dir} exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise TrainError(f"cannot create {out_dir}: {e.strerror or e}") from e
+    report_dir(out_dir)
     paths = [out_dir / "report.json", out_dir / "replies.jsonl"]
     write_atomic(paths[0], json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
     write_atomic(paths[1], replies_jsonl(replies))
