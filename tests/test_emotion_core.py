@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import espeak
+from voiceassist.config import EmotionConfig
 from voiceassist.emotion import EmotionEstimate, smooth_frames
 from voiceassist.emotion.fusion import fuse
 from voiceassist.emotion.labels import (
@@ -21,6 +22,9 @@ from voiceassist.emotion.prosody import ProsodyBackend, arousal_to_scores
 from voiceassist.emotion.text import LexiconTextBackend
 
 SR = 16000
+
+
+CFG = EmotionConfig()
 
 
 def test_label_space_is_the_emotion2vec_plus_one():
@@ -89,33 +93,33 @@ def lexicon() -> LexiconTextBackend:
 
 
 def test_calm_words_in_a_sad_voice_come_out_sad(lexicon: LexiconTextBackend):
-    f = fuse(_est(sad=0.6, neutral=0.2), lexicon.analyze("I'm fine.", "en"), language="en")
+    f = fuse(_est(sad=0.6, neutral=0.2), lexicon.analyze("I'm fine.", "en"), CFG, "en")
     assert f.label == "sad" and f.speech_weight == 1.0 and f.rule == "speech only"
 
 
 def test_sad_words_in_a_cheerful_voice_never_come_out_happy(lexicon: LexiconTextBackend):
-    f = fuse(_est(happy=0.7, neutral=0.1), lexicon.analyze("我好难过", "zh"), language="zh")
+    f = fuse(_est(happy=0.7, neutral=0.1), lexicon.analyze("我好难过", "zh"), CFG, "zh")
     assert f.label == "sad" and f.rule.startswith("masking")
     # even with a very confident voice
-    f = fuse(_est(happy=0.95), lexicon.analyze("我好难过", "zh"), language="zh")
+    f = fuse(_est(happy=0.95), lexicon.analyze("我好难过", "zh"), CFG, "zh")
     assert f.label != "happy"
 
 
 def test_agreeing_inputs_reinforce_and_weights_follow_confidence(lexicon: LexiconTextBackend):
     text = lexicon.analyze("今天真是太开心了", "zh")
-    f = fuse(_est(happy=0.6, neutral=0.2), text)
+    f = fuse(_est(happy=0.6, neutral=0.2), text, CFG)
     assert f.label == "happy" and 0 < f.speech_weight < 1
-    confident = fuse(_est(angry=0.9), text)
-    unsure = fuse(_est(angry=0.15, neutral=0.12), text)
+    confident = fuse(_est(angry=0.9), text, CFG)
+    unsure = fuse(_est(angry=0.15, neutral=0.12), text, CFG)
     assert confident.speech_weight > unsure.speech_weight
 
 
 def test_fusion_keeps_probabilities_and_handles_missing_sides(lexicon: LexiconTextBackend):
     text = lexicon.analyze("I'm furious!", "en")
-    for f in (fuse(None, text), fuse(_est(sad=0.5), None), fuse(_est(sad=0.5), text)):
+    for f in (fuse(None, text, CFG), fuse(_est(sad=0.5), None, CFG), fuse(_est(sad=0.5), text, CFG)):
         assert f.scores.sum() == pytest.approx(1.0) and (f.scores >= 0).all()
-    assert fuse(None, text).rule == "text only" and fuse(None, text).label == "angry"
-    none = fuse(None, None)
+    assert fuse(None, text, CFG).rule == "text only" and fuse(None, text, CFG).label == "angry"
+    none = fuse(None, None, CFG)
     assert none.label == "unknown" and none.fallback_action == "ask_to_repeat"
 
 
@@ -129,7 +133,7 @@ def test_fusion_keeps_probabilities_and_handles_missing_sides(lexicon: LexiconTe
     ],
 )
 def test_fallback_actions(speech: dict[str, float], action: str | None, lexicon: LexiconTextBackend):
-    f = fuse(_est(**speech), lexicon.analyze("okay", "en"), language="zh")
+    f = fuse(_est(**speech), lexicon.analyze("okay", "en"), CFG, "zh")
     assert f.fallback_action == action
     if action:
         assert f.suggested_response and any("\u4e00" <= c <= "\u9fff" for c in f.suggested_response)
@@ -228,24 +232,24 @@ def _arousal_voice(arousal: float):
 
 
 def test_an_arousal_only_voice_tips_a_close_call_but_never_turns_a_clear_one():
-    from voiceassist.emotion.fusion import fuse
 
     close = _text(sad=0.36, angry=0.33)
-    assert fuse(_arousal_voice(1.8), close).label == "angry" and fuse(_arousal_voice(-1.5), close).label == "sad"
+    assert (
+        fuse(_arousal_voice(1.8), close, CFG).label == "angry" and fuse(_arousal_voice(-1.5), close, CFG).label == "sad"
+    )
     clear = _text(sad=0.7, angry=0.1)
-    assert fuse(_arousal_voice(2.0), clear).label == "sad"  # an agitated voice does not make sad words angry
+    assert fuse(_arousal_voice(2.0), clear, CFG).label == "sad"  # an agitated voice does not make sad words angry
     happy = _text(happy=0.6, sad=0.1)
-    assert fuse(_arousal_voice(-2.0), happy).label == "happy"  # nor does a flat voice make happy words sad
-    assert fuse(_arousal_voice(2.0), _text(neutral=0.6)).label == "neutral"  # nor a plain request angry
-    f = fuse(_arousal_voice(1.0), close)
+    assert fuse(_arousal_voice(-2.0), happy, CFG).label == "happy"  # nor does a flat voice make happy words sad
+    assert fuse(_arousal_voice(2.0), _text(neutral=0.6), CFG).label == "neutral"  # nor a plain request angry
+    f = fuse(_arousal_voice(1.0), close, CFG)
     assert f.rule == "words lead, voice arousal shifts" and f.speech_weight == 0.0
 
 
 def test_without_the_shift_the_words_alone_decide():
-    from voiceassist.emotion.fusion import FusionConfigLike, fuse
 
     words = _text(fearful=0.4, surprised=0.3)
-    f = fuse(_arousal_voice(2.0), words, FusionConfigLike(arousal_shift=0.0))
+    f = fuse(_arousal_voice(2.0), words, EmotionConfig(arousal_shift=0.0))
     assert np.allclose(f.scores, words.scores)
 
 
@@ -253,7 +257,6 @@ def test_the_arousal_shift_never_changes_a_label_with_a_clear_margin():
     """Over random word distributions: whenever the words' top label leads the runner-up by 2:1, fusing
     with any arousal-only voice keeps it."""
     from voiceassist.emotion import EmotionEstimate
-    from voiceassist.emotion.fusion import fuse
 
     rng = np.random.default_rng(5)
     checked = 0
@@ -265,5 +268,5 @@ def test_the_arousal_shift_never_changes_a_label_with_a_clear_margin():
         checked += 1
         words = EmotionEstimate(scores=p, backend="words")
         for a in (-2.0, -1.0, 1.0, 2.0):
-            assert fuse(_arousal_voice(a), words).label == words.label
+            assert fuse(_arousal_voice(a), words, CFG).label == words.label
     assert checked > 300

@@ -65,6 +65,8 @@ def test_say_writes_a_wav(tmp_path: Path):
     assert r.returncode == 0, r.stderr
     data, sr = sf.read(out)
     assert len(data) / sr > 0.5 and "empathetic" in r.stdout
+    # the conversation's English voice (the embedded neural joe), not espeak-ng: the same voice everywhere
+    assert "voice: Piper" in r.stdout and "espeak" not in r.stdout.lower()
 
 
 def test_say_unknown_tone_and_no_output_device(tmp_path: Path):

@@ -195,18 +195,12 @@ class Responder:
 
     # -- tts worker --------------------------------------------------------------------------------
     def _load_tts(self) -> Iterable[Event]:
-        from voiceassist.paths import models_dir
-        from voiceassist.tts import Player, Synthesizer
+        from voiceassist.tts import Player
         from voiceassist.voices import VoiceSet
 
         t0 = time.monotonic()
         if self._synth is None:
-            system = Synthesizer(
-                self.cfg.tts.driver, self.cfg.tts.voice_en, self.cfg.tts.voice_zh, self.cfg.tts.rate_scale
-            )
-            self._synth = VoiceSet(
-                system, models_dir(self.cfg.paths.models_dir), self.cfg.tts.neural, self.cfg.tts.rate_scale
-            )
+            self._synth = VoiceSet.from_config(self.cfg.tts, self.cfg.paths.models_dir)
         self._synth.load()
         if self._player is None:
             dev = self.cfg.tts.output_device

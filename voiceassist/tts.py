@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.lang import has_cjk
+from voiceassist.lang import lang as lang_of
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class Synthesizer:
             self.load()
         voice = TONES.get(tone, TONES["neutral"])
         e = self._engine
-        vid = self.voice_ids["zh" if language.startswith("zh") else "en"]
+        vid = self.voice_ids[lang_of(language, text)]
         if "latn-pinyin" in vid and has_cjk(text):
             try:
                 text = to_pinyin(text)

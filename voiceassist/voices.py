@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from voiceassist.lang import lang
 from voiceassist.tts import TONES, Synthesizer, TtsError, Voice
 
 log = logging.getLogger(__name__)
@@ -183,8 +184,19 @@ class VoiceSet:
         parts += [f"{lang}: {fallback}" for lang in ("en", "zh") if lang not in self.piper]
         self.description = "; ".join(parts)
 
-    def _lang(self, language: str) -> str:
-        return "zh" if language.startswith("zh") else "en"
+    @classmethod
+    def from_config(cls, tts: Any, models_dir_setting: str = "") -> VoiceSet:
+        """The voices of ``tts`` (a TtsConfig), not loaded yet: the one way every front end gets them (the
+        conversation, ``voiceassist say``, the API's speech), so each speaks with the same voice."""
+        from voiceassist.paths import models_dir
+
+        system = Synthesizer(tts.driver, tts.voice_en, tts.voice_zh, tts.rate_scale)
+        return cls(system, models_dir(models_dir_setting), tts.neural, tts.rate_scale)
+
+    def voice_for(self, language: str) -> str:
+        """Which voice speaks ``language`` (loaded): the neural voice's description, or the fallback's."""
+        synth = self.piper.get(lang(language))
+        return synth.description if synth is not None else self.fallback.description
 
     def stream(
         self, text: str, language: str = "en", tone: str = "neutral"
@@ -192,7 +204,7 @@ class VoiceSet:
         """(sample rate, audio chunks); the first chunk is the first sentence."""
         if not text.strip():
             raise TtsError("nothing to say: the reply text is empty")
-        synth = self.piper.get(self._lang(language))
+        synth = self.piper.get(lang(language))
         if synth is not None:
             return synth.sample_rate, synth.stream(text, tone)
         if getattr(self, "fallback_error", None) is not None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from voiceassist.api.engine import Engine
 from voiceassist.api.errors import ApiError
 from voiceassist.emotion.labels import LABELS, as_dict
-from voiceassist.lang import language_of
+from voiceassist.lang import lang as lang_of
 
 router = APIRouter(tags=["chat"])
 MAX_MESSAGES = 200
@@ -132,7 +132,7 @@ def answer(engine: Engine, body: ChatRequest) -> dict[str, Any]:
     text = text_of(users[-1])
     if len(text) > MAX_CHARS:
         raise ApiError(400, "message_too_long", f"the last user message is over {MAX_CHARS} characters", "messages")
-    lang = language_of(text)
+    lang = lang_of(text=text)
     r = reading(engine, body.voiceassist, text, lang)
     crisis = bool(engine.crisis().detect(text)) if text else False
     req = ReplyRequest(

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from voiceassist.api.engine import Engine
 from voiceassist.api.errors import ApiError
-from voiceassist.lang import language_of
+from voiceassist.lang import lang as lang_of
 
 router = APIRouter(tags=["audio"])
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse")
@@ -58,14 +58,11 @@ def resolve_tone(tone: str) -> str:
 
 def synthesize(engine: Engine, text: str, language: str, tone: str, voice: str) -> tuple[np.ndarray, int, str]:
     """On the speech thread: (float32 samples, rate, description of the voice used)."""
-    from voiceassist.paths import models_dir
-    from voiceassist.tts import Synthesizer
     from voiceassist.voices import VoiceSet
 
     cfg = engine.cfg
     if engine.voices is None:
-        system = Synthesizer(cfg.tts.driver, cfg.tts.voice_en, cfg.tts.voice_zh, cfg.tts.rate_scale)
-        voices = VoiceSet(system, models_dir(cfg.paths.models_dir), cfg.tts.neural, cfg.tts.rate_scale)
+        voices = VoiceSet.from_config(cfg.tts, cfg.paths.models_dir)
         voices.load()
         engine.voices = voices
     vs = engine.voices
@@ -73,8 +70,7 @@ def synthesize(engine: Engine, text: str, language: str, tone: str, voice: str) 
         samples, rate = vs.fallback.render(text, language, tone)
         return samples, rate, vs.fallback.description
     samples, rate = vs.render(text, language, tone)
-    synth = vs.piper.get("zh" if language == "zh" else "en")
-    return samples, rate, synth.description if synth is not None else vs.fallback.description
+    return samples, rate, vs.voice_for(language)
 
 
 def encode(samples: np.ndarray, rate: int, fmt: str) -> tuple[bytes, str]:
@@ -117,7 +113,7 @@ async def speech(request: Request, body: SpeechRequest) -> Response:
             400, "unsupported_format", "aac is not available: use mp3, opus, flac, wav or pcm", "response_format"
         )
     tone = resolve_tone(body.tone)
-    lang = language_of(body.input) if body.language == "auto" else body.language
+    lang = lang_of(body.language if body.language != "auto" else None, body.input)
     from voiceassist.tts import TtsError
 
     loop = asyncio.get_running_loop()

@@ -22,6 +22,7 @@ from voiceassist.api.errors import ApiError, error_body
 from voiceassist.api.uploads import open_recording, safe_name, save_upload
 from voiceassist.eventjson import dumps
 from voiceassist.events import Event, FusedEmotion, SpeechEmotion, Transcript
+from voiceassist.lang import parse_code
 
 router = APIRouter(tags=["audio"])
 Format = Literal["json", "text", "srt", "vtt", "verbose_json"]
@@ -29,19 +30,10 @@ Format = Literal["json", "text", "srt", "vtt", "verbose_json"]
 
 def check_language(language: str | None) -> Literal["en", "zh"] | None:
     """ "en" or "zh" (en-US, zh-CN... too), or None for the server's setting (auto: detected); 400 otherwise."""
-    if language is None or language.strip().lower() in ("", "auto"):
-        return None
-    code = language.strip().lower().replace("_", "-").split("-")[0]
-    if code == "en":
-        return "en"
-    if code == "zh":
-        return "zh"
-    raise ApiError(
-        400,
-        "unsupported_language",
-        f"language {language!r}: this assistant understands en and zh (or auto)",
-        "language",
-    )
+    try:
+        return parse_code(language)
+    except ValueError as e:
+        raise ApiError(400, "unsupported_language", str(e), "language") from None
 
 
 @router.post("/v1/audio/transcriptions", summary="Transcribe a recording (OpenAI-compatible), with emotion on request")

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.config import TurnConfig, VadConfig
+from voiceassist.lang import is_zh
 
 Completeness = Literal["complete", "trailing", "unknown"]
 
@@ -42,7 +43,7 @@ def completeness(text: str, language: str) -> Completeness:
     if not t:
         return "unknown"
     bare = _TAIL_PUNCT.sub("", t)
-    if (language == "zh" or re.search(r"[\u4e00-\u9fff]$", bare)) and bare.endswith(TRAILING_ZH):
+    if is_zh(language, bare[-1:]) and bare.endswith(TRAILING_ZH):
         return "trailing"
     words = re.findall(r"[a-z']+", bare.lower())
     if words and words[-1] in TRAILING_EN:

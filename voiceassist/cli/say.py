@@ -7,14 +7,15 @@ import sys
 
 from voiceassist.audio.sources import AudioInputError, list_input_devices
 from voiceassist.config import ConfigError, default_config_path, load_config
-from voiceassist.lang import language_of
+from voiceassist.lang import lang as lang_of
 from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_INPUT, EXIT_OK
 
 
 def cmd_say(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    from voiceassist.tts import TONES, Player, Synthesizer, TtsError
+    from voiceassist.tts import TONES, Player, TtsError
+    from voiceassist.voices import VoiceSet
 
     try:
         cfg = load_config(args.config or default_config_path(), args.overrides, explicit=args.config is not None)
@@ -29,12 +30,12 @@ def cmd_say(args: argparse.Namespace) -> int:
     if tone not in TONES:
         print(f"voiceassist: unknown tone {args.tone!r}; use one of {', '.join(TONES)} or an emotion", file=sys.stderr)
         return EXIT_CONFIG
-    lang = args.language
-    if lang == "auto":
-        lang = language_of(args.text)
-    synth = Synthesizer(cfg.tts.driver, cfg.tts.voice_en, cfg.tts.voice_zh, cfg.tts.rate_scale)
+    lang = lang_of(None if args.language == "auto" else args.language, args.text)
+    voices = VoiceSet.from_config(cfg.tts, cfg.paths.models_dir)  # the conversation's voices, the same choice
     try:
-        samples, rate = synth.render(args.text, lang, tone)
+        voices.load()
+        samples, rate = voices.render(args.text, lang, tone)
+        voice = voices.voice_for(lang)
     except TtsError as e:
         print(f"voiceassist: {e}", file=sys.stderr)
         return EXIT_FAILED
@@ -45,8 +46,9 @@ def cmd_say(args: argparse.Namespace) -> int:
         except (OSError, RuntimeError) as e:
             print(f"voiceassist: cannot write {args.output}: {e}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"{args.output}: {len(samples) / rate:.2f} s, {rate} Hz, tone {tone}, {synth.description}")
+        print(f"{args.output}: {len(samples) / rate:.2f} s, {rate} Hz, tone {tone}, voice: {voice}")
         return EXIT_OK
+    print(f"voice: {voice}", file=sys.stderr)
     player = Player(cfg.tts.output_device or None)
     try:
         player.play(samples, rate)

@@ -10,150 +10,29 @@ into the 9 Emotion2Vec+ classes (``labels.LABELS``).
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
-import numpy.typing as npt
-
-from voiceassist.emotion.estimate import EmotionEstimate, FloatArray, FrameCurves
+from voiceassist.emotion.base import (
+    EmotionEstimate,
+    EmotionModelError,
+    FloatArray,
+    FrameCurves,
+    SpeechEmotionBackend,
+    TextEmotionBackend,
+    smooth_frames,
+    softmax,
+)
+from voiceassist.emotion.registry import SPEECH_BACKENDS, TEXT_BACKENDS, create_speech_backend, create_text_backend
 
 __all__ = [
+    "SPEECH_BACKENDS",
+    "TEXT_BACKENDS",
     "EmotionEstimate",
     "EmotionModelError",
     "FloatArray",
     "FrameCurves",
     "SpeechEmotionBackend",
     "TextEmotionBackend",
+    "create_speech_backend",
+    "create_text_backend",
+    "smooth_frames",
+    "softmax",
 ]
-
-
-class EmotionModelError(RuntimeError):
-    """A model folder is missing, incomplete or does not match its config; the message says what to do."""
-
-
-class SpeechEmotionBackend(Protocol):
-    name: str
-    description: str
-    embedded: bool
-    frame_rate: float
-
-    def load(self) -> None: ...
-
-    def warmup(self) -> None: ...
-
-    def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
-        """Utterance estimate (with embedding) and frame curves for 16 kHz mono float32 audio."""
-        ...
-
-    def frames(self, audio: FloatArray) -> FrameCurves:
-        """Frame curves only (the live view)."""
-        ...
-
-
-class TextEmotionBackend(Protocol):
-    name: str
-    description: str
-    embedded: bool
-
-    def load(self) -> None: ...
-
-    def analyze(self, text: str, language: str) -> EmotionEstimate: ...
-
-
-SPEECH_BACKENDS: dict[str, str] = {
-    "emotion2vec": "voiceassist.emotion.emotion2vec:Emotion2VecBackend",
-    "prosody": "voiceassist.emotion.prosody:ProsodyBackend",
-}
-TEXT_BACKENDS: dict[str, str] = {
-    "lexicon": "voiceassist.emotion.text:LexiconTextBackend",
-    "transformers": "voiceassist.emotion.text:TransformersTextBackend",
-    "embedded-head": "voiceassist.emotion.head:EmbeddedHeadTextBackend",
-}
-
-
-def _load_class(spec: str) -> Any:
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def create_speech_backend(cfg: Any, models_dir: str | Path) -> tuple[SpeechEmotionBackend, str | None]:
-    """Build the configured speech backend (not loaded yet). With ``speech_backend = "auto"``, Emotion2Vec+
-    when its folder is found, else the embedded prosody backend; the second value then says why."""
-    name = cfg.speech_backend
-    if name == "auto":
-        from voiceassist.emotion.emotion2vec import find_model
-
-        try:
-            folder = find_model(cfg.speech_model, models_dir)
-        except EmotionModelError as e:
-            return _load_class(SPEECH_BACKENDS["prosody"])(cfg), str(e)
-        return _load_class(SPEECH_BACKENDS["emotion2vec"])(cfg, folder), None
-    if name not in SPEECH_BACKENDS:
-        raise EmotionModelError(f"unknown speech emotion backend {name!r}; known: auto, {', '.join(SPEECH_BACKENDS)}")
-    if name == "emotion2vec":
-        from voiceassist.emotion.emotion2vec import find_model
-
-        return _load_class(SPEECH_BACKENDS[name])(cfg, find_model(cfg.speech_model, models_dir)), None
-    return _load_class(SPEECH_BACKENDS[name])(cfg), None
-
-
-def create_text_backend(cfg: Any, models_dir: str | Path) -> tuple[TextEmotionBackend, str | None]:
-    """Build the configured text backend (not loaded yet). With ``text_backend = "auto"``: the folder in
-    ``text_model`` when set, by its kind (model.json ``kind``: ``embedded-head``, or a transformers
-    classifier); with ``text_model`` empty, the head shipped in the package when there is one; else the
-    lexicons. When the folder asked for cannot be used, the lexicons, and the second value says why."""
-    from voiceassist.emotion import head
-
-    name = cfg.text_backend
-    lexicon = TEXT_BACKENDS["lexicon"]
-    if name == "auto":
-        if cfg.text_model:
-            try:
-                return _text_backend_for(cfg, head.find_model_folder(cfg.text_model, models_dir)), None
-            except EmotionModelError as e:
-                return _load_class(lexicon)(cfg), str(e)
-        shipped = head.shipped_model_dir()
-        if (shipped / "model.json").is_file():
-            try:
-                return _text_backend_for(cfg, shipped), None
-            except EmotionModelError as e:
-                return _load_class(lexicon)(cfg), f"the text-emotion head shipped in the package: {e}"
-        return _load_class(lexicon)(cfg), None
-    if name not in TEXT_BACKENDS:
-        raise EmotionModelError(f"unknown text emotion backend {name!r}; known: auto, {', '.join(TEXT_BACKENDS)}")
-    if name == "transformers":
-        from voiceassist.emotion.text import find_text_model
-
-        return _load_class(TEXT_BACKENDS[name])(cfg, find_text_model(cfg.text_model, models_dir)), None
-    if name == "embedded-head":
-        folder = head.find_model_folder(cfg.text_model, models_dir) if cfg.text_model else head.shipped_model_dir()
-        return _load_class(TEXT_BACKENDS[name])(cfg, folder), None
-    return _load_class(TEXT_BACKENDS[name])(cfg), None
-
-
-def _text_backend_for(cfg: Any, folder: Path) -> TextEmotionBackend:
-    from voiceassist.emotion.head import folder_kind
-
-    backend: TextEmotionBackend = _load_class(TEXT_BACKENDS[folder_kind(folder)])(cfg, folder)
-    return backend
-
-
-def softmax(logits: npt.ArrayLike, axis: int = -1) -> npt.NDArray[np.float64]:
-    x = np.asarray(logits, dtype=np.float64)
-    x = x - np.max(x, axis=axis, keepdims=True)
-    e = np.exp(x)
-    return np.asarray(e / np.sum(e, axis=axis, keepdims=True))
-
-
-def smooth_frames(x: npt.NDArray[Any], width: int) -> npt.NDArray[np.float64]:
-    """Centred moving average over ``width`` frames along axis 0 (edges average what they have)."""
-    x = np.asarray(x, dtype=np.float64)
-    width = min(width, len(x))
-    if width <= 1:
-        return x
-    kernel = np.ones(width)
-    num = np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="same"), 0, x)
-    den = np.convolve(np.ones(len(x)), kernel, mode="same")[:, None]
-    return np.asarray(num / den)

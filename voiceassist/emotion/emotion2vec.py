@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from voiceassist.audio.chunk import SAMPLE_RATE
-from voiceassist.emotion import EmotionEstimate, EmotionModelError, FloatArray, FrameCurves, smooth_frames, softmax
+from voiceassist.emotion.base import EmotionEstimate, EmotionModelError, FloatArray, FrameCurves, smooth_frames, softmax
 from voiceassist.emotion.labels import INDEX, N_LABELS, e2v_token_to_label
 
 log = logging.getLogger(__name__)

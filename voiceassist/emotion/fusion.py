@@ -22,13 +22,14 @@ sad). Rules on top of the weighted average:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from voiceassist.emotion import EmotionEstimate
+from voiceassist.config import EmotionConfig
+from voiceassist.emotion.base import EmotionEstimate
 from voiceassist.emotion.labels import AROUSAL, INDEX, LABELS, N_LABELS, VALENCE
+from voiceassist.lang import lang as lang_of
 
 _POSITIVE = [INDEX["happy"], INDEX["surprised"]]
 
@@ -42,15 +43,6 @@ FALLBACK_RESPONSES: dict[str, dict[str, str]] = {
         "zh": "我不太确定你现在的感受，能再多说一点吗？",
     },
 }
-
-
-@dataclass(frozen=True)
-class FusionConfigLike:
-    speech_weight: float = 0.5
-    text_weight: float = 0.5
-    min_confidence: float = 0.3
-    text_override_evidence: float = 0.5
-    arousal_shift: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -77,9 +69,11 @@ def _reliability(est: EmotionEstimate) -> float:
     return float(np.clip((est.confidence - chance) / (1 - chance), 0.0, 1.0) * np.clip(est.evidence, 0.0, 1.0))
 
 
-def fuse(speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: Any = None, language: str = "en") -> Fused:
-    cfg = cfg or FusionConfigLike()
-    lang = "zh" if language.startswith("zh") else "en"
+def fuse(
+    speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: EmotionConfig, language: str = "en"
+) -> Fused:
+    """The fused estimate of one utterance under ``cfg`` (the [emotion] section: weights, thresholds)."""
+    lang = lang_of(language)
     if speech is None and text is None:
         scores = np.zeros(N_LABELS)
         scores[INDEX["unknown"]] = 1.0
@@ -116,27 +110,28 @@ def fuse(speech: EmotionEstimate | None, text: EmotionEstimate | None, cfg: Any 
     return _with_fallback(scores, ws / total, wt / total, rule, cfg, lang)
 
 
-def _arousal_shift(speech: EmotionEstimate, text: EmotionEstimate, cfg: Any, lang: str) -> Fused:
+def _arousal_shift(speech: EmotionEstimate, text: EmotionEstimate, cfg: EmotionConfig, lang: str) -> Fused:
     """The words decide; the voice's arousal (an arousal-only backend) shifts them towards matching emotions."""
     assert speech.arousal is not None
     a = float(np.clip(speech.arousal, -2.0, 2.0)) * float(np.clip(speech.evidence, 0.0, 1.0))
-    k = float(getattr(cfg, "arousal_shift", FusionConfigLike.arousal_shift))
+    k = cfg.arousal_shift
     centred = AROUSAL - float(AROUSAL[: INDEX["other"]].mean())
     scores = text.scores * np.exp(k * a * centred)
     scores = scores / scores.sum()
     return _with_fallback(scores, 0.0, 1.0, "words lead, voice arousal shifts", cfg, lang)
 
 
-def recalibrated(f: Fused, scores: npt.ArrayLike, cfg: Any = None, language: str = "en") -> Fused:
+def recalibrated(f: Fused, scores: npt.ArrayLike, cfg: EmotionConfig, language: str = "en") -> Fused:
     """The fused result with the person's calibrated scores (voiceassist/personal/): label, confidence and
     the fallback action follow the new scores; the weights are kept and the rule says so."""
-    cfg = cfg or FusionConfigLike()
     p = np.asarray(scores, np.float64)
-    lang = "zh" if language.startswith("zh") else "en"
+    lang = lang_of(language)
     return _with_fallback(p / p.sum(), f.speech_weight, f.text_weight, f"{f.rule}; personal calibration", cfg, lang)
 
 
-def _with_fallback(scores: npt.NDArray[np.float64], ws: float, wt: float, rule: str, cfg: Any, lang: str) -> Fused:
+def _with_fallback(
+    scores: npt.NDArray[np.float64], ws: float, wt: float, rule: str, cfg: EmotionConfig, lang: str
+) -> Fused:
     label = LABELS[int(np.argmax(scores))]
     action: str | None = None
     if label == "unknown":

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voiceassist.emotion import EmotionEstimate, EmotionModelError
+from voiceassist.emotion.base import EmotionEstimate, EmotionModelError
 from voiceassist.emotion.labels import INDEX, LABELS, MAIN_LABELS, N_LABELS
-from voiceassist.lang import has_cjk
+from voiceassist.lang import is_zh
 from voiceassist.paths import resources_dir
 
 KIND = "embedded-head"
@@ -274,10 +274,6 @@ class E5Encoder:
         return np.asarray(out, dtype=np.float32).reshape(len(texts), E5_DIM)
 
 
-def is_zh(text: str, language: str) -> bool:
-    return language == "zh" or has_cjk(text)  # the lexicon backend's rule
-
-
 def lexicon_features(est: EmotionEstimate, zh: bool, zh_words: dict[str, Any]) -> Matrix:
     """The 12 lexicon features of one sentence from the lexicon backend's estimate."""
     negated = any(
@@ -310,7 +306,7 @@ class Featurizer:
             self.load()
         ests = [self.lexicon.analyze(t, lang) for t, lang in zip(texts, languages, strict=True)]
         rows = [
-            lexicon_features(e, is_zh(t, lang), self._zh_words)
+            lexicon_features(e, is_zh(lang, t), self._zh_words)
             for e, t, lang in zip(ests, texts, languages, strict=True)
         ]
         return (np.stack(rows) if rows else np.zeros((0, N_FEATURES - E5_DIM))), ests

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.audio.chunk import SAMPLE_RATE
-from voiceassist.emotion import EmotionEstimate, FloatArray, FrameCurves, smooth_frames
+from voiceassist.emotion.base import EmotionEstimate, FloatArray, FrameCurves, smooth_frames
 from voiceassist.emotion.labels import INDEX, N_LABELS
 
 SR = SAMPLE_RATE

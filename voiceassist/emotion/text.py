@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from voiceassist.emotion import EmotionEstimate, EmotionModelError
+from voiceassist.emotion.base import EmotionEstimate, EmotionModelError
 from voiceassist.emotion.labels import INDEX, LABELS, N_LABELS, text_label_to_label
-from voiceassist.lang import has_cjk
+from voiceassist.lang import lang as lang_of
 from voiceassist.paths import resources_dir
 
 if sys.version_info >= (3, 11):
@@ -202,7 +202,7 @@ class LexiconTextBackend:
         if self._lex is None:
             self.load()
         assert self._lex is not None
-        lang = "zh" if (language == "zh" or has_cjk(text)) else "en"
+        lang = lang_of(language, text)
         lex = self._lex[lang]
         words, ints, negs = lex["words"], lex["intensifiers"], lex["negators"]
         toks = _tokens(text, lang)

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.emotion.labels import INDEX, MAIN_LABELS
+from voiceassist.lang import lang as lang_of
 
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
@@ -62,7 +63,7 @@ class AskPolicy:
         unsure = p[INDEX[a]] < self.below_confidence and p[INDEX[a]] - p[INDEX[b]] < CLOSE
         if not (unsure or near_alert):
             return None
-        lang = "zh" if language.startswith("zh") else "en"
+        lang = lang_of(language)
         self.asked += 1
         self.pending = (segment_id, a, b)
         return QUESTION[lang].format(a=WORDS[lang][a][0], b=WORDS[lang][b][0])
@@ -74,7 +75,7 @@ class AskPolicy:
             return None
         seg, a, b = self.pending
         self.pending = None
-        lang = "zh" if language.startswith("zh") else "en"
+        lang = lang_of(language)
         low = text.lower()
         named = [lab for lab in (a, b) if any(_says(low, w, lang) for w in WORDS[lang][lab])]
         return (seg, named[0]) if len(named) == 1 else None

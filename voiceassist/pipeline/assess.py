@@ -26,6 +26,7 @@ from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.fusion import fuse, recalibrated
 from voiceassist.emotion.labels import as_dict
 from voiceassist.events import AlertRaised, Event, FusedEmotion, MoodUpdate, Transcript
+from voiceassist.lang import lang
 from voiceassist.mood import MoodTracker
 from voiceassist.personal.ask import AskPolicy
 from voiceassist.responder import ReplyRequest
@@ -73,8 +74,7 @@ class Utterance:
     def language(self, configured: str) -> str:
         """The utterance's language, one rule for everything downstream (fusion messages, replies)."""
         tr = self.transcript if isinstance(self.transcript, Transcript) else None
-        lang = tr.language if tr is not None else configured
-        return "zh" if lang == "zh" else "en"
+        return lang(tr.language, tr.text) if tr is not None else lang(configured)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voiceassist.lang import lang as lang_of
 from voiceassist.reply.compose import Composer, combos, fill, with_who
 from voiceassist.reply.overlap import words
 from voiceassist.reply.reading import KIND, NEGATIVE, Reading, Signals, read
@@ -204,7 +205,7 @@ class ReplyPlanner:
     ) -> ReplyPlan:
         """The reply to one utterance. Everything after ``mood_turns`` is optional: the fused confidence and
         scores, the text backend's keywords, and each side's label and confidence (None: not known)."""
-        lang = "zh" if language.startswith("zh") else "en"
+        lang = lang_of(language)
         if crisis:  # fixed and first: never composed around
             reply = str(self.crisis[lang])
             self.composer.remember(reply)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from voiceassist.lang import lang as lang_of
+
 _LANGS = ("en", "zh")
 
 
@@ -108,7 +110,7 @@ class TopicBook:
 
     def match(self, text: str, language: str, keywords: Iterable[str] = ()) -> TopicMatch | None:
         """The topic of ``text`` (the text backend's ``keywords`` are searched too), or None."""
-        lang = "zh" if language.startswith("zh") else "en"
+        lang = lang_of(language)
         base = _prepare(text, lang)
         extra = _prepare(" , ".join(keywords), lang)
         found: list[tuple[int, int, Topic, str]] = []
@@ -140,7 +142,7 @@ class TopicBook:
 
     def good_news(self, text: str, language: str) -> bool:
         """Good news in the words, not negated just before ("didn't win", "没考上")."""
-        lang = "zh" if language.startswith("zh") else "en"
+        lang = lang_of(language)
         seen = _prepare(text, lang)
         for phrase in self.news_except[lang]:
             seen = seen.replace(phrase, " " * len(phrase))

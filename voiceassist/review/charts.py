@@ -10,8 +10,9 @@ from typing import Any
 
 from voiceassist.emotion.labels import LABEL_COLORS as COLORS
 from voiceassist.emotion.labels import LABELS
+from voiceassist.lang import is_zh
 from voiceassist.review.history import History
-from voiceassist.review.words import is_zh, label_name, t
+from voiceassist.review.words import label_name, t
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei"]
 

@@ -15,8 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from voiceassist.lang import is_zh, lang
 from voiceassist.review.history import History, Period, compare, load_history, previous_range
-from voiceassist.review.words import TEXT, day_text, is_zh, label_name, t, valence_word, volatility_level
+from voiceassist.review.words import TEXT, day_text, label_name, t, valence_word, volatility_level
 
 MAX_TRANSCRIPT_LINES = 400
 
@@ -54,8 +55,8 @@ def report_language(setting: str) -> str:
     """en or zh from a setting (en, zh, zh_CN, auto: the system locale)."""
     if setting == "auto":
         loc = os.environ.get("LC_ALL") or os.environ.get("LANG") or (locale.getlocale()[0] or "")
-        return "zh" if loc.lower().startswith("zh") else "en"
-    return "zh" if is_zh(setting) else "en"
+        return lang(loc)
+    return lang(setting)
 
 
 def _num(x: float | None, signed: bool = True) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from voiceassist.emotion.labels import LABELS, as_dict, valence_arousal
+from voiceassist.lang import is_zh
 from voiceassist.mood import MoodTracker
 
 SENTENCES = {
@@ -78,7 +79,7 @@ def write_sample_history(
     rng = np.random.default_rng(seed)
     end = end or date.today()
     ids: list[int] = []
-    lang = 1 if language.startswith("zh") else 0
+    lang = 1 if is_zh(language) else 0
     for i in range(days):
         d = end - timedelta(days=days - 1 - i)
         if skip_every and i % skip_every == skip_every - 1:

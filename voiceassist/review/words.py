@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from voiceassist.emotion.labels import LABELS_ZH
+from voiceassist.lang import is_zh
 
 # key -> (English, Chinese). Texts with {name} fields are filled with str.format.
 TEXT: dict[str, tuple[str, str]] = {
@@ -115,10 +116,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "[VoiceAssist] {person}的每周情绪报告：{start} 至 {end}",
     ),
 }
-
-
-def is_zh(lang: str) -> bool:
-    return lang.startswith("zh")
 
 
 def t(key: str, lang: str, **fields: object) -> str:

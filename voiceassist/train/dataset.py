@@ -19,7 +19,7 @@ from voiceassist.data.records import LANGS
 from voiceassist.data.step import DataError, read_jsonl
 from voiceassist.emotion.head import sha256_file
 from voiceassist.emotion.labels import LABELS
-from voiceassist.lang import has_cjk
+from voiceassist.lang import lang as lang_of
 from voiceassist.train import TrainError
 
 
@@ -58,7 +58,7 @@ def _check(path: Path, line: int, label: Any, lang: Any, text: Any) -> Example:
     if not isinstance(text, str) or not text.strip():
         raise TrainError(f"{where}: the text is empty or not a string")
     if lang in (None, ""):
-        lang = "zh" if has_cjk(text) else "en"
+        lang = lang_of(text=text)
     if lang not in LANGS:
         raise TrainError(f"{where}: language {lang!r} is not one of {', '.join(LANGS)}")
     return Example(text=text.strip(), lang=str(lang), label=label, line=line)

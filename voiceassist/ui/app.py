@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceassist.config import ConfigError, default_config_path
+from voiceassist.lang import is_zh
 from voiceassist.logs import setup_logging
 from voiceassist.options import EXIT_CONFIG, add_common, config_from_args
 
@@ -128,7 +129,7 @@ def run_app(
         if store is None:  # the data key cannot be had (said in a dialog); nothing was changed
             return EXIT_CONFIG
         store.apply_retention(cfg.store.retention_days)
-    win = MainWindow(cfg, config_path, store, make_source_factory(cfg, file), zh=lang.startswith("zh"))
+    win = MainWindow(cfg, config_path, store, make_source_factory(cfg, file), zh=is_zh(lang))
     win.show()
     privacy.show_caregiver_notice(win, cfg)
     if screenshot is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QLocale, QTranslator
 
+from voiceassist.lang import is_zh
 from voiceassist.paths import resources_dir
 
 if sys.version_info >= (3, 11):
@@ -31,7 +32,7 @@ class TomlTranslator(QTranslator):
 def resolve_language(setting: str) -> str:
     if setting != "auto":
         return setting
-    return "zh_CN" if QLocale.system().name().startswith("zh") else "en"
+    return "zh_CN" if is_zh(QLocale.system().name()) else "en"
 
 
 def load_translator(language: str) -> TomlTranslator | None:

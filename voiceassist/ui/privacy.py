@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voiceassist.lang import is_zh
+
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +33,7 @@ def tr(text: str) -> str:
 def _zh(cfg: Any) -> bool:
     from voiceassist.ui.i18n import resolve_language
 
-    return resolve_language(cfg.ui.language).startswith("zh")
+    return is_zh(resolve_language(cfg.ui.language))
 
 
 class PrivacyBox(QGroupBox):

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from voiceassist.lang import is_zh
 from voiceassist.options import EXIT_FAILED, EXIT_OK
 
 RECORDING = "selftest/hello_en.wav"
@@ -185,7 +186,7 @@ def draw_window(cfg: Any, config_path: Path, recording: Path, home: Path) -> str
     key = data_key(create=True, folder=home / "state" / "voiceassist" / "keys")
     store = SessionStore(home / "data" / "voiceassist" / "sessions.sqlite3", key=key)
     try:
-        win = MainWindow(cfg, config_path, store, lambda: FileSource(recording), zh=lang.startswith("zh"))
+        win = MainWindow(cfg, config_path, store, lambda: FileSource(recording), zh=is_zh(lang))
         win.show()
         for _ in range(5):
             app.processEvents()

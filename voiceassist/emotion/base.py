@@ -1,0 +1,75 @@
+"""What every emotion backend shares: the result types, the backend interfaces, the model error and two
+numeric helpers. Backends import from here (never from the package itself), so the registry that creates
+them (voiceassist/emotion/registry.py) and the backends do not import each other in a circle."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceassist.emotion.estimate import EmotionEstimate, FloatArray, FrameCurves
+
+__all__ = [
+    "EmotionEstimate",
+    "EmotionModelError",
+    "FloatArray",
+    "FrameCurves",
+    "SpeechEmotionBackend",
+    "TextEmotionBackend",
+    "smooth_frames",
+    "softmax",
+]
+
+
+class EmotionModelError(RuntimeError):
+    """A model folder is missing, incomplete or does not match its config; the message says what to do."""
+
+
+class SpeechEmotionBackend(Protocol):
+    name: str
+    description: str
+    embedded: bool
+    frame_rate: float
+
+    def load(self) -> None: ...
+
+    def warmup(self) -> None: ...
+
+    def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
+        """Utterance estimate (with embedding) and frame curves for 16 kHz mono float32 audio."""
+        ...
+
+    def frames(self, audio: FloatArray) -> FrameCurves:
+        """Frame curves only (the live view)."""
+        ...
+
+
+class TextEmotionBackend(Protocol):
+    name: str
+    description: str
+    embedded: bool
+
+    def load(self) -> None: ...
+
+    def analyze(self, text: str, language: str) -> EmotionEstimate: ...
+
+
+def softmax(logits: npt.ArrayLike, axis: int = -1) -> npt.NDArray[np.float64]:
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x)
+    return np.asarray(e / np.sum(e, axis=axis, keepdims=True))
+
+
+def smooth_frames(x: npt.NDArray[Any], width: int) -> npt.NDArray[np.float64]:
+    """Centred moving average over ``width`` frames along axis 0 (edges average what they have)."""
+    x = np.asarray(x, dtype=np.float64)
+    width = min(width, len(x))
+    if width <= 1:
+        return x
+    kernel = np.ones(width)
+    num = np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="same"), 0, x)
+    den = np.convolve(np.ones(len(x)), kernel, mode="same")[:, None]
+    return np.asarray(num / den)
