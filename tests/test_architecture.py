@@ -123,3 +123,72 @@ def test_every_module_has_a_layer():
         me = module_name(path)
         placed = [k for k in LAYERS if k != "voiceassist" and (me == k or me.startswith(k + "."))]
         assert me == "voiceassist" or placed, f"{me} has no layer in LAYERS: add it (and to docs/ARCHITECTURE.md)"
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the voiceassist modules it imports (lazy imports inside functions included). ``from pkg
+    import sub`` is an edge to ``pkg.sub`` alone when ``sub`` is a module (every import of a submodule runs
+    its package's ``__init__``, so that edge says nothing); otherwise to ``pkg``."""
+    known = {module_name(p) for p in SOURCES}
+    graph: dict[str, set[str]] = {}
+    for path in SOURCES:
+        me = module_name(path)
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("voiceassist"):
+                subs = [f"{node.module}.{a.name}" for a in node.names]
+                mods = [m for m in subs if m in known]
+                targets.update(mods)
+                if len(mods) < len(subs):
+                    targets.add(node.module)
+            elif isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name in known)
+        graph[me] = {t for t in targets if t in known and t != me}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles():
+    """Not even through lazy imports: two modules that need each other are one module, or a third is missing."""
+    # a package importing its own submodules is fine; a submodule importing its package back (and so the
+    # package's other submodules) is what makes a circle
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []

@@ -185,7 +185,7 @@ def test_alert_messages_and_the_outbox_hold_no_words_unless_the_caregiver_says(t
 def test_wipe_keeps_the_lock_and_tells_the_caregiver(tmp_path: Path, hook: Hook, monkeypatch: pytest.MonkeyPatch):
     for k in ("DATA", "STATE", "CONFIG"):
         monkeypatch.setenv(f"XDG_{k}_HOME", str(tmp_path / k.lower()))
-    from voiceassist.alerts.service import default_outbox_path
+    from voiceassist.alerts.outbox import default_outbox_path
     from voiceassist.config import Config
     from voiceassist.privacy import keys
     from voiceassist.privacy.wipe import wipe_all

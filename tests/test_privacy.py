@@ -336,7 +336,8 @@ def test_wipe_removes_all_data_and_the_key(tmp_path: Path, monkeypatch: pytest.M
     for k in ("DATA", "STATE", "CONFIG"):
         monkeypatch.setenv(f"XDG_{k}_HOME", str(tmp_path / k.lower()))
     keys.forget_cached()
-    from voiceassist.alerts.service import AlertService, default_outbox_path
+    from voiceassist.alerts.outbox import default_outbox_path
+    from voiceassist.alerts.service import AlertService
     from voiceassist.config import Config
     from voiceassist.logs import setup_logging
     from voiceassist.privacy.wipe import wipe_all

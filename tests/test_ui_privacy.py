@@ -53,9 +53,8 @@ def test_settings_show_the_caregiver_switches_read_only(qtbot, cfg_path: Path): 
 def test_a_change_without_the_pin_is_shown_in_the_window(qtbot, cfg_path: Path, tmp_path: Path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     from voiceassist.alerts.lock import CaregiverLock
-    from voiceassist.alerts.outbox import Outbox
+    from voiceassist.alerts.outbox import Outbox, default_outbox_path
     from voiceassist.alerts.pin import hash_pin
-    from voiceassist.alerts.service import default_outbox_path
     from voiceassist.config_file import edit_config
     from voiceassist.ui.privacy import show_caregiver_notice
 

@@ -237,7 +237,7 @@ def check_caregiver_lock(
 ) -> Tamper | None:
     """At a start: verify the lock (where a caregiver was ever set up) and send pending notices
     (``deliver``: "background" on a daemon thread, "now" before returning, "no")."""
-    from voiceassist.alerts.service import default_outbox_path
+    from voiceassist.alerts.outbox import default_outbox_path
 
     path = outbox_path or default_outbox_path()
     if not alerts_cfg.pin_hash and not path.exists():

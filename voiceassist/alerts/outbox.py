@@ -15,6 +15,14 @@ from typing import Any
 
 from voiceassist.storage.db import Database
 
+
+def default_outbox_path() -> Path:
+    """The alert outbox (and the caregiver record) in the user data dir."""
+    from voiceassist.paths import user_data_dir
+
+    return user_data_dir() / "alerts.sqlite3"
+
+
 MIGRATIONS = [
     # 1: the first schema (IF NOT EXISTS: files made before the schema was versioned upgrade in place)
     """

@@ -19,7 +19,7 @@ from typing import Any
 
 from voiceassist.alerts.channels import Channel, DeliveryError, build_channels
 from voiceassist.alerts.lock import CaregiverLock
-from voiceassist.alerts.outbox import Outbox, StoredAlert
+from voiceassist.alerts.outbox import Outbox, StoredAlert, default_outbox_path
 from voiceassist.alerts.pin import check_pin, hash_pin  # noqa: F401 (where callers import them from)
 from voiceassist.alerts.policy import AlertDecision, CrisisDetector, CrisisMatch, CrisisPolicy, VolatilityPolicy
 from voiceassist.logs import redact
@@ -33,12 +33,6 @@ _SUMMARY = {
     "crisis:violence": "{who} said something about hurting someone",
     "test": "Test alert from VoiceAssist: this channel works",
 }
-
-
-def default_outbox_path() -> Path:
-    from voiceassist.paths import user_data_dir
-
-    return user_data_dir() / "alerts.sqlite3"
 
 
 class AlertService:

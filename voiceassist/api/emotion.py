@@ -16,7 +16,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from voiceassist.api.engine import Engine, Language
+from voiceassist.api.engine import Engine, Language, check_language
 from voiceassist.api.uploads import open_recording, safe_name, save_upload
 from voiceassist.eventjson import dumps
 
@@ -77,8 +77,6 @@ async def audio_emotion(
     language: Annotated[str | None, Form(description="spoken language (default: the server's asr.language)")] = None,
 ) -> Response:
     engine: Engine = request.app.state.engine
-    from voiceassist.api.transcribe import check_language
-
     lang = check_language(language)
     folder = engine.scratch()
     try:

@@ -28,11 +28,20 @@ from voiceassist.audio.chunk import AudioChunk
 from voiceassist.batch.models import ModelSet
 from voiceassist.config import Config
 from voiceassist.events import Event, StageReady
+from voiceassist.lang import parse_code
 from voiceassist.session import Session
 
 T = TypeVar("T")
 Language = Literal["en", "zh"]
 CLIPS_KEPT = 256
+
+
+def check_language(language: str | None) -> Language | None:
+    """ "en" or "zh" (en-US, zh-CN... too), or None for the server's setting (auto: detected); 400 otherwise."""
+    try:
+        return parse_code(language)
+    except ValueError as e:
+        raise ApiError(400, "unsupported_language", str(e), "language") from None
 
 
 class Guarded:

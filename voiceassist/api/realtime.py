@@ -25,7 +25,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from voiceassist.api.engine import Engine, Language
+from voiceassist.api.engine import Engine, Language, check_language
 from voiceassist.api.errors import ApiError, error_body
 from voiceassist.audio.base import AudioInputError
 from voiceassist.audio.push import PushSource, pcm16_from_bytes
@@ -111,8 +111,6 @@ class Live:
         await run_in_threadpool(self.session.start)
 
     def update(self, msg: dict[str, Any]) -> None:
-        from voiceassist.api.transcribe import check_language
-
         if self.session is not None:
             raise ApiError(400, "session_started", "session.update must come before the first audio")
         conf = msg.get("session", msg)

@@ -17,23 +17,14 @@ from starlette.concurrency import run_in_threadpool
 
 from voiceassist.api import formats
 from voiceassist.api.emotion import analyze_upload
-from voiceassist.api.engine import Engine, Language
+from voiceassist.api.engine import Engine, Language, check_language
 from voiceassist.api.errors import ApiError, error_body
 from voiceassist.api.uploads import open_recording, safe_name, save_upload
 from voiceassist.eventjson import dumps
 from voiceassist.events import Event, FusedEmotion, SpeechEmotion, Transcript
-from voiceassist.lang import parse_code
 
 router = APIRouter(tags=["audio"])
 Format = Literal["json", "text", "srt", "vtt", "verbose_json"]
-
-
-def check_language(language: str | None) -> Literal["en", "zh"] | None:
-    """ "en" or "zh" (en-US, zh-CN... too), or None for the server's setting (auto: detected); 400 otherwise."""
-    try:
-        return parse_code(language)
-    except ValueError as e:
-        raise ApiError(400, "unsupported_language", str(e), "language") from None
 
 
 @router.post("/v1/audio/transcriptions", summary="Transcribe a recording (OpenAI-compatible), with emotion on request")

@@ -49,8 +49,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     if args.alerts_command in ("status", "test"):
         return _service_command(args, cfg)
     from voiceassist.alerts.lock import CaregiverLock
-    from voiceassist.alerts.outbox import Outbox
-    from voiceassist.alerts.service import default_outbox_path
+    from voiceassist.alerts.outbox import Outbox, default_outbox_path
 
     box = Outbox(args.outbox or default_outbox_path())
     lock = CaregiverLock(box)

@@ -62,7 +62,7 @@ def _store_path(cfg: Any) -> Path:
 
 
 def cmd_status(args: argparse.Namespace, cfg: Any) -> int:
-    from voiceassist.alerts.service import default_outbox_path
+    from voiceassist.alerts.outbox import default_outbox_path
     from voiceassist.paths import app_dirs
     from voiceassist.privacy.consent import switches
     from voiceassist.privacy.keys import KeyStore

@@ -40,8 +40,7 @@ def wipe_all(
 ) -> WipeReport:
     """Remove it all (the stores must be closed by their owners first). Returns what was removed."""
     from voiceassist.alerts.lock import CaregiverLock, alerts_config_from
-    from voiceassist.alerts.outbox import Outbox
-    from voiceassist.alerts.service import default_outbox_path
+    from voiceassist.alerts.outbox import Outbox, default_outbox_path
     from voiceassist.paths import user_log_dir
     from voiceassist.privacy.keys import DataKeyError, KeyStore
     from voiceassist.storage.sessions import default_store_path

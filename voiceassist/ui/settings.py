@@ -144,7 +144,7 @@ class SettingsTab(QWidget):
         self.set_unlocked(False)
 
         self.models_box = self._models_section(cfg)
-        from voiceassist.alerts.service import default_outbox_path
+        from voiceassist.alerts.outbox import default_outbox_path
         from voiceassist.ui.privacy import PrivacyBox, wipe_from_window
 
         self.outbox_path = default_outbox_path()
