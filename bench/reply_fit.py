@@ -21,8 +21,8 @@ Run:  .venv/bin/python bench/reply_fit.py [--show] [--seed N] [--seeds K]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
-import inspect
 import json
 import re
 import subprocess
@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from voiceassist.emotion.fusion import FALLBACK_RESPONSES  # noqa: E402
+from voiceassist.reply.request import ReplyRequest  # noqa: E402
 
 CASES = ROOT / "tests" / "data" / "reply_fit_cases.jsonl"
 REPLIES = ROOT / "voiceassist" / "resources" / "replies"
@@ -111,15 +112,15 @@ def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
 
 
 def run(planner: Any, cases: list[dict[str, Any]]) -> list[Any]:
-    """Every case through ``planner`` in order; the arguments its ``plan`` does not take are left out."""
-    accepted = set(inspect.signature(planner.plan).parameters)
+    """Every case through ``planner`` in order."""
+    accepted = {f.name for f in dataclasses.fields(ReplyRequest)}
     plans = []
     for c in cases:
         kwargs = {k: c.get(k) for k in PLAN_ARGS if k in accepted and c.get(k) is not None}
         action = c.get("fallback_action")
         if action and "suggested_response" in accepted:
             kwargs["suggested_response"] = FALLBACK_RESPONSES[action][c["language"]]
-        plans.append(planner.plan(c["label"], c["text"], c["language"], **kwargs))
+        plans.append(planner.plan(ReplyRequest(c["text"], c["language"], c["label"], **kwargs)))
     return plans
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from voiceassist.paths import resources_dir
 from voiceassist.reply.planner import ReplyPlanner, content_filter
+from voiceassist.reply.request import ReplyRequest
 
 REPLIES = resources_dir() / "replies"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -34,14 +35,16 @@ def planner() -> ReplyPlanner:
 )
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_strategy_per_emotion_and_language(planner: ReplyPlanner, label: str, tone: str, lang: str):
-    plan = planner.plan(label, "hmm", lang)
+    plan = planner.plan(ReplyRequest("hmm", lang, label))
     assert plan.tone == tone and plan.strategy == label and plan.source == "strategy"
     assert bool(CJK.search(plan.text)) == (lang == "zh")
     assert plan.text in planner.tones[label][lang]
 
 
 def test_unknown_and_other_ask_to_repeat_or_clarify(planner: ReplyPlanner):
-    plan = planner.plan("unknown", "", "zh", fallback_action="ask_to_repeat", suggested_response="能再说一遍吗？")
+    plan = planner.plan(
+        ReplyRequest("", "zh", "unknown", fallback_action="ask_to_repeat", suggested_response="能再说一遍吗？")
+    )
     assert plan.source == "fallback" and plan.text == "能再说一遍吗？"
 
 
@@ -63,13 +66,13 @@ def test_unknown_and_other_ask_to_repeat_or_clarify(planner: ReplyPlanner):
     ],
 )
 def test_content_intents(planner: ReplyPlanner, text: str, lang: str, intent: str):
-    plan = planner.plan("neutral", text, lang)
+    plan = planner.plan(ReplyRequest(text, lang, "neutral"))
     assert plan.intent == intent and plan.source == "intent"
     assert bool(CJK.search(plan.text)) == (lang == "zh")
 
 
 def test_intent_keeps_the_tone_opener_for_negative_emotions(planner: ReplyPlanner):
-    plan = planner.plan("sad", "我最近一直失眠", "zh")
+    plan = planner.plan(ReplyRequest("我最近一直失眠", "zh", "sad"))
     assert plan.intent == "insomnia" and plan.tone == "empathetic"
     assert plan.text.startswith(planner.tones["sad"]["opener_zh"])
 
@@ -77,20 +80,22 @@ def test_intent_keeps_the_tone_opener_for_negative_emotions(planner: ReplyPlanne
 def test_no_identical_reply_twice_in_a_row(planner: ReplyPlanner):
     last = None
     for _ in range(30):
-        text = planner.plan("sad", "", "en").text
+        text = planner.plan(ReplyRequest("", "en", "sad")).text
         assert text != last
         last = text
 
 
 def test_low_mood_is_not_answered_with_cheerfulness(planner: ReplyPlanner):
-    assert planner.plan("happy", "", "en", mood_valence=-0.5, mood_turns=4).tone == "gentle"
-    assert planner.plan("happy", "", "en", mood_valence=-0.5, mood_turns=1).tone == "cheerful"  # one sad turn
-    assert planner.plan("happy", "", "en", mood_valence=0.2, mood_turns=5).tone == "cheerful"
+    assert planner.plan(ReplyRequest("", "en", "happy", mood_valence=-0.5, mood_turns=4)).tone == "gentle"
+    assert (
+        planner.plan(ReplyRequest("", "en", "happy", mood_valence=-0.5, mood_turns=1)).tone == "cheerful"
+    )  # one sad turn
+    assert planner.plan(ReplyRequest("", "en", "happy", mood_valence=0.2, mood_turns=5)).tone == "cheerful"
 
 
 def test_crisis_gets_the_fixed_reply_in_the_person_language(planner: ReplyPlanner):
-    en = planner.plan("sad", "I want to die", "en", crisis=True)
-    zh = planner.plan("happy", "我不想活了", "zh", crisis=True)
+    en = planner.plan(ReplyRequest("I want to die", "en", "sad", crisis=True))
+    zh = planner.plan(ReplyRequest("我不想活了", "zh", "happy", crisis=True))
     assert en.source == zh.source == "crisis" and en.tone == "calm"
     assert "988" in en.text and "12356" in zh.text
 

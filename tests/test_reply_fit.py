@@ -19,6 +19,7 @@ from voiceassist.reply.compose import Composer, join
 from voiceassist.reply.overlap import doubled_opening, history_clash, ngrams, parts_clash, shared_phrases
 from voiceassist.reply.planner import ReplyPlanner, content_filter
 from voiceassist.reply.reading import Signals, read
+from voiceassist.reply.request import ReplyRequest
 
 REPLIES = resources_dir() / "replies"
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,17 +219,17 @@ def test_reading_of_voice_and_words():
 # -- the planner on the examples ---------------------------------------------------------------
 def test_boss_yelled_is_answered_about_work_even_when_unsure(planner: ReplyPlanner):
     fb = "ask_to_clarify"
-    en = planner.plan(
-        "neutral", "I have a terrible day at work, my boss yelled at me.", "en", confidence=0.28,
-        fallback_action=fb, suggested_response=FALLBACK_RESPONSES[fb]["en"], keywords=["terrible", "yelled"],
-    )  # fmt: skip
+    en = planner.plan(ReplyRequest(
+        "I have a terrible day at work, my boss yelled at me.", "en", "neutral", confidence=0.28,
+        fallback_action=fb, suggested_response=FALLBACK_RESPONSES[fb]["en"], keywords=("terrible", "yelled"),
+    ))  # fmt: skip
     assert en.strategy == "clarify_named" and en.topic == "work" and en.source == "fallback"
     assert re.search(r"\b(boss|work)\b", en.text) and "frustrating" in en.text and "upsetting" in en.text
     assert en.text.endswith("?") and "not sure I understood" not in en.text
-    zh = planner.plan(
-        "neutral", "我今天被老板骂了，好烦。", "zh", confidence=0.25, fallback_action=fb,
+    zh = planner.plan(ReplyRequest(
+        "我今天被老板骂了，好烦。", "zh", "neutral", confidence=0.25, fallback_action=fb,
         suggested_response=FALLBACK_RESPONSES[fb]["zh"],
-    )  # fmt: skip
+    ))  # fmt: skip
     assert zh.strategy == "clarify_named" and ("工作" in zh.text or "老板" in zh.text)
     assert "生气" in zh.text and "难过" in zh.text and zh.text.endswith("？")
 
@@ -236,21 +237,27 @@ def test_boss_yelled_is_answered_about_work_even_when_unsure(planner: ReplyPlann
 def test_lonely_reply_has_no_doubled_opening():
     for seed in range(30):
         p = ReplyPlanner(REPLIES, seed=seed)
-        plan = p.plan("sad", "I feel so lonely since my friend moved away.", "en", keywords=["lonely", "friend"])
+        plan = p.plan(
+            ReplyRequest("I feel so lonely since my friend moved away.", "en", "sad", keywords=("lonely", "friend"))
+        )
         assert plan.tone == "empathetic" and not doubled_opening(plan.text, "en"), plan.text
         assert plan.text.lower().count("sorry") <= 1 and re.search(r"lonel|alone", plan.text.lower())
 
 
 def test_good_news_gets_joy_even_when_surprise_narrowly_wins(planner: ReplyPlanner):
-    plan = planner.plan("surprised", "Wow, I just won the lottery, this is amazing.", "en", confidence=0.33)
+    plan = planner.plan(
+        ReplyRequest("Wow, I just won the lottery, this is amazing.", "en", "surprised", confidence=0.33)
+    )
     assert plan.tone == "cheerful" and plan.strategy == "happy"
-    plan = planner.plan("surprised", "天啊，他们给我准备了惊喜！", "zh", scores={"surprised": 0.36, "happy": 0.31})
+    plan = planner.plan(
+        ReplyRequest("天啊，他们给我准备了惊喜！", "zh", "surprised", scores={"surprised": 0.36, "happy": 0.31})
+    )
     assert plan.tone == "cheerful"
-    plan = planner.plan("surprised", "I didn't expect the parcel so early.", "en", confidence=0.6)
+    plan = planner.plan(ReplyRequest("I didn't expect the parcel so early.", "en", "surprised", confidence=0.6))
     assert plan.tone == "curious"  # plain surprise stays curious
-    low = planner.plan("surprised", "I won a prize", "en", mood_valence=-0.5, mood_turns=5)
+    low = planner.plan(ReplyRequest("I won a prize", "en", "surprised", mood_valence=-0.5, mood_turns=5))
     assert low.tone == "gentle"  # the low-mood rule still holds
-    sad = planner.plan("sad", "I didn't win, again.", "en", confidence=0.6)
+    sad = planner.plan(ReplyRequest("I didn't win, again.", "en", "sad", confidence=0.6))
     assert sad.tone == "empathetic"
 
 
@@ -259,23 +266,25 @@ def test_crisis_stays_fixed_and_first(planner: ReplyPlanner):
         ("My boss fired me and I won the lottery but I want to die", "en"),
         ("我不想活了，工作也丢了", "zh"),
     ):
-        plan = planner.plan("surprised", text, lang, crisis=True, fallback_action="ask_to_clarify", speech_label="sad")
+        plan = planner.plan(
+            ReplyRequest(text, lang, "surprised", crisis=True, fallback_action="ask_to_clarify", speech_label="sad")
+        )
         assert plan.source == "crisis" and plan.text == str(planner.crisis[lang]) and plan.topic is None
 
 
 def test_disagreement_without_a_topic_names_the_voice(planner: ReplyPlanner):
-    plan = planner.plan(
-        "surprised", "Everything is fine I guess.", "en", confidence=0.37, speech_label="sad",
-        speech_confidence=0.5, text_label="surprised", text_confidence=0.58,
-    )  # fmt: skip
+    plan = planner.plan(ReplyRequest(
+        "Everything is fine I guess.", "en", "surprised", confidence=0.37,
+        speech_label="sad", speech_confidence=0.5, text_label="surprised", text_confidence=0.58,
+    ))  # fmt: skip
     assert plan.source == "fallback" and "down" in plan.text
-    generic = planner.plan("neutral", "Hmm.", "en", fallback_action="ask_to_clarify")
+    generic = planner.plan(ReplyRequest("Hmm.", "en", "neutral", fallback_action="ask_to_clarify"))
     assert generic.source == "fallback" and generic.text.endswith("?")
 
 
 def test_a_loss_in_a_flat_voice_gets_empathy_not_a_question(planner: ReplyPlanner):
     for text, lang in (("My dog died yesterday.", "en"), ("我养的猫昨天死了。", "zh")):
-        plan = planner.plan("neutral", text, lang, confidence=0.36)
+        plan = planner.plan(ReplyRequest(text, lang, "neutral", confidence=0.36))
         assert plan.tone == "empathetic" and plan.topic == "loss", plan.text
 
 
@@ -290,7 +299,7 @@ def test_a_loss_in_a_flat_voice_gets_empathy_not_a_question(planner: ReplyPlanne
 )
 def test_the_same_thing_said_again_and_again_never_repeats(label: str, text: str, lang: str):
     p = ReplyPlanner(REPLIES, seed=7)
-    texts = [p.plan(label, text, lang).text for _ in range(12)]
+    texts = [p.plan(ReplyRequest(text, lang, label)).text for _ in range(12)]
     for i, t in enumerate(texts):
         assert not doubled_opening(t, lang), t
         for old in texts[max(0, i - 3) : i]:
@@ -326,8 +335,10 @@ def test_a_folder_without_the_new_data_still_plans(tmp_path: Path):
         shutil.copy(REPLIES / name, tmp_path / name)
     p = ReplyPlanner(tmp_path, seed=1)
     plan = p.plan(
-        "neutral", "My sister yelled at me.", "en", fallback_action="ask_to_clarify", suggested_response="Hm?"
+        ReplyRequest(
+            "My sister yelled at me.", "en", "neutral", fallback_action="ask_to_clarify", suggested_response="Hm?"
+        )
     )
     assert plan.source == "fallback" and plan.text == "Hm?" and plan.topic is None  # no topics here
-    assert p.plan("sad", "I feel lost", "en", confidence=0.6).text in p.tones["sad"]["en"]
-    assert p.plan("sad", "I can't sleep", "en").intent == "insomnia"
+    assert p.plan(ReplyRequest("I feel lost", "en", "sad", confidence=0.6)).text in p.tones["sad"]["en"]
+    assert p.plan(ReplyRequest("I can't sleep", "en", "sad")).intent == "insomnia"

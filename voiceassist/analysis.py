@@ -71,7 +71,7 @@ def analyze(
         min_language_probability=cfg.asr.min_language_probability,
         languages=cfg.asr.languages,
     )
-    warnings = list(getattr(source, "warnings", []) or [])
+    warnings = list(source.warnings)
     if warnings:
         doc["warnings"] = warnings
     if embeddings is not None:

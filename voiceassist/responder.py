@@ -14,8 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from voiceassist.config import Config
 from voiceassist.events import BargeIn, Event, PlaybackEnded, PlaybackStarted, Reply, StageReady
 from voiceassist.paths import resources_dir
 from voiceassist.reply.planner import ReplyPlanner
+from voiceassist.reply.request import ReplyRequest
 from voiceassist.worker import Worker
 
 if TYPE_CHECKING:
@@ -32,34 +32,6 @@ if TYPE_CHECKING:
     from voiceassist.voices import VoiceSet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ReplyRequest:
-    segment_id: int
-    text: str
-    language: str
-    label: str
-    fallback_action: str | None
-    suggested_response: str | None
-    mood_valence: float | None
-    mood_turns: int
-    speech_end_at: float
-    crisis: bool = False
-    """A crisis phrase was heard: the fixed, careful reply (never a generated one)."""
-    # What the reply planner uses to fit the reply to what was said (each optional: None/empty = not known).
-    confidence: float | None = None
-    """The fused confidence (FusedEmotion.confidence)."""
-    scores: Mapping[str, float] | None = None
-    """The fused scores by label (labels.as_dict(FusedEmotion.scores)): "surprised" with happy close behind."""
-    keywords: tuple[str, ...] = ()
-    """The text backend's emotion words (EmotionEstimate.keywords of the text estimate)."""
-    speech_label: str | None = None
-    speech_confidence: float | None = None
-    """The voice's own reading (the speech estimate's label and confidence)."""
-    text_label: str | None = None
-    text_confidence: float | None = None
-    """The words' own reading (the text estimate's label and confidence; None when it had no evidence)."""
 
 
 class Responder:
@@ -153,24 +125,7 @@ class Responder:
         """The reply to one utterance (planner, then the generative backend when loaded). ``history``: the
         conversation's earlier (said, answered) pairs, when the caller keeps them (the API's chat); by
         default this responder's own last three."""
-        crisis = req.crisis  # detected once, by the assessment stage
-        plan = self.planner.plan(
-            req.label,
-            req.text,
-            req.language,
-            crisis=crisis,
-            fallback_action=req.fallback_action,
-            suggested_response=req.suggested_response,
-            mood_valence=req.mood_valence,
-            mood_turns=req.mood_turns,
-            confidence=req.confidence,
-            scores=req.scores,
-            keywords=req.keywords,
-            speech_label=req.speech_label,
-            speech_confidence=req.speech_confidence,
-            text_label=req.text_label,
-            text_confidence=req.text_confidence,
-        )
+        plan = self.planner.plan(req)  # crisis: detected once, by the assessment stage
         text, source, note = plan.text, plan.source, None
         if self._gen is not None and plan.source in ("strategy", "intent") and req.text:
             pairs = list(self._history) if history is None else history[-3:]

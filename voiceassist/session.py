@@ -132,7 +132,7 @@ class Session:
         if store is not None:
             from voiceassist.storage import StoreRecorder
 
-            name = source_name or getattr(source, "describe", lambda: type(source).__name__)()
+            name = source_name or source.describe()
             self.recorder = StoreRecorder(
                 store,
                 name,
@@ -144,7 +144,7 @@ class Session:
             self.bus.subscribe(self._writer)  # first subscriber: the store is written before others hear the end
         active = cfg.emotion.enabled
         if speak is None:
-            speak = cfg.tts.enabled and bool(getattr(source, "realtime", True))
+            speak = cfg.tts.enabled and source.realtime
         self.responder: Any = None
         if active and cfg.reply.enabled:
             from voiceassist.responder import Responder

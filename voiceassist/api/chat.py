@@ -17,8 +17,9 @@ from pydantic import BaseModel, Field
 
 from voiceassist.api.engine import Engine
 from voiceassist.api.errors import ApiError
-from voiceassist.emotion.labels import LABELS, as_dict
+from voiceassist.emotion.labels import LABELS
 from voiceassist.lang import lang as lang_of
+from voiceassist.reply.request import ReplyRequest
 
 router = APIRouter(tags=["chat"])
 MAX_MESSAGES = 200
@@ -63,100 +64,49 @@ def history_of(messages: list[Message]) -> list[tuple[str, str]]:
     return pairs
 
 
-def reading(engine: Engine, ext: Extension | None, text: str, lang: str) -> dict[str, Any]:
-    """The emotion the reply is fitted to: given, from a clip, or read from the words (fused as the pipeline
-    does, so an unsure reading asks to clarify)."""
+def request_for(engine: Engine, ext: Extension | None, text: str, crisis: bool) -> tuple[ReplyRequest, str]:
+    """The reply request and where its emotion came from: given, a clip's last utterance, or read from the
+    words (fused as the pipeline does, so an unsure reading asks to clarify)."""
+    lang = lang_of(text=text)
     if ext is not None and ext.clip_id:
         clip = engine.clip(ext.clip_id)
         if clip is None:
             raise ApiError(
                 404, "clip_not_found", f"no clip {ext.clip_id!r} here (clips are kept in memory, the last 256)"
             )
-        seg = clip["segment"]
-        if seg is None:
+        fused = clip["fused"]
+        if fused is None:
             raise ApiError(
                 400, "clip_without_emotion", "that clip has no utterance with an emotion", "voiceassist.clip_id"
             )
-        emo = seg["emotion"]
-        fused, speech, words = emo["fused"], emo.get("speech") or {}, emo.get("text") or {}
-        return {
-            "label": fused["label"],
-            "confidence": fused["confidence"],
-            "scores": fused["scores"],
-            "source": "clip",
-            "fallback_action": emo.get("fallback_action"),
-            "suggested_response": emo.get("suggested_response"),
-            "keywords": tuple(words.get("keywords", ())),
-            "speech": (speech.get("label"), speech.get("confidence")),
-            "text": (words.get("label"), words.get("confidence")),
-        }
+        req = ReplyRequest.from_fusion(text, lang, fused, fused.speech, fused.text, crisis=crisis)
+        return req, "clip"
     if ext is not None and ext.emotion:
         if ext.emotion not in LABELS:
             raise ApiError(400, "unknown_emotion", f"emotion must be one of {', '.join(LABELS)}", "voiceassist.emotion")
         conf = 1.0 if ext.confidence is None else ext.confidence
-        return {
-            "label": ext.emotion,
-            "confidence": conf,
-            "scores": None,
-            "source": "given",
-            "fallback_action": None,
-            "suggested_response": None,
-            "keywords": (),
-            "speech": (None, None),
-            "text": (None, None),
-        }
+        return ReplyRequest(text, lang, ext.emotion, confidence=conf, crisis=crisis), "given"
     from voiceassist.emotion.fusion import fuse
 
     est = engine.text_emotion(text, lang) if text.strip() else None
-    f = fuse(None, est, engine.cfg.emotion, lang)
-    return {
-        "label": f.label,
-        "confidence": round(f.confidence, 4),
-        "scores": as_dict(f.scores),
-        "source": "text",
-        "fallback_action": f.fallback_action,
-        "suggested_response": f.suggested_response,
-        "keywords": tuple(est.keywords) if est is not None else (),
-        "speech": (None, None),
-        "text": (est.label, est.confidence) if est is not None and est.evidence > 0 else (None, None),
-    }
+    return ReplyRequest.from_fusion(
+        text, lang, fuse(None, est, engine.cfg.emotion, lang), None, est, crisis=crisis
+    ), "text"
 
 
 def answer(engine: Engine, body: ChatRequest) -> dict[str, Any]:
     """The completion document (runs on a worker thread: the text model and the planner are called here)."""
-    from voiceassist.responder import ReplyRequest
-
     users = [m for m in body.messages if m.role == "user"]
     if not users:
         raise ApiError(400, "no_user_message", "messages needs at least one message with role 'user'", "messages")
     text = text_of(users[-1])
     if len(text) > MAX_CHARS:
         raise ApiError(400, "message_too_long", f"the last user message is over {MAX_CHARS} characters", "messages")
-    lang = lang_of(text=text)
-    r = reading(engine, body.voiceassist, text, lang)
     crisis = bool(engine.crisis().detect(text)) if text else False
-    req = ReplyRequest(
-        segment_id=0,
-        text=text,
-        language=lang,
-        label=r["label"],
-        fallback_action=r["fallback_action"],
-        suggested_response=r["suggested_response"],
-        mood_valence=None,
-        mood_turns=0,
-        speech_end_at=0.0,
-        crisis=crisis,
-        confidence=r["confidence"],
-        scores=r["scores"],
-        keywords=r["keywords"],
-        speech_label=r["speech"][0],
-        speech_confidence=r["speech"][1],
-        text_label=r["text"][0],
-        text_confidence=r["text"][1],
-    )
+    req, source = request_for(engine, body.voiceassist, text, crisis)
     reply = engine.reply(req, history_of(body.messages))
     extension = {
-        "emotion": {"label": r["label"], "confidence": r["confidence"], "source": r["source"]},
+        "emotion": {"label": req.label, "confidence": req.confidence, "source": source},
         "tone": reply.tone,
         "strategy": reply.strategy,
         "intent": reply.intent,

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from voiceassist.api.engine import Engine, Language, check_language
 from voiceassist.api.uploads import open_recording, safe_name, save_upload
 from voiceassist.eventjson import dumps
+from voiceassist.events import Event, FusedEmotion
 
 router = APIRouter(tags=["audio"])
 
@@ -83,10 +84,18 @@ async def audio_emotion(
         name = safe_name(file.filename)
         path = await save_upload(file, folder)
         emb_dir = folder / "embeddings" if embeddings else None
+        fused: list[FusedEmotion] = []
+
+        def keep(ev: Event) -> None:  # on the pipeline's thread: only kept
+            if isinstance(ev, FusedEmotion):
+                fused.append(ev)
+
         doc = await engine.run(
-            lambda: analyze_upload(engine, path, name, frames=granularity == "frame", embeddings=emb_dir, language=lang)
+            lambda: analyze_upload(
+                engine, path, name, frames=granularity == "frame", embeddings=emb_dir, language=lang, on_event=keep
+            )
         )
-        clip_id = engine.remember_clip(doc)
+        clip_id = engine.remember_clip(fused[-1] if fused else None)
         headers = {"X-Clip-Id": clip_id}
         if emb_dir is None:
             return JSONResponse(_plain(doc), headers=headers)

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -27,7 +27,7 @@ from voiceassist.audio.base import AudioSource, SourceInfo
 from voiceassist.audio.chunk import AudioChunk
 from voiceassist.batch.models import ModelSet
 from voiceassist.config import Config
-from voiceassist.events import Event, StageReady
+from voiceassist.events import Event, FusedEmotion, StageReady
 from voiceassist.lang import parse_code
 from voiceassist.session import Session
 
@@ -88,15 +88,18 @@ class Capped(AudioSource):
         self.max_s = max_s
         self.cancel = cancel or threading.Event()
         self.cut = False
-        self.realtime = bool(getattr(inner, "realtime", False))
+        self.realtime = inner.realtime
 
     def open(self) -> SourceInfo:
         self.info = self.inner.open()
         return self.info
 
     @property
-    def warnings(self) -> list[str]:
-        return list(getattr(self.inner, "warnings", []) or [])
+    def warnings(self) -> Sequence[str]:  # type: ignore[override]
+        return self.inner.warnings
+
+    def describe(self) -> str:
+        return self.inner.describe()
 
     @property
     def overflows(self) -> int:  # type: ignore[override]
@@ -272,17 +275,11 @@ class Engine:
         return self._crisis
 
     # -- clips: an analysed recording's emotion, by id, for chat -----------------------------------
-    def remember_clip(self, doc: dict[str, Any]) -> str:
+    def remember_clip(self, fused: FusedEmotion | None) -> str:
+        """Keep a recording's emotion (its last utterance's FusedEmotion, None when it had none) for chat."""
         clip_id = "clip_" + secrets.token_hex(8)
-        emotional = [s for s in doc.get("segments", []) if s.get("emotion")]
-        last = emotional[-1] if emotional else None
-        entry = {
-            "created": time.time(),
-            "segment": last,
-            "text": " ".join(s["text"] for s in doc["segments"] if s["text"]),
-        }
         with self._clips_lock:
-            self._clips[clip_id] = entry
+            self._clips[clip_id] = {"created": time.time(), "fused": fused}
             while len(self._clips) > CLIPS_KEPT:
                 self._clips.popitem(last=False)
         return clip_id

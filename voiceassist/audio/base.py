@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,10 +55,27 @@ class Resampler:
 
 class AudioSource(ABC):
     """A stream of AudioChunks. ``chunks()`` may be called once; it returns when the audio ends or
-    ``stop`` is set, and raises AudioInputError when the input fails (after yielding what it had)."""
+    ``stop`` is set, and raises AudioInputError when the input fails (after yielding what it had).
+
+    What the pipeline and the front ends read of every source, declared here once:
+
+    - ``realtime``: the audio arrives at the pace it was spoken (a microphone, a stream, a file replayed
+      live). Live audio gets level meters, partial transcripts and the adaptive end of turn; audio read at
+      full speed is segmented the same way on every machine.
+    - ``warnings``: problems that did not stop the reading (a truncated file), each a sentence; known once
+      the audio has been read.
+    - ``describe()``: what the source is, in words, for the session's record and the status line.
+    - ``overflows``: blocks dropped because the reader could not keep up (live sources).
+    """
 
     info: SourceInfo
     overflows: int = 0
+    realtime: bool = False
+    warnings: Sequence[str] = ()
+
+    def describe(self) -> str:
+        info = getattr(self, "info", None)
+        return info.name if info is not None else type(self).__name__
 
     @abstractmethod
     def open(self) -> SourceInfo:

@@ -109,6 +109,9 @@ class FileSource(AudioSource):
         self._size = 0
         self._truncation_tolerance = 0.01  # fraction of the claimed length that may be missing unremarked
 
+    def describe(self) -> str:
+        return f"file {self.path}"
+
     @property
     def duration_read_s(self) -> float:
         rate = getattr(getattr(self, "info", None), "sample_rate", 0)

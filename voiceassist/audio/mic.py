@@ -74,6 +74,10 @@ def resolve_input_device(spec: str | int | None) -> int | None:
 
 class MicSource(AudioSource):
     STARTUP_GRACE_S = 6.0
+    realtime = True
+
+    def describe(self) -> str:
+        return "microphone"
 
     def __init__(
         self,

@@ -162,6 +162,6 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
         session.stop()
         if store is not None:
             store.close()
-    for w in getattr(source, "warnings", []) or []:  # e.g. a truncated file: known once it has been read
+    for w in source.warnings:  # e.g. a truncated file: known once it has been read
         print(f"voiceassist: warning: {w}", file=sys.stderr)
     return EXIT_OK

@@ -24,12 +24,11 @@ from voiceassist.alerts.policy import CrisisDetector
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.fusion import fuse, recalibrated
-from voiceassist.emotion.labels import as_dict
 from voiceassist.events import AlertRaised, Event, FusedEmotion, MoodUpdate, Transcript
 from voiceassist.lang import lang
 from voiceassist.mood import MoodTracker
 from voiceassist.personal.ask import AskPolicy
-from voiceassist.responder import ReplyRequest
+from voiceassist.reply.request import ReplyRequest
 
 __all__ = ["AssessmentStage", "Opened", "Part", "PartKind", "ReplyRequest", "Utterance"]
 
@@ -195,24 +194,18 @@ class AssessmentStage:
             question = self.ask.question(u.segment_id, f.scores, bool(crisis), near, lang)
         if self.reply is not None:
             self.reply(
-                ReplyRequest(
+                ReplyRequest.from_fusion(
+                    words,
+                    lang,
+                    f,
+                    speech,
+                    text,
                     segment_id=u.segment_id,
-                    text=words,
-                    language=lang,
-                    label=f.label,
-                    fallback_action="ask_to_clarify" if question else f.fallback_action,
-                    suggested_response=question or f.suggested_response,
                     mood_valence=state.mean_valence,
                     mood_turns=state.n,
                     speech_end_at=u.opened.speech_end_at,
                     crisis=bool(crisis),
-                    confidence=f.confidence,
-                    scores=as_dict(f.scores),
-                    keywords=text.keywords if text is not None else (),
-                    speech_label=speech.label if speech is not None else None,
-                    speech_confidence=speech.confidence if speech is not None else None,
-                    text_label=text.label if text is not None and text.evidence > 0 else None,
-                    text_confidence=text.confidence if text is not None and text.evidence > 0 else None,
+                    question=question,
                 )
             )
         if self.alerts is None:

@@ -94,7 +94,7 @@ class Pipeline:
         self.responder = responder if self.emotion_enabled else None
         self.assessment = AssessmentStage(cfg, alerts=alerts, reply=self._request_reply)
         self._assess_worker: Worker[Part] = Worker("assess", self.bus, self.assessment.handle, maxsize=256)
-        realtime = bool(getattr(source, "realtime", True))
+        realtime = source.realtime
         # Previews and the adaptive end of turn only on live audio: a file read at full speed is segmented
         # the same way on every machine (fixed hangover), whatever the speed of its ASR.
         self.early = EarlyTurn(cfg, self._offer_preview, lambda: self._asr_worker.pending > 0) if realtime else None
@@ -218,7 +218,7 @@ class Pipeline:
         error: str | None = None
         last_overflows = 0
         duration = 0.0
-        level_every = 0.1 if getattr(self.source, "realtime", True) else float("inf")
+        level_every = 0.1 if self.source.realtime else float("inf")
         next_level = 0.0
         try:
             for chunk in self.source.chunks(self._stop):

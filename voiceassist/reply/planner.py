@@ -24,7 +24,7 @@ import itertools
 import random
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ from typing import Any
 from voiceassist.lang import lang as lang_of
 from voiceassist.reply.compose import Composer, combos, fill, with_who
 from voiceassist.reply.overlap import words
-from voiceassist.reply.reading import KIND, NEGATIVE, Reading, Signals, read
+from voiceassist.reply.reading import KIND, NEGATIVE, Reading, read
+from voiceassist.reply.request import ReplyRequest
 from voiceassist.reply.tones import TONE_NAMES
 from voiceassist.reply.topics import TopicBook, TopicMatch
 
@@ -184,41 +185,22 @@ class ReplyPlanner:
     def _low(self, mood_valence: float | None, mood_turns: int) -> bool:
         return mood_valence is not None and mood_turns >= self.low_mood_turns and mood_valence <= self.low_mood_valence
 
-    def plan(
-        self,
-        label: str,
-        text: str,
-        language: str,
-        *,
-        crisis: bool = False,
-        fallback_action: str | None = None,
-        suggested_response: str | None = None,
-        mood_valence: float | None = None,
-        mood_turns: int = 0,
-        confidence: float | None = None,
-        scores: Mapping[str, float] | None = None,
-        keywords: Sequence[str] = (),
-        speech_label: str | None = None,
-        speech_confidence: float | None = None,
-        text_label: str | None = None,
-        text_confidence: float | None = None,
-    ) -> ReplyPlan:
-        """The reply to one utterance. Everything after ``mood_turns`` is optional: the fused confidence and
-        scores, the text backend's keywords, and each side's label and confidence (None: not known)."""
-        lang = lang_of(language)
-        if crisis:  # fixed and first: never composed around
+    def plan(self, req: ReplyRequest) -> ReplyPlan:
+        """The reply to one utterance (voiceassist/reply/request.py says what a request holds)."""
+        label, text = req.label, req.text
+        fallback_action, suggested_response = req.fallback_action, req.suggested_response
+        mood_valence, mood_turns = req.mood_valence, req.mood_turns
+        lang = lang_of(req.language)
+        if req.crisis:  # fixed and first: never composed around
             reply = str(self.crisis[lang])
             self.composer.remember(reply)
             return ReplyPlan(reply, lang, "calm", "crisis", None, "crisis")
-        topic = self.match_topic(text, lang, keywords)
+        topic = self.match_topic(text, lang, req.keywords)
         intent = self.match_intent(text, lang) if text.strip() else None
         if fallback_action == "ask_to_repeat" and topic is None and intent is None:
             repeat = self.clarify.get("repeat", {}).get(lang, [])
             return self._ask([*([suggested_response] if suggested_response else []), *self._shuffled(repeat)], lang)
-        signals = Signals(
-            label, confidence, scores, speech_label, speech_confidence, text_label, text_confidence, fallback_action
-        )
-        r = read(signals, self.min_confidence)
+        r = read(req.signals(), self.min_confidence)
         news = bool(text.strip()) and self.book.good_news(text, lang)
         if (news and (label not in NEGATIVE or r.unsure)) or (label == "surprised" and r.happy_close):
             return self._compose("gentle" if self._low(mood_valence, mood_turns) else "happy", lang, topic, intent)
@@ -234,7 +216,7 @@ class ReplyPlanner:
                     return named
             elif intent is not None and not r.disagree:
                 return self._compose("neutral", lang, None, intent)
-            return self._clarify(r, speech_label, suggested_response, lang)
+            return self._clarify(r, req.speech_label, suggested_response, lang)
         return self._compose(self.strategy_for(label, mood_valence, mood_turns), lang, topic, intent)
 
     # -- composing -----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any
 from voiceassist.config import ReplyConfig
 from voiceassist.config_file import write_atomic
 from voiceassist.paths import resources_dir
+from voiceassist.reply.request import ReplyRequest
 from voiceassist.train import TrainError, report_dir
 from voiceassist.train.reply_data import ReplyData, ReplyRow, emotion_tones
 from voiceassist.train.reply_metrics import Scored, classify_tone, format_scores, score_replies
@@ -104,7 +105,7 @@ def generate(rows: list[ReplyRow], replier: Any = None, seed: int = 0) -> list[G
     tones = emotion_tones()
     out = []
     for row in rows:
-        plan = _planner(seed).plan(row.label, row.text, row.lang)
+        plan = _planner(seed).plan(ReplyRequest(row.text, row.lang, row.label))
         reply, source, tone, note = plan.text, plan.source, plan.tone, None
         if replier is not None and plan.source in GENERATED_FROM:
             text = replier.generate(row.text, row.label, plan.tone, plan.language, list(row.history))

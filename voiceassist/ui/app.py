@@ -60,14 +60,10 @@ def make_source_factory(cfg: Any, file: Path | None) -> Any:
 
     def factory() -> Any:
         if file is not None:
-            src: Any = FileSource(file, realtime=True, chunk_ms=cfg.audio.block_ms)
-            src.describe = lambda: f"file {file}"
-            return src
-        src = MicSource(
+            return FileSource(file, realtime=True, chunk_ms=cfg.audio.block_ms)
+        return MicSource(
             cfg.audio.input_device or None, cfg.audio.block_ms, cfg.audio.queue_seconds, cfg.audio.no_data_timeout_s
         )
-        src.describe = lambda: "microphone"
-        return src
 
     return factory
 
