@@ -30,6 +30,7 @@ from voiceassist.audio.sources import FileSource
 from voiceassist.bus import Collector
 from voiceassist.config import Config
 from voiceassist.events import SpeechSegment, Transcript
+from voiceassist.pipeline import Models
 from voiceassist.session import Session
 
 SENTENCES = [
@@ -55,7 +56,7 @@ def make_file(path: Path) -> tuple[Path, list[float]]:
 
 def run_pipeline(cfg: Config, path: Path, backend, realtime: bool) -> tuple[float, Collector]:
     c = Collector()
-    p = Session(cfg, FileSource(path, realtime=realtime), asr=backend)
+    p = Session(cfg, FileSource(path, realtime=realtime), models=Models(asr=backend))
     p.bus.subscribe(c)
     t0 = time.perf_counter()
     p.start()

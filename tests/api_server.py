@@ -32,13 +32,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(*overrides: str) -> Iterator[Server]:
+def running(*overrides: str, config: Path | None = None) -> Iterator[Server]:
     from voiceassist.api.app import create_app
     from voiceassist.api.engine import Engine
     from voiceassist.api.serve import background
     from voiceassist.config import load_config
 
-    cfg = load_config(None, ["api.port=0", "store.enabled=false", "tts.enabled=false", *overrides])
+    cfg = load_config(config, ["api.port=0", "store.enabled=false", "tts.enabled=false", *overrides])
     engine = Engine(cfg)
     try:
         with background(create_app(engine, TOKEN), cfg) as base:

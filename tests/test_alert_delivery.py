@@ -18,6 +18,7 @@ from tests.conftest import wait_until
 from voiceassist.alerts.channels import EmailChannel, WebhookChannel
 from voiceassist.alerts.service import AlertService, check_pin, hash_pin
 from voiceassist.config import AlertsConfig, EmailConfig, WebhookConfig
+from voiceassist.pipeline import Models
 
 TOKEN = "tok-SECRET-5f3a9"
 PASSWORD = "pw-SECRET-81c2"
@@ -279,7 +280,7 @@ def test_pipeline_raises_and_delivers_a_crisis_alert_and_reports_mood(tmp_path: 
     p = Session(
         c,
         FileSource(path),
-        asr=ScriptedAsr([("Good morning, how are you", "en"), ("我真的不想活了", "zh")]),
+        models=Models(asr=ScriptedAsr([("Good morning, how are you", "en"), ("我真的不想活了", "zh")])),
         alerts=svc,
     )
     p.subscribe(col)

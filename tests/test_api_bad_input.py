@@ -44,6 +44,12 @@ def bad_files(folder: Path, talk: Path) -> dict[str, tuple[bytes, str, int, str]
     sf.write(str(folder / "long.wav"), np.zeros(61 * 4000, np.int16), 4000, subtype="PCM_U8")
     rate_128 = bytearray(talk.read_bytes())
     rate_128[24:28] = (128).to_bytes(4, "little")
+    x, _ = sf.read(str(talk), dtype="int16")
+    sf.write(str(folder / "talk.flac"), x, SR)
+    damaged = bytearray((folder / "talk.flac").read_bytes())
+    first_frame = damaged.index(b"\xff\xf8")  # the header survives, every audio frame is garbage
+    for i in range(first_frame + 6, len(damaged)):
+        damaged[i] = (damaged[i] * 7 + 13) % 256
     return {
         "empty": (b"", "empty.wav", 400, "invalid_audio"),
         "corrupt": (os.urandom(5000), "garbage.wav", 400, "invalid_audio"),
@@ -51,6 +57,7 @@ def bad_files(folder: Path, talk: Path) -> dict[str, tuple[bytes, str, int, str]
         "no samples": ((folder / "zero.wav").read_bytes(), "zero.wav", 400, "invalid_audio"),
         "NaN samples": ((folder / "nan.wav").read_bytes(), "nan.wav", 400, "invalid_audio"),
         "implausible header": (bytes(rate_128), "rate128.wav", 400, "invalid_audio"),
+        "damaged from the first frame": (bytes(damaged), "damaged.flac", 400, "invalid_audio"),
         "too long": ((folder / "long.wav").read_bytes(), "long.wav", 400, "audio_too_long"),
         "huge": (b"\0" * (26 * 1000 * 1000), "huge.wav", 413, "request_too_large"),
     }

@@ -407,3 +407,26 @@ def test_property_documents_raise_only_config_error(tmp_path: Path, doc: str, it
     except ConfigError:
         return
     _check_finite(cfg)
+
+
+def test_a_hand_written_config_holding_a_secret_is_made_private(tmp_path, caplog):
+    """config.toml may hold the SMTP password, the webhook token and the PIN hash: one that others can read
+    is tightened to 0600 with a one-line notice; one without a secret is left as the person made it."""
+    import logging
+    import os
+    import stat
+
+    from voiceassist.config import load_config
+
+    secret = tmp_path / "secret.toml"
+    secret.write_text('[alerts.webhook]\nurl = "https://example.org/h"\ntoken = "tok-123"\n', encoding="utf-8")
+    plain = tmp_path / "plain.toml"
+    plain.write_text("[vad]\naggressiveness = 3\n", encoding="utf-8")
+    for p in (secret, plain):
+        os.chmod(p, 0o644)
+    with caplog.at_level(logging.WARNING, logger="voiceassist.config"):
+        assert load_config(secret).alerts.webhook.token == "tok-123"  # used as is
+        load_config(plain)
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and stat.S_IMODE(plain.stat().st_mode) == 0o644
+    notes = [r.getMessage() for r in caplog.records]
+    assert len(notes) == 1 and "alerts.webhook.token" in notes[0] and "tok-123" not in notes[0]

@@ -190,12 +190,13 @@ class CountingAsr:
     """Records the audio it is asked to transcribe; the text is its length (so reuse is visible)."""
 
     description = "counting"
+    embedded = False
 
     def __init__(self, fail_previews: bool = False) -> None:
         self.calls: list[int] = []
         self.fail = fail_previews
 
-    def transcribe(self, audio):
+    def transcribe(self, audio, language=None):
         self.calls.append(len(audio))
         if self.fail and len(self.calls) == 1:
             raise RuntimeError("preview decoder failed")

@@ -19,6 +19,7 @@ from voiceassist.config import Config
 from voiceassist.emotion.labels import INDEX, N_LABELS, as_dict
 from voiceassist.events import FusedEmotion, StageReady
 from voiceassist.personal import service
+from voiceassist.pipeline import Models
 from voiceassist.session import CorrectEmotion, Session
 from voiceassist.storage import SessionStore
 from voiceassist.storage import feedback as fb
@@ -165,10 +166,12 @@ def test_a_session_applies_the_persons_profile_and_refuses_bad_corrections(two_u
     cfg.store.person = "li"
     cfg.reply.enabled = False
     col = Collector()
-    s = Session(cfg, FileSource(path), store=store, asr=ScriptedAsr([("I feel so lonely", "en"), ("ok", "en")]))
+    s = Session(
+        cfg, FileSource(path), store=store, models=Models(asr=ScriptedAsr([("I feel so lonely", "en"), ("ok", "en")]))
+    )
     s.subscribe(col)
     s.start()
-    assert s.profile is not None and s.profile.stage1.on and s.pipeline.assessment.calibration is s.profile
+    assert s.profile is not None and s.profile.stage1.on and s.pipeline.calibration is s.profile
     [ready] = [e for e in col.of(StageReady) if e.stage == "calibration"]
     assert "stage 1" in ready.description
     assert s.wait(120)
@@ -186,7 +189,7 @@ def test_a_session_applies_the_persons_profile_and_refuses_bad_corrections(two_u
     # a corrupt profile at the start of a session: said, and refitted from the corrections
     fb.save_profile(store, "li", {"version": 1, "stage1": "garbage"})
     col2 = Collector()
-    s2 = Session(cfg, FileSource(path), store=store, asr=ScriptedAsr([("hello", "en")]))
+    s2 = Session(cfg, FileSource(path), store=store, models=Models(asr=ScriptedAsr([("hello", "en")])))
     s2.subscribe(col2)
     s2.start()
     assert s2.wait(120)

@@ -106,6 +106,30 @@ def test_a_truncated_file_gives_a_partial_result_and_says_so(tmp_path: Path, tal
     assert any("truncated" in w for w in doc["warnings"])
 
 
+def test_a_file_damaged_from_its_first_frame_is_bad_input_everywhere(tmp_path: Path, talk: Path):
+    """Nothing of it can be read: exit 2 from analyze (like any unreadable input), a failed item in a batch,
+    a 400 from the API; never a 'result' with no segments and exit 0."""
+    import soundfile as sf
+
+    x, sr = sf.read(str(talk), dtype="int16")
+    good = tmp_path / "good.flac"
+    sf.write(str(good), x, sr)
+    data = bytearray(good.read_bytes())
+    first_frame = data.index(b"\xff\xf8")  # the FLAC frame sync after the metadata blocks
+    for i in range(first_frame + 6, len(data)):  # the header survives, every audio frame is garbage
+        data[i] = (data[i] * 7 + 13) % 256
+    bad = tmp_path / "in" / "bad.flac"
+    bad.parent.mkdir()
+    bad.write_bytes(bytes(data))
+    p = run(["analyze", str(bad)], tmp_path)
+    assert p.returncode == 2 and "damaged" in p.stderr and p.stdout == "", p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    p = run(["analyze-batch", str(bad.parent), "-o", str(tmp_path / "out")], tmp_path)
+    assert p.returncode != 0 or "failed" in p.stdout + p.stderr
+    journal = (tmp_path / "out").rglob("*.jsonl")
+    assert any('"failed"' in j.read_text() and "damaged" in j.read_text() for j in journal)
+
+
 def test_listen_json_stream_is_one_valid_object_per_line(tmp_path: Path, talk: Path):
     p = run(
         ["listen", "--file", str(talk), "--json", "--set", "tts.enabled=false", "--set", "store.enabled=false"],

@@ -14,7 +14,7 @@ from voiceassist.audio.sources import AudioInputError, DeviceLostError, MicSourc
 from voiceassist.bus import Collector
 from voiceassist.config import Config
 from voiceassist.events import SourceEnded, SpeechSegment, Transcript
-from voiceassist.pipeline import Pipeline
+from voiceassist.pipeline import Models, Pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ def test_live_pipeline_transcribes_microphone_speech(virtual_mic, whisper_backen
         np.concatenate([silence(0.3), espeak("Please set an alarm for seven o'clock."), silence(1.2)]),
     )
     collector = Collector()
-    p = Pipeline(Config(), MicSource("pulse"), asr=whisper_backend)
+    p = Pipeline(Config(), MicSource("pulse"), models=Models(asr=whisper_backend))
     p.bus.subscribe(collector)
     p.start()
     virtual_mic.play(path).wait(timeout=20)
@@ -88,7 +88,7 @@ def test_unplugged_microphone_is_reported_and_speech_kept(virtual_mic, tmp_path:
     cfg.audio.no_data_timeout_s = 1.0
 
     class Probe:
-        name, description = "probe", "probe"
+        name, description, embedded = "probe", "probe", False
 
         def __init__(self):
             self.calls: list[int] = []
@@ -96,13 +96,13 @@ def test_unplugged_microphone_is_reported_and_speech_kept(virtual_mic, tmp_path:
         def load(self):
             pass
 
-        def transcribe(self, audio):
+        def transcribe(self, audio, language=None):
             from voiceassist.asr import AsrResult
 
             self.calls.append(len(audio))
             return AsrResult("probe", "en", 1.0, 0.0, 0.0, False)
 
-    p = Pipeline(cfg, MicSource("pulse", no_data_timeout_s=1.0), asr=Probe())
+    p = Pipeline(cfg, MicSource("pulse", no_data_timeout_s=1.0), models=Models(asr=Probe()))
     p.bus.subscribe(collector)
     p.start()
     player = virtual_mic.play(path)

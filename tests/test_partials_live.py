@@ -14,6 +14,7 @@ from voiceassist.audio.sources import FileSource
 from voiceassist.bus import Collector
 from voiceassist.config import Config
 from voiceassist.events import PartialTranscript, SpeechSegment, Transcript
+from voiceassist.pipeline import Models
 from voiceassist.session import Session
 
 
@@ -21,7 +22,7 @@ def live(path: Path, asr, cfg: Config | None = None) -> Collector:
     cfg = cfg or Config()
     cfg.emotion.enabled = False  # transcription only: the turn-taking under test is the ASR stage's
     c = Collector()
-    s = Session(cfg, FileSource(path, realtime=True), asr=asr, speak=False)
+    s = Session(cfg, FileSource(path, realtime=True), models=Models(asr=asr), speak=False)
     s.bus.subscribe(c)
     s.start()
     assert s.wait(60)

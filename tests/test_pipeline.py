@@ -25,7 +25,7 @@ from voiceassist.events import (
     StageReady,
     Transcript,
 )
-from voiceassist.pipeline import Pipeline
+from voiceassist.pipeline import Models, Pipeline
 
 
 class RecordingAsr:
@@ -33,6 +33,7 @@ class RecordingAsr:
 
     name = "probe"
     description = "probe backend"
+    embedded = False
 
     def __init__(self, fail_on: set[int] | None = None) -> None:
         self.calls: list[int] = []
@@ -41,7 +42,7 @@ class RecordingAsr:
     def load(self) -> None:
         pass
 
-    def transcribe(self, audio: np.ndarray) -> AsrResult:
+    def transcribe(self, audio: np.ndarray, language=None) -> AsrResult:
         self.calls.append(len(audio))
         if len(self.calls) in self.fail_on:
             raise RuntimeError("decoder exploded")
@@ -50,7 +51,7 @@ class RecordingAsr:
 
 def run_pipeline(path: Path, asr=None, cfg: Config | None = None) -> Collector:
     collector = Collector()
-    p = Pipeline(cfg or Config(), FileSource(path), asr=asr)
+    p = Pipeline(cfg or Config(), FileSource(path), models=Models(asr=asr))
     p.bus.subscribe(collector)
     p.start()
     assert p.wait(timeout=120)
@@ -145,7 +146,7 @@ def test_stop_mid_utterance_still_processes_it(tmp_path: Path):
     path = write_wav(tmp_path / "long.wav", np.concatenate([silence(0.5), espeak("one two three four five six " * 3)]))
     collector = Collector()
     asr = RecordingAsr()
-    p = Pipeline(Config(), FileSource(path, realtime=True), asr=asr)
+    p = Pipeline(Config(), FileSource(path, realtime=True), models=Models(asr=asr))
     p.bus.subscribe(collector)
     p.start()
     assert wait_until(lambda: collector.of(SpeechStarted), 10), "no SpeechStarted within 10 s"

@@ -28,6 +28,7 @@ from voiceassist.events import (
     TextEmotion,
     Transcript,
 )
+from voiceassist.pipeline import Models
 from voiceassist.session import Session
 from voiceassist.worker import Worker
 
@@ -39,15 +40,15 @@ class ScriptedAsr(RecordingAsr):
         super().__init__(fail_on)
         self.texts = texts
 
-    def transcribe(self, audio: np.ndarray) -> AsrResult:
-        super().transcribe(audio)
+    def transcribe(self, audio: np.ndarray, language=None) -> AsrResult:
+        super().transcribe(audio, language)
         text, lang = self.texts[(len(self.calls) - 1) % len(self.texts)]
         return AsrResult(text, lang, 1.0, 0.0, -0.1, False)
 
 
 def run(path: Path, asr, cfg: Config | None = None, realtime: bool = False, **kw) -> Collector:
     collector = Collector()
-    p = Session(cfg or Config(), FileSource(path, realtime=realtime, chunk_ms=30), asr=asr, **kw)
+    p = Session(cfg or Config(), FileSource(path, realtime=realtime, chunk_ms=30), models=Models(asr=asr), **kw)
     p.subscribe(collector)
     p.start()
     assert p.wait(timeout=120)

@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from voiceassist.pipeline import Models
 from voiceassist.privacy import keys
 from voiceassist.privacy.keys import DataKeyError, KeyStore, WrongPassphraseError
 from voiceassist.storage import SessionStore
@@ -311,7 +312,13 @@ def test_transcripts_are_not_kept_when_switched_off(tmp_path: Path, two_utteranc
     cfg.store.keep_transcripts = False
     store = SessionStore(tmp_path / "s.db")
     path, _ = two_utterances
-    s = Session(cfg, FileSource(path), store=store, source_name="t", asr=ScriptedAsr([("I feel so lonely", "en")]))
+    s = Session(
+        cfg,
+        FileSource(path),
+        store=store,
+        source_name="t",
+        models=Models(asr=ScriptedAsr([("I feel so lonely", "en")])),
+    )
     s.start()
     assert s.wait(120)
     [u, *_] = store.utterances(s.recorder.session_id)

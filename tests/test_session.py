@@ -15,6 +15,7 @@ from voiceassist.audio.sources import FileSource
 from voiceassist.bus import Collector
 from voiceassist.config import Config
 from voiceassist.events import PipelineStopped, Reply, Transcript
+from voiceassist.pipeline import Models
 from voiceassist.session import CorrectEmotion, Mute, Session, SetInput, StopSpeaking
 from voiceassist.storage import SessionStore
 
@@ -27,10 +28,10 @@ class SlowAsr(ScriptedAsr):
         self.delay = delay
         self.started = threading.Event()
 
-    def transcribe(self, audio):
+    def transcribe(self, audio, language=None):
         self.started.set()
         time.sleep(self.delay)
-        return super().transcribe(audio)
+        return super().transcribe(audio, language)
 
 
 def test_the_session_owns_its_parts_and_records_in_order(two_utterances, tmp_path: Path):
@@ -42,7 +43,7 @@ def test_the_session_owns_its_parts_and_records_in_order(two_utterances, tmp_pat
         FileSource(path),
         store=store,
         source_name="test",
-        asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")]),
+        models=Models(asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")])),
     )
     s.subscribe(col)
     assert s.responder is not None and s.pipeline.responder is s.responder  # built once, handed in
@@ -63,15 +64,15 @@ def test_the_session_owns_its_parts_and_records_in_order(two_utterances, tmp_pat
 
 def test_commands_reach_their_owner(two_utterances):
     path, _ = two_utterances
-    s = Session(Config(), FileSource(path), asr=ScriptedAsr([("hello", "en")]), speak=False)
+    s = Session(Config(), FileSource(path), models=Models(asr=ScriptedAsr([("hello", "en")])), speak=False)
     s.send(Mute(True))
     assert s.responder.muted
     s.send(Mute(False))
     assert not s.responder.muted
     s.send(SetInput(False))
-    assert not s.pipeline._input_enabled.is_set()
+    assert not s.pipeline.capture._input_enabled.is_set()
     s.send(SetInput(True))
-    assert s.pipeline._input_enabled.is_set()
+    assert s.pipeline.capture._input_enabled.is_set()
     s.send(StopSpeaking())  # nothing playing: a no-op, not an error
 
 
@@ -84,7 +85,7 @@ def test_stopping_is_bounded_as_a_whole(tmp_path: Path):
     path = write_wav(tmp_path / "three.wav", np.concatenate(parts))
     asr = SlowAsr(10.0)
     col = Collector()
-    s = Session(Config(), FileSource(path), asr=asr, speak=False)
+    s = Session(Config(), FileSource(path), models=Models(asr=asr), speak=False)
     s.subscribe(col)
     s.start()
     assert asr.started.wait(30)
@@ -100,7 +101,7 @@ def test_stop_async_never_blocks_the_caller(two_utterances):
     path, _ = two_utterances
     asr = SlowAsr(3.0)
     col = Collector()
-    s = Session(Config(), FileSource(path, realtime=True), asr=asr, speak=False)
+    s = Session(Config(), FileSource(path, realtime=True), models=Models(asr=asr), speak=False)
     s.subscribe(col)
     done: list[bool] = []
     s.start()

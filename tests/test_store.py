@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import espeak, silence, write_wav
 from tests.test_pipeline_emotion import ScriptedAsr, run
 from voiceassist.config import Config
+from voiceassist.pipeline import Models
 from voiceassist.storage import SessionStore, StoreRecorder
 from voiceassist.storage.sessions import SCHEMA_VERSION
 
@@ -44,7 +45,7 @@ def recorded(tmp_path: Path, two_utterances) -> tuple[SessionStore, int]:
         FileSource(path),
         store=store,
         source_name="test",
-        asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")]),
+        models=Models(asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")])),
     )
     p.start()
     assert p.wait(120)
@@ -103,7 +104,9 @@ def test_audio_is_not_kept_by_default(tmp_path: Path, two_utterances):
     from voiceassist.audio.sources import FileSource
     from voiceassist.session import Session
 
-    p = Session(Config(), FileSource(path), store=store, source_name="t", asr=ScriptedAsr([("hello", "en")]))
+    p = Session(
+        Config(), FileSource(path), store=store, source_name="t", models=Models(asr=ScriptedAsr([("hello", "en")]))
+    )
     p.start()
     assert p.wait(120)
     assert all(u["audio"] is None for u in store.utterances(p.recorder.session_id))

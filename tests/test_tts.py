@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import espeak, silence, wait_until, write_wav
+from voiceassist.pipeline import Models
 from voiceassist.tts import Player, Synthesizer, TtsError
 
 TEXT = "I understand. Let's take this one step at a time, together."
@@ -133,7 +134,9 @@ def _live_pipeline(cfg_overrides: list[str]):
     cfg = load_config(None, ["tts.output_device=pulse", "audio.input_device=pulse", *previews_off, *cfg_overrides])
     col = Collector()
     asr = ScriptedAsr([("I can't sleep at night, and I feel so tired.", "en"), ("Stop, please listen.", "en")])
-    p = Session(cfg, MicSource("pulse", cfg.audio.block_ms, cfg.audio.queue_seconds, 6.0), asr=asr, speak=True)
+    p = Session(
+        cfg, MicSource("pulse", cfg.audio.block_ms, cfg.audio.queue_seconds, 6.0), models=Models(asr=asr), speak=True
+    )
     p.bus.subscribe(col)
     return p, col, asr
 

@@ -12,6 +12,7 @@ pytest.importorskip("PySide6")
 
 from tests.conftest import espeak, silence, write_wav
 from voiceassist.config import load_config
+from voiceassist.pipeline import Models
 from voiceassist.storage import SessionStore, StoreRecorder
 
 
@@ -85,17 +86,23 @@ def test_caregiver_section_is_locked_by_the_pin(qtbot, cfg_path: Path, tmp_path:
     s = w.settings
     s.outbox_path = tmp_path / "o.db"
     assert not s.alerts_on.isEnabled() and "alerts" not in s.values()
+
+    def unlock(pin: str) -> bool:
+        s.pin.setText(pin)
+        s.try_unlock()
+        # Argon2id runs on a helper thread: the GUI thread is back at once, and hears the answer by a signal
+        assert s.pin_status.text() == "Checking..." and not s.unlock_btn.isEnabled() and s.pin.text() == ""
+        qtbot.waitUntil(s.unlock_btn.isEnabled, timeout=10000)
+        return s.unlocked
+
     for _ in range(3):
-        s.pin.setText("111111")
-        assert not s.try_unlock() and not s.alerts_on.isEnabled()
+        assert not unlock("111111") and not s.alerts_on.isEnabled()
     assert "next try in 30 s" in s.pin_status.text()  # the lockout: growing delays after wrong PINs
-    s.pin.setText("246813")
-    assert not s.try_unlock()  # even the right PIN waits
+    assert not unlock("246813")  # even the right PIN waits
     box = Outbox(s.outbox_path)
     box.db.write("UPDATE caregiver SET locked_until=0")
     box.close()
-    s.pin.setText("246813")
-    assert s.try_unlock() and s.alerts_on.isEnabled()
+    assert unlock("246813") and s.alerts_on.isEnabled()
     s.alerts_on.setChecked(True)
     s.person.setText("Mum")
     s.channel_boxes["webhook"].setChecked(True)
@@ -164,7 +171,9 @@ def test_timeline_from_a_store_with_real_rows(qtbot, cfg_path: Path, tmp_path: P
     store = SessionStore(tmp_path / "s.db")
     for texts in (["I'm so angry!", "我很难过"], ["I am happy", "Great news"]):
         rec = StoreRecorder(store, "t")
-        p = Pipeline(Config(), FileSource(two_utterances[0]), asr=ScriptedAsr([(t, "en") for t in texts]))
+        p = Pipeline(
+            Config(), FileSource(two_utterances[0]), models=Models(asr=ScriptedAsr([(t, "en") for t in texts]))
+        )
         p.bus.subscribe(rec)
         p.start()
         p.wait(120)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from voiceassist.audio.sources import AudioSource
+from voiceassist.audio.sources import AudioInputError, AudioSource
 from voiceassist.bus import Collector
 from voiceassist.config import Config
 from voiceassist.emotion.labels import LABELS, LABELS_ZH, as_dict
 from voiceassist.events import (
+    CrisisHeard,
     Event,
     FusedEmotion,
     MoodUpdate,
@@ -25,11 +26,13 @@ from voiceassist.events import (
     StageReady,
     Transcript,
 )
+from voiceassist.pipeline import Models
 from voiceassist.session import Session
 from voiceassist.storage.embeddings import EmbeddingRow
 from voiceassist.storage.embeddings import write_embeddings as write_embeddings_files
 
-MODEL_STAGES = ("asr", "speech-emotion", "text-emotion")
+if TYPE_CHECKING:
+    from voiceassist.personal.profile import Profile
 
 
 def analyze(
@@ -38,17 +41,19 @@ def analyze(
     name: str,
     frames: bool = False,
     embeddings: Path | None = None,
-    backends: dict[str, Any] | None = None,
-    ready: list[Event] | None = None,
+    models: Models | None = None,
+    calibration: Profile | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``source`` (already opened) through a Session and build the document. With ``embeddings``, the
-    emotion embeddings are written there as .npy and listed under "embeddings". ``backends`` (asr,
-    speech_emotion, text_emotion): models already loaded (analyze-batch loads them once per process), and
-    ``ready`` the StageReady events of that one load, which then stand for the models in "backends".
-    ``on_event`` hears every event as it happens (the API's streamed transcription)."""
+    """Run ``source`` (already opened) through an analysis Session (``Session.for_analysis``: no reply, no
+    caregiver alert, nothing stored) and build the document. With ``embeddings``, the emotion embeddings are
+    written there as .npy and listed under "embeddings". ``models``: models already loaded (analyze-batch
+    and the API server load them once); their load's StageReady events stand for them in "backends".
+    ``calibration``: a person's profile to apply. ``on_event`` hears every event as it happens (the API's
+    streamed transcription). A recording of which nothing could be read (damaged from its first frame)
+    raises AudioInputError; one damaged later gives what was read, with the error in "errors"."""
     collector = Collector()
-    session = Session(cfg, source, speak=False, **(backends or {}))
+    session = Session.for_analysis(cfg, source, models=models, calibration=calibration)
     session.subscribe(collector)
     if on_event is not None:
         session.subscribe(on_event)
@@ -60,20 +65,18 @@ def analyze(
         raise
     ended = collector.of(SourceEnded)
     duration = ended[-1].duration_s if ended else 0.0
-    events = collector.events
-    if ready is not None:
-        events = [*ready, *(e for e in events if not (isinstance(e, StageReady) and e.stage in MODEL_STAGES))]
+    if ended and ended[-1].error and duration == 0.0:  # nothing could be read: a bad input, not a result
+        raise AudioInputError(ended[-1].error)
     doc = build_result(
         Path(name),
         duration,
-        events,
+        collector.events,
         frames=frames,
         min_language_probability=cfg.asr.min_language_probability,
         languages=cfg.asr.languages,
     )
-    warnings = list(source.warnings)
-    if warnings:
-        doc["warnings"] = warnings
+    if source.warnings:
+        doc["warnings"] = list(source.warnings)
     if embeddings is not None:
         try:
             doc["embeddings"] = write_embeddings(embeddings, collector.of(SpeechEmotion), frames=frames)
@@ -109,6 +112,13 @@ def emotion_doc(fused: FusedEmotion | None, speech: SpeechEmotion | None, frames
             "probs": [[round(float(p), 4) for p in row] for row in probs],
         }
     return doc
+
+
+def crisis_doc(c: CrisisHeard | None) -> list[dict[str, str]]:
+    """The crisis phrases heard in an utterance (empty when none): reported, never acted on here."""
+    if c is None:
+        return []
+    return [{"category": k, "phrase": p} for k, p in zip(c.categories, c.phrases, strict=True)]
 
 
 def mood_doc(m: MoodUpdate | None) -> dict[str, Any] | None:
@@ -148,6 +158,7 @@ def build_result(
     fused = {e.segment_id: e for e in events if isinstance(e, FusedEmotion)}
     speech = {e.segment_id: e for e in events if isinstance(e, SpeechEmotion)}
     moods = {e.segment_id: e for e in events if isinstance(e, MoodUpdate)}
+    crises = {e.segment_id: e for e in events if isinstance(e, CrisisHeard)}
     errors = [
         {"stage": e.stage, "segment": e.segment_id, "message": e.message} for e in events if isinstance(e, StageError)
     ]
@@ -191,6 +202,7 @@ def build_result(
                 },
                 "emotion": emotion_doc(fused.get(seg.segment_id), speech.get(seg.segment_id), frames),
                 "mood": mood_doc(moods.get(seg.segment_id)),
+                "crisis": crisis_doc(crises.get(seg.segment_id)),
             }
         )
     backends = {

@@ -238,6 +238,17 @@ class MoodUpdate(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CrisisHeard(Event):
+    """A crisis phrase (self-harm, suicide, violence: resources/crisis_phrases.toml) was heard in an
+    utterance. Reported whatever the purpose: a conversation also answers it with the fixed crisis reply and,
+    when the caregiver turned alerts on, raises an urgent alert (AlertRaised); an analysis only reports it."""
+
+    segment_id: int  # always set: these events belong to one utterance
+    categories: tuple[str, ...]
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class AlertRaised(Event):
     """A caregiver alert was stored (and, unless ``suppressed`` by a cooldown, queued for ``channels``).
     The in-app banner shows it."""

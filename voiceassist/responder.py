@@ -63,9 +63,39 @@ class Responder:
         """Mute voice: replies are shown, not spoken."""
         self._speaking = threading.Event()
 
+    # -- its workers: started, drained and stopped by whoever runs the conversation -----------------
     @property
     def workers(self) -> list[Worker[Any]]:
         return [self.reply_worker, self.tts_worker] if self.speak else [self.reply_worker]
+
+    def start(self) -> None:
+        """Start the reply worker (and the speech worker when replies are spoken); each loads in its thread."""
+        for w in self.workers:
+            w.start()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Until every worker has loaded what it owns (the voice, the language model)."""
+        return all(w.ready.wait(timeout) for w in self.workers)
+
+    def submit(self, req: ReplyRequest) -> None:
+        """Answer ``req`` (queued; the reply is published, then spoken)."""
+        self.reply_worker.submit(req)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Finish the replies asked for (and speak them), in order, within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = True
+        for w in self.workers:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done = w.drain(left) and done
+        return done
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop now (what is queued is dropped); idempotent."""
+        done = True
+        for w in reversed(self.workers):
+            done = w.stop(timeout) and done
+        return done
 
     # -- turn-taking (called from the capture thread) -----------------------------------------------
     @property

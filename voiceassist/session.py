@@ -1,6 +1,11 @@
-"""One conversation: the Session builds and owns the event bus, the pipeline, the store recorder, the alert
-service and the responder. Every front end (the CLI, the window, the API server) creates a Session,
-subscribes to its bus, sends it commands and stops it; none of them wires the parts itself.
+"""One conversation (or the analysis of one recording): the Session builds and owns the event bus, the
+pipeline, the store recorder, the alert service and the responder. Every front end (the CLI, the window,
+the API server) creates a Session, subscribes to its bus, sends it commands and stops it; none of them wires
+the parts itself.
+
+A Session has a purpose. A **conversation** is with the person: replies, caregiver alerts, their calibration.
+An **analysis** (``Session.for_analysis``: ``analyze``, ``analyze-batch``, the API's uploads) reads emotion,
+mood and crisis phrases and acts on none of them: no responder, no alert service, no caregiver-lock I/O.
 
     front end --commands--> Session --owns--> Pipeline (capture, ASR, emotion, assessment)
         ^                      |                 Responder (reply + speech workers)
@@ -20,13 +25,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from voiceassist.audio.sources import AudioSource
 from voiceassist.bus import EventBus
 from voiceassist.config import Config
 from voiceassist.events import Event, PipelineStopped, StageReady
-from voiceassist.pipeline import Pipeline
+from voiceassist.pipeline import Models, Pipeline
+
+if TYPE_CHECKING:
+    from voiceassist.alerts.service import AlertService
+    from voiceassist.personal.profile import Profile
+    from voiceassist.responder import Responder
+    from voiceassist.storage import SessionStore, StoreRecorder
+    from voiceassist.tts import Player, Synthesizer
+    from voiceassist.voices import VoiceSet
 
 log = logging.getLogger(__name__)
 
@@ -103,84 +116,110 @@ class _WriterThread:
                 log.error("store writer failed on %s", type(item).__name__, exc_info=True)
 
 
+Purpose = Literal["conversation", "analysis"]
+
+
 class Session:
     def __init__(
         self,
         cfg: Config,
         source: AudioSource,
         *,
-        store: Any = None,
+        purpose: Purpose = "conversation",
+        models: Models | None = None,
+        store: SessionStore | None = None,
         source_name: str | None = None,
         bus: EventBus | None = None,
-        asr: Any = None,
-        speech_emotion: Any = None,
-        text_emotion: Any = None,
         live_frames: bool | None = None,
         speak: bool | None = None,
-        alerts: Any = None,
-        player: Any = None,
-        synthesizer: Any = None,
+        alerts: AlertService | None = None,
+        player: Player | None = None,
+        synthesizer: Synthesizer | VoiceSet | None = None,
+        calibration: Profile | None = None,
         on_store_error: Callable[[str], None] | None = None,
     ) -> None:
-        """``store``: a SessionStore to record into (None: not kept). ``speak``: say the replies (default:
-        tts.enabled, for live sources). ``alerts``: an AlertService to use instead of building one."""
+        """``purpose``: a ``conversation`` with the person (replies, caregiver alerts, their calibration) or
+        the ``analysis`` of a recording (``Session.for_analysis``). ``models``: loaded models to run on (a
+        batch worker's, the API server's); each Session gets them with a fresh speaker baseline.
+        ``store``: a SessionStore to record into (None: not kept). ``speak``: say the replies (default:
+        tts.enabled, for live sources). ``alerts``: an AlertService to use instead of building one.
+        ``calibration``: a person's profile to apply (a conversation with a store loads the person's own)."""
         self.cfg = cfg
+        self.purpose: Purpose = purpose
         self.bus = bus or EventBus()
         self.store = store
-        self.recorder: Any = None
+        self.recorder: StoreRecorder | None = None
         self._writer: _WriterThread | None = None
         if store is not None:
             from voiceassist.storage import StoreRecorder
 
-            name = source_name or source.describe()
             self.recorder = StoreRecorder(
                 store,
-                name,
+                source_name or source.describe(),
                 keep_audio=cfg.store.keep_audio,
                 on_error=on_store_error,
                 keep_transcripts=cfg.store.keep_transcripts,
             )
             self._writer = _WriterThread(self.recorder)
             self.bus.subscribe(self._writer)  # first subscriber: the store is written before others hear the end
-        active = cfg.emotion.enabled
-        if speak is None:
-            speak = cfg.tts.enabled and source.realtime
-        self.responder: Any = None
-        if active and cfg.reply.enabled:
+        conversation = purpose == "conversation" and cfg.emotion.enabled
+        self.responder: Responder | None = None
+        if conversation and cfg.reply.enabled:
             from voiceassist.responder import Responder
 
+            speak = cfg.tts.enabled and source.realtime if speak is None else speak
             self.responder = Responder(cfg, self.bus, speak=speak, player=player, synthesizer=synthesizer)
-        if alerts is None and active and cfg.alerts.enabled:
-            from voiceassist.alerts.service import AlertService
+        self.alerts: AlertService | None = None
+        if conversation:
+            if alerts is None and cfg.alerts.enabled:
+                from voiceassist.alerts.service import AlertService
 
-            alerts = AlertService(cfg.alerts)  # verifies the caregiver lock
-        elif alerts is None:  # alerts off: was that the caregiver? (a change without the PIN is told to them)
-            from voiceassist.alerts.lock import check_caregiver_lock
+                alerts = AlertService(cfg.alerts)  # verifies the caregiver lock
+            elif alerts is None:  # alerts off: was that the caregiver? (a change without the PIN is told to them)
+                from voiceassist.alerts.lock import check_caregiver_lock
 
-            check_caregiver_lock(cfg.alerts)
-        self.alerts = alerts if active else None
+                check_caregiver_lock(cfg.alerts)
+            self.alerts = alerts
+        self.person = cfg.store.person or "default"
+        """Whose session this is: corrections and the calibration profile are per person."""
+        self.profile: Profile | None = calibration
+        self.calibration_note: str | None = None
+        answered = self._asked_answer if store is not None and self.recorder is not None else None
         self.pipeline = Pipeline(
             cfg,
             source,
             self.bus,
-            asr=asr,
-            speech_emotion=speech_emotion,
-            text_emotion=text_emotion,
+            models=models.for_session() if models is not None else None,
             live_frames=live_frames,
             alerts=self.alerts,
             responder=self.responder,
+            on_answer=answered,
         )
+        if calibration is not None:
+            self.pipeline.set_calibration(calibration)
         self._closed = False
         self._close_lock = threading.Lock()
-        self.person = cfg.store.person or "default"
-        """Whose session this is: corrections and the calibration profile are per person."""
-        self.profile: Any = None
-        self.calibration_note: str | None = None
         if store is not None and self.recorder is not None:
             from voiceassist.storage import feedback
 
             feedback.set_person(store, self.recorder.session_id, self.person)
-            self.pipeline.assessment.on_answer = self._asked_answer
+
+    @classmethod
+    def for_analysis(
+        cls,
+        cfg: Config,
+        source: AudioSource,
+        *,
+        models: Models | None = None,
+        calibration: Profile | None = None,
+        bus: EventBus | None = None,
+    ) -> Session:
+        """A Session that analyses a recording (``analyze``, ``analyze-batch``, the API's uploads): it reads
+        the emotion, the mood and any crisis phrase of each utterance, and does nothing about them. No
+        responder (no reply is composed or spoken), no alert service (nothing reaches the caregiver: a
+        recording may be a film, a podcast or someone else's test file), no caregiver-lock I/O, nothing
+        stored; the person's calibration only when one is handed in."""
+        return cls(cfg, source, purpose="analysis", models=models, calibration=calibration, bus=bus, speak=False)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, wait_ready: bool = True) -> None:
@@ -195,7 +234,7 @@ class Session:
                     load_s=0.0,
                 )
             )
-        if self.store is not None and self.recorder is not None and self.cfg.store.calibration:
+        if self.purpose == "conversation" and self.store is not None and self.cfg.store.calibration:
             self.recalibrate()  # here, not in __init__: fitting takes up to a second or two (a helper thread)
         try:
             self.pipeline.start(wait_ready=wait_ready)
@@ -265,7 +304,7 @@ class Session:
         if not cmd.undo:
             feedback.check_label(cmd.kind, cmd.label)
         sid, seg, store = self.recorder.session_id, cmd.segment_id, self.store
-        base = self.pipeline.assessment.base_scores.get(seg)
+        base = self.pipeline.base_scores(seg)
         failed: list[Exception] = []
 
         def write() -> None:
@@ -287,15 +326,17 @@ class Session:
         """The person answered the assistant's question (assessment thread): stored on the writer thread."""
         from voiceassist.storage import feedback
 
-        store, sid, writer = self.store, self.recorder.session_id, self._writer
+        store, recorder, writer = self.store, self.recorder, self._writer
+        if store is None or recorder is None or writer is None:
+            return
+        sid = recorder.session_id
 
         def write() -> None:
             feedback.record(store, sid, segment_id, label, source="asked", note="answered")
 
-        if writer is not None:
-            writer(_Call(write))
+        writer(_Call(write))
 
-    def recalibrate(self) -> Any:
+    def recalibrate(self) -> Profile | None:
         """Refit the person's profile from their corrections; used from the next utterance (when a stage
         beats the base model on them). A profile that cannot be read is said in ``calibration_note``.
         Takes up to a second or two with many corrections: call it off the GUI thread."""
@@ -312,7 +353,7 @@ class Session:
             log.warning("calibration profile of %s not fitted; the base model is used", self.person, exc_info=True)
             self.profile, self.calibration_note = None, f"calibration not fitted ({e}); the base model is used"
         on = self.profile is not None and self.profile.active and self.cfg.store.calibration
-        self.pipeline.assessment.calibration = self.profile if on else None
+        self.pipeline.set_calibration(self.profile if on else None)
         if self.calibration_note or on:  # the models' versions: stored with the session, shown in the window
             desc = self.profile.describe() if self.profile is not None else f"{self.person}: base model"
             note = self.calibration_note

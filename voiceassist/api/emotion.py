@@ -17,7 +17,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from voiceassist.api.engine import Engine, Language, check_language
+from voiceassist.api.errors import ApiError
 from voiceassist.api.uploads import open_recording, safe_name, save_upload
+from voiceassist.audio.sources import AudioInputError
 from voiceassist.eventjson import dumps
 from voiceassist.events import Event, FusedEmotion
 
@@ -38,16 +40,19 @@ def analyze_upload(
 ) -> dict[str, Any]:
     """Open (400 for a bad file) and analyse an upload; runs on an analysis worker thread."""
     source = open_recording(path, name, engine)
-    return engine.analyze(
-        source,
-        name,
-        frames=frames,
-        embeddings=embeddings,
-        emotion=emotion,
-        language=language,
-        on_event=on_event,
-        cancel=cancel,
-    )
+    try:
+        return engine.analyze(
+            source,
+            name,
+            frames=frames,
+            embeddings=embeddings,
+            emotion=emotion,
+            language=language,
+            on_event=on_event,
+            cancel=cancel,
+        )
+    except AudioInputError as e:  # damaged from its first frame: nothing could be read
+        raise ApiError(400, "invalid_audio", str(e).replace(str(path), name), param="file") from None
 
 
 def embeddings_base64(doc: dict[str, Any], folder: Path) -> None:

@@ -1,10 +1,11 @@
-"""What the server shares between requests: one model set (loaded once, as analyze-batch does), each model
-behind its own lock; the analysis queue (``api.workers`` at once, ``api.max_queued`` waiting, 429 beyond,
-503 after ``api.queue_timeout_s``); live sessions (``api.max_sessions``); and the recent clips' emotions,
-which a chat request may name by id.
+"""What the server shares between requests: one model set (loaded once, as analyze-batch does: every
+backend is safe to share between threads, and each Session gets a fresh speaker baseline); the analysis
+queue (``api.workers`` at once, ``api.max_queued`` waiting, 429 beyond, 503 after ``api.queue_timeout_s``);
+live sessions (``api.max_sessions``); and the recent clips' emotions, which a chat request may name by id.
 
-Every request goes through the code the CLI uses: ``voiceassist.analysis.analyze`` on a Session for a file,
-a Session on a ``PushSource`` for a live stream.
+Every request goes through the code the CLI uses: ``voiceassist.analysis.analyze`` on an analysis Session
+for a file (the language a request asks for is in that Session's config: ``transcribe(audio, language)``),
+a conversation Session on a ``PushSource`` for a live stream.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from typing import Any, Literal, TypeVar
 from voiceassist.api.errors import ApiError
 from voiceassist.audio.base import AudioSource, SourceInfo
 from voiceassist.audio.chunk import AudioChunk
-from voiceassist.batch.models import ModelSet
 from voiceassist.config import Config
-from voiceassist.events import Event, FusedEmotion, StageReady
+from voiceassist.emotion import EmotionEstimate
+from voiceassist.events import Event, FusedEmotion
 from voiceassist.lang import parse_code
+from voiceassist.pipeline import Models
 from voiceassist.session import Session
 
 T = TypeVar("T")
@@ -42,41 +44,6 @@ def check_language(language: str | None) -> Language | None:
         return parse_code(language)
     except ValueError as e:
         raise ApiError(400, "unsupported_language", str(e), "language") from None
-
-
-class Guarded:
-    """A loaded backend shared by all requests: each call holds the backend's lock (one model, one call at
-    a time); ``load`` and ``warmup`` do nothing (it is loaded). ``language`` pins the ASR language for the
-    calls made through this wrapper (the backend reads it from its config; it is swapped under the lock)."""
-
-    def __init__(self, inner: Any, lock: threading.Lock, language: str | None = None) -> None:
-        self._inner = inner
-        self._lock = lock
-        self._language = language
-
-    def load(self) -> None:
-        pass
-
-    def warmup(self) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._inner, name)
-        if not callable(value):
-            return value
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                cfg = getattr(self._inner, "cfg", None)
-                if self._language is None or not dataclasses.is_dataclass(cfg) or not hasattr(cfg, "language"):
-                    return value(*args, **kwargs)
-                self._inner.cfg = dataclasses.replace(cfg, language=self._language)  # type: ignore[type-var]
-                try:
-                    return value(*args, **kwargs)
-                finally:
-                    self._inner.cfg = cfg
-
-        return call
 
 
 class Capped(AudioSource):
@@ -116,11 +83,10 @@ class Capped(AudioSource):
 
 
 class Engine:
-    def __init__(self, cfg: Config, models: ModelSet | None = None) -> None:
+    def __init__(self, cfg: Config, models: Models | None = None) -> None:
         self.cfg = cfg
-        self.models = models if models is not None else ModelSet(cfg)
-        self.ready: list[Event] = list(self.models.load_events)
-        self._locks = {k: threading.Lock() for k in ("asr", "speech", "text", "reply")}
+        self.models = models if models is not None else Models.load(cfg)
+        self._reply_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(cfg.api.workers, thread_name_prefix="voiceassist-api-analysis")
         self.tts_pool = ThreadPoolExecutor(1, thread_name_prefix="voiceassist-api-tts")  # the engine's one thread
         self._slots: asyncio.Semaphore | None = None
@@ -136,38 +102,17 @@ class Engine:
         self.voices: Any = None
 
     # -- the shared models -------------------------------------------------------------------------
-    def backends(self, language: Language | None = None, emotion: bool = True) -> dict[str, Any]:
-        """Backends for one Session. The prosody default keeps a per-speaker baseline, so each Session gets
-        a fresh one (it loads nothing); every other model is shared, behind its lock."""
-        m = self.models
-        out: dict[str, Any] = {"asr": Guarded(m.asr, self._locks["asr"], language)}
-        if emotion and m.speech is not None:
-            from voiceassist.emotion.prosody import ProsodyBackend
-
-            fresh = isinstance(m.speech, ProsodyBackend)
-            out["speech_emotion"] = (
-                ProsodyBackend(self.cfg.emotion) if fresh else Guarded(m.speech, self._locks["speech"])
-            )
-        if emotion and m.text is not None:
-            out["text_emotion"] = Guarded(m.text, self._locks["text"])
-        return out
-
-    def text_emotion(self, text: str, language: str) -> Any:
-        """The text-emotion estimate of ``text`` (an EmotionEstimate), or None without emotion models."""
-        if self.models.text is None:
+    def text_emotion(self, text: str, language: str) -> EmotionEstimate | None:
+        """The text-emotion estimate of ``text``, or None without emotion models."""
+        if self.models.text_emotion is None:
             return None
-        with self._locks["text"]:
-            return self.models.text.analyze(text, language)
-
-    def ready_events(self, emotion: bool = True) -> list[Event]:
-        keep = ("asr",) if not emotion else ("asr", "speech-emotion", "text-emotion")
-        return [e for e in self.ready if not isinstance(e, StageReady) or e.stage in keep]
+        return self.models.text_emotion.analyze(text, language)
 
     def config_for(self, language: Language | None = None, emotion: bool = True) -> Config:
         cfg = self.cfg
         if language is not None:
             cfg = dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, language=language))
-        if not emotion or self.models.speech is None:
+        if not emotion or self.models.speech_emotion is None:
             cfg = dataclasses.replace(cfg, emotion=dataclasses.replace(cfg.emotion, enabled=False))
         return cfg
 
@@ -221,15 +166,13 @@ class Engine:
 
         capped = Capped(source, self.cfg.api.max_audio_s, cancel)
         capped.info = source.info
-        emotion = emotion and self.models.speech is not None
         doc = analyze(
             self.config_for(language, emotion),
             capped,
             name,
             frames=frames,
             embeddings=embeddings,
-            backends=self.backends(language, emotion),
-            ready=self.ready_events(emotion),
+            models=self.models,
             on_event=on_event,
         )
         if capped.cut:
@@ -249,14 +192,14 @@ class Engine:
             self.live_sessions -= 1
 
     def live_session(self, source: AudioSource, language: Language | None = None) -> Session:
-        """A Session on the shared models for a live stream; replies are text (never spoken here)."""
-        return Session(self.config_for(language), source, speak=False, **self.backends(language))
+        """A conversation Session on the shared models for a live stream; replies are text (never spoken here)."""
+        return Session(self.config_for(language), source, models=self.models, speak=False)
 
     # -- replies (chat) ----------------------------------------------------------------------------
     def reply(self, req: Any, history: list[tuple[str, str]]) -> Any:
         """The Reply to ``req`` (a ReplyRequest) from the assistant's responder (planner, or the generative
         backend when configured), with this conversation's ``history``."""
-        with self._locks["reply"]:
+        with self._reply_lock:
             if self._responder is None:
                 from voiceassist.bus import EventBus
                 from voiceassist.responder import Responder

@@ -43,7 +43,7 @@ async def models(request: Request) -> dict[str, Any]:
             "description": "chat replies, transcription with emotion, speech",
         }
     ]
-    for ev in engine.ready:
+    for ev in engine.models.ready:
         if isinstance(ev, StageReady):
             data.append(
                 {

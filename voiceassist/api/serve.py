@@ -104,12 +104,12 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(cfg: Config, token: str) -> int:
     from voiceassist.api.app import create_app
     from voiceassist.api.engine import Engine
-    from voiceassist.batch.models import SetupError
+    from voiceassist.pipeline import StageSetupError
 
     print("loading models...", file=sys.stderr, flush=True)
     try:
         engine = Engine(cfg)
-    except SetupError as e:
+    except StageSetupError as e:
         print(f"voiceassist: configuration error: {e}", file=sys.stderr)
         return EXIT_CONFIG
     import uvicorn

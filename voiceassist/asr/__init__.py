@@ -23,13 +23,30 @@ class AsrResult:
 
 
 class AsrBackend(Protocol):
+    """A speech recogniser. Safe to call from several threads (it guards its own state): one loaded model
+    serves every Session of a batch worker or of the API server."""
+
     name: str
-    description: str  # shown on screen and written to results: which model, from where, on what device
+
+    @property
+    def description(self) -> str:
+        """Shown on screen and written to results: which model, from where, on what device."""
+        ...
+
+    @property
+    def embedded(self) -> bool:
+        """The embedded default copy (from PyPI) runs, not a model the person installed."""
+        ...
 
     def load(self) -> None: ...
 
-    def transcribe(self, audio: np.ndarray) -> AsrResult:
-        """16 kHz mono float32 in [-1, 1] -> result. Runs wholly in the calling (worker) thread."""
+    def warmup(self) -> None:
+        """One short pass, so the first utterance does not pay for lazy initialisation."""
+        ...
+
+    def transcribe(self, audio: np.ndarray, language: str | None = None) -> AsrResult:
+        """16 kHz mono float32 in [-1, 1] -> result. ``language``: "zh", "en", "auto" (detected among
+        asr.languages) or None (the backend's configured asr.language). Runs wholly in the calling thread."""
         ...
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,11 @@ class FasterWhisperBackend:
         self.cpu_threads = 0
         self.choice = ""  # with asr.model = "auto": which model was chosen and why
         self._converter: Any = None
+        self._lock = threading.RLock()  # one decode at a time: the model's window and encoder cache are state
+
+    @property
+    def embedded(self) -> bool:
+        return bool(self.resolved is not None and self.resolved.embedded)
 
     @property
     def description(self) -> str:
@@ -123,10 +129,11 @@ class FasterWhisperBackend:
         """One short decode (and one speech-gate pass) so the first utterance does not pay for lazy
         initialisation. The decode is called directly: the gate would (rightly) skip silence."""
         quiet = np.zeros(8000, dtype=np.float32)
-        if self.model is None:
-            self.load()
-        self.model.window_frames = window_frames(len(quiet), self.cfg.encoder_window_s)
-        self._decode(quiet, self.cfg.language if self.cfg.language != "auto" else None)
+        with self._lock:
+            if self.model is None:
+                self.load()
+            self.model.window_frames = window_frames(len(quiet), self.cfg.encoder_window_s)
+            self._decode(quiet, self.cfg.language if self.cfg.language != "auto" else None)
         guard.gate(np.random.default_rng(0).normal(0, 0.01, 8000).astype(np.float32), self.cfg)
 
     def _decode(self, audio: np.ndarray, language: str | None, prompt: bool = True):  # type: ignore[no-untyped-def]
@@ -163,20 +170,24 @@ class FasterWhisperBackend:
             )
         return best, allowed[best]
 
-    def transcribe(self, audio: np.ndarray) -> AsrResult:
-        if self.model is None:
-            self.load()
+    def transcribe(self, audio: np.ndarray, language: str | None = None) -> AsrResult:
+        with self._lock:
+            if self.model is None:
+                self.load()
+            return self._transcribe(audio, self.cfg.language if language is None else language)
+
+    def _transcribe(self, audio: np.ndarray, asked: str) -> AsrResult:
         short = window_frames(len(audio), self.cfg.encoder_window_s)
-        known = self.cfg.language if self.cfg.language != "auto" else None
+        known = asked if asked != "auto" else None
         self.model.window_frames = short if known is None or known in self.cfg.short_window_languages else 0
         g = guard.gate(audio, self.cfg)
         if not g.decode:  # silence, noise, hum: Whisper never sees it (it would write text for it)
-            language = self.cfg.language if self.cfg.language != "auto" else self.cfg.languages[0]
+            language = known or self.cfg.languages[0]
             return AsrResult("", language, 0.0, 1.0, -math.inf, dropped_as_hallucination=False, dropped_reason=g.reason)
-        if self.cfg.language == "auto":
+        if known is None:
             language, probability = self.detect_language(audio)
         else:
-            language, probability = self.cfg.language, 1.0
+            language, probability = known, 1.0
         if language not in self.cfg.short_window_languages:
             self.model.window_frames = 0  # decoded in the full window (detected in the short one)
         segments, _ = self._decode(audio, language)

@@ -1,4 +1,5 @@
-"""Input quality of an utterance: trim leading/trailing silence, then check level and clipping.
+"""Input quality of an utterance: trim leading/trailing silence, then check level and clipping (and, with
+``vad.silero_confirm``, whether silero hears a voice at all: ``check_segment``).
 
 Following the Emotion2Vec+ integration notes, a segment that is too quiet or clipped is not analysed;
 the person gets a message saying what to do instead of a wrong transcript or emotion.
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from voiceassist.audio.chunk import SAMPLE_RATE, Int16Array
-from voiceassist.config import QualityConfig
+from voiceassist.config import QualityConfig, VadConfig
+from voiceassist.events import QualityReport, SpeechSegment, StageError
 
 FRAME = SAMPLE_RATE // 100  # 10 ms
 FULL_SCALE = 32768.0
@@ -87,3 +89,33 @@ def assess(samples: Int16Array, cfg: QualityConfig) -> Quality:
     elif cfg.reject_clipped and clipped > cfg.clip_ratio:
         issue = "clipped"
     return Quality(issue is None, issue, rms, peak, clipped, start, end)
+
+
+def check_segment(seg: SpeechSegment, cfg: QualityConfig, vad: VadConfig) -> tuple[QualityReport, StageError | None]:
+    """The QualityReport of an utterance (level and clipping, then silero's verdict when ``vad.silero_confirm``),
+    and a StageError when silero could not run (the utterance then goes on, unjudged by it)."""
+    q = assess(seg.audio.samples, cfg)
+    issue, error = q.issue, None
+    if issue is None and vad.silero_confirm:
+        try:
+            from voiceassist.audio.silero import silero_speech_seconds
+
+            speech_s = silero_speech_seconds(seg.audio.as_float32(), vad.silero_threshold, vad.min_speech_ms)
+            if speech_s * 1000 < vad.min_speech_ms:
+                issue = "noise"
+        except Exception as e:
+            error = StageError(segment_id=seg.segment_id, stage="silero", message=str(e))
+    msg = MESSAGES.get(issue) if issue else None
+    report = QualityReport(
+        segment_id=seg.segment_id,
+        ok=issue is None,
+        issue=issue,
+        message=msg[0] if msg else None,
+        message_zh=msg[1] if msg else None,
+        rms_dbfs=round(q.rms_dbfs, 2),
+        peak_dbfs=round(q.peak_dbfs, 2),
+        clipped_ratio=round(q.clipped_ratio, 5),
+        trimmed_start_s=seg.start_s + q.trim_start / SAMPLE_RATE,
+        trimmed_end_s=seg.start_s + q.trim_end / SAMPLE_RATE,
+    )
+    return report, error

@@ -20,8 +20,9 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
 
-from voiceassist.batch.models import ModelSet, SetupError, analyze_task, with_threads
+from voiceassist.batch.models import analyze_task, load_models, with_threads
 from voiceassist.config import Config
+from voiceassist.pipeline import Models
 
 log = logging.getLogger(__name__)
 
@@ -29,33 +30,27 @@ MAX_DEATHS = 2  # a file in flight when a worker process died this often is reco
 
 
 def run_inline(cfg: Config, tasks: list[dict[str, str]], frames: bool) -> Iterator[dict[str, Any]]:
-    try:
-        models: ModelSet | None = ModelSet(cfg)
-        error = None
-    except SetupError as e:
-        models, error = None, str(e)
+    models, error = load_models(cfg)
     for task in tasks:
-        yield analyze_task(models, error, task, frames)
+        yield analyze_task(cfg, models, error, task, frames)
 
 
 # -- worker processes --------------------------------------------------------------------------------
-_models: ModelSet | None = None
+_cfg: Config | None = None
+_models: Models | None = None
 _setup_error: str | None = None
 _frames = False
 
 
 def _init(cfg: Config, frames: bool, verbose: int, driver: int) -> None:
-    global _models, _setup_error, _frames
+    global _cfg, _models, _setup_error, _frames
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the pool
     threading.Thread(target=_exit_with, args=(driver,), name="voiceassist-batch-orphan", daemon=True).start()
     from voiceassist.logs import setup_logging
 
     setup_logging(verbose)
-    _frames = frames
-    try:
-        _models = ModelSet(cfg)
-    except SetupError as e:  # every task then says so, and the driver stops the batch
-        _setup_error = str(e)
+    _cfg, _frames = cfg, frames
+    _models, _setup_error = load_models(cfg)  # an error: every task then says so, and the driver stops the batch
 
 
 def _exit_with(driver: int) -> None:
@@ -66,7 +61,8 @@ def _exit_with(driver: int) -> None:
 
 
 def _work(task: dict[str, str]) -> dict[str, Any]:
-    return analyze_task(_models, _setup_error, task, _frames)
+    assert _cfg is not None, "the pool's initializer runs first"
+    return analyze_task(_cfg, _models, _setup_error, task, _frames)
 
 
 def run_pool(

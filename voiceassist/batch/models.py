@@ -1,12 +1,8 @@
-"""The worker side of a batch: one set of models per process (or Ray actor), loaded once, and one Session per
-file on them, giving exactly the document ``voiceassist analyze`` writes (voiceassist/analysis.py).
-
-The pipeline's loaders call ``load()`` and ``warmup()`` on a backend handed in (voiceassist/pipeline/loading.py),
-which would reload Whisper for every file; each backend is handed in behind ``Loaded``, where those two are
-no-ops. The backends' StageReady events (with the note saying why an embedded default runs, and the error
-when a configured model failed to load) come from the one real load and replace the per-file ones, so the
-document's "backends" and "errors" are what a single ``analyze`` run gives. The prosody backend keeps a
-per-speaker baseline across utterances: every file gets a fresh one (it loads nothing), as in ``analyze``.
+"""The worker side of a batch: one set of models per process (or Ray actor), loaded once
+(``pipeline.Models.load``), and one analysis Session per file on them, giving exactly the document
+``voiceassist analyze`` writes (voiceassist/analysis.py). The models' StageReady events come from that one
+load, so the document's "backends" and "errors" are what a single ``analyze`` run gives; each file gets a
+fresh speaker baseline for the voice, as in ``analyze``.
 """
 
 from __future__ import annotations
@@ -22,31 +18,13 @@ from voiceassist.analysis import analyze
 from voiceassist.audio.sources import AudioInputError, FileSource
 from voiceassist.config import Config
 from voiceassist.eventjson import dumps
-from voiceassist.events import Event
-from voiceassist.pipeline import StageSetupError
-from voiceassist.pipeline.loading import load_asr, load_speech_emotion, load_text_emotion
+from voiceassist.pipeline import Models, StageSetupError
 
 log = logging.getLogger(__name__)
 
 
 class SetupError(RuntimeError):
     """The models cannot be loaded (a bad configuration: the batch stops, exit 3)."""
-
-
-class Loaded:
-    """A backend already loaded and warmed up: ``load`` and ``warmup`` do nothing, the rest is the backend's."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def load(self) -> None:
-        pass
-
-    def warmup(self) -> None:
-        pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def with_threads(cfg: Config, processes: int) -> Config:
@@ -57,44 +35,19 @@ def with_threads(cfg: Config, processes: int) -> Config:
     return dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, cpu_threads=threads))
 
 
-class ModelSet:
-    def __init__(self, cfg: Config) -> None:
-        t0 = time.monotonic()
-        self.cfg = cfg
-        try:
-            self.asr, events = load_asr(cfg, None)
-        except Exception as e:
-            raise SetupError(f"speech recognition cannot start: {e}") from e
-        self.speech: Any = None
-        self.text: Any = None
-        if cfg.emotion.enabled:
-            self.speech, more = load_speech_emotion(cfg, None)
-            events += more
-            self.text, more = load_text_emotion(cfg, None)
-            events += more
-        self.load_events: list[Event] = events
-        self.load_s = time.monotonic() - t0
-        log.info("batch worker %d: models loaded in %.1f s", os.getpid(), self.load_s)
-
-    def backends(self) -> dict[str, Any]:
-        speech = self.speech
-        if speech is not None:
-            from voiceassist.emotion.prosody import ProsodyBackend
-
-            speech = ProsodyBackend(self.cfg.emotion) if isinstance(speech, ProsodyBackend) else Loaded(speech)
-        return {
-            "asr": Loaded(self.asr),
-            "speech_emotion": speech,
-            "text_emotion": None if self.text is None else Loaded(self.text),
-        }
-
-    def analyze(self, source: FileSource, name: str, frames: bool = False) -> dict[str, Any]:
-        """``voiceassist.analysis.analyze`` on these models (``source`` already opened)."""
-        return analyze(self.cfg, source, name, frames=frames, backends=self.backends(), ready=list(self.load_events))
+def load_models(cfg: Config) -> tuple[Models | None, str | None]:
+    """The models of one worker, or the reason they cannot be loaded (every task then says so)."""
+    t0 = time.monotonic()
+    try:
+        models = Models.load(cfg)
+    except StageSetupError as e:
+        return None, str(e)
+    log.info("batch worker %d: models loaded in %.1f s", os.getpid(), time.monotonic() - t0)
+    return models, None
 
 
 def analyze_task(
-    models: ModelSet | None, setup_error: str | None, task: dict[str, str], frames: bool
+    cfg: Config, models: Models | None, setup_error: str | None, task: dict[str, str], frames: bool
 ) -> dict[str, Any]:
     """One file: {"key", "status": "done"|"failed"|"setup-error", "text" (the result.json text) or None,
     "error", "duration", "segments", "errors", "wall_s", "worker"}. Never raises for a bad file."""
@@ -105,11 +58,11 @@ def analyze_task(
         out.update(status="setup-error", error=setup_error or "the models are not loaded")
         return out
     try:
-        source = FileSource(task["path"], realtime=False, chunk_ms=models.cfg.audio.file_chunk_ms)
+        source = FileSource(task["path"], realtime=False, chunk_ms=cfg.audio.file_chunk_ms)
         info = source.open()
         if info.duration_s == 0:
             raise AudioInputError(f"{task['path']}: the file contains no audio samples")
-        doc = models.analyze(source, task["name"], frames=frames)
+        doc = analyze(cfg, source, task["name"], frames=frames, models=models)
         out.update(status="done", text=dumps(doc, indent=2) + "\n", duration=doc["duration"])
         out.update(segments=len(doc["segments"]), errors=len(doc["errors"]))
     except AudioInputError as e:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from voiceassist.batch.models import ModelSet, SetupError, analyze_task, with_threads
+from voiceassist.batch.models import analyze_task, load_models, with_threads
 from voiceassist.config import Config
 
 log = logging.getLogger(__name__)
@@ -44,19 +44,14 @@ class BatchAnalyzer:
         from voiceassist.logs import setup_logging
 
         setup_logging(verbose)
-        self.frames = frames
-        self.models: ModelSet | None = None
-        self.error: str | None = None
-        try:
-            self.models = ModelSet(cfg)
-        except SetupError as e:  # every row then says so, and the driver stops the batch
-            self.error = str(e)
+        self.cfg, self.frames = cfg, frames
+        self.models, self.error = load_models(cfg)  # an error: every row then says so, and the driver stops
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         outcomes = []
         for key, path, name in zip(batch["key"], batch["path"], batch["name"], strict=True):
             task = {"key": str(key), "path": str(path), "name": str(name)}
-            outcomes.append(json.dumps(analyze_task(self.models, self.error, task, self.frames)))
+            outcomes.append(json.dumps(analyze_task(self.cfg, self.models, self.error, task, self.frames)))
         return {"outcome": outcomes}
 
 

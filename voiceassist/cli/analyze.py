@@ -29,6 +29,9 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     except StageSetupError as e:
         print(f"voiceassist: configuration error: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    except AudioInputError as e:  # nothing of it could be read
+        print(f"voiceassist: {e}", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
     text = dumps(doc, indent=2)

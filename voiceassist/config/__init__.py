@@ -9,7 +9,9 @@ Command-line overrides use dotted paths: ``--set vad.aggressiveness=3``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,8 @@ from voiceassist.config.responding import (
     WebhookConfig,
 )
 from voiceassist.config.serving import ApiConfig
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ASR_BACKENDS",
@@ -189,6 +193,7 @@ def load_config(
             raise ConfigError(f"cannot read config file {path}: {e}") from e
         if exists:
             _apply(cfg, read_toml(path, f"config file {path}", MAX_CONFIG_BYTES), "")
+            _keep_secrets_private(path, cfg)
         elif explicit:
             raise ConfigError(f"config file {path} does not exist")
     for item in overrides:
@@ -203,6 +208,36 @@ def load_config(
             nested = {k: nested}
         _apply(cfg, nested, "")
     return cfg.validate()
+
+
+def secrets_in(cfg: Config) -> list[str]:
+    """The settings of ``cfg`` that hold a secret (set, not empty)."""
+    a = cfg.alerts
+    held = {
+        "alerts.email.password": a.email.password,
+        "alerts.webhook.token": a.webhook.token,
+        "alerts.pin_hash": a.pin_hash,
+    }
+    return [k for k, v in held.items() if v]
+
+
+def _keep_secrets_private(path: Path, cfg: Config) -> None:
+    """A config file that holds a secret and that others can read (one written by hand, or copied) is made
+    private to its owner (0600), said in one line; one the app cannot change is said too, and used."""
+    if os.name != "posix":
+        return
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return
+    held = secrets_in(cfg)
+    if not held or not mode & 0o077:
+        return
+    try:
+        os.chmod(path, 0o600)
+        log.warning("%s holds %s and was readable by others (%o): made private to you (600)", path, held[0], mode)
+    except OSError as e:
+        log.warning("%s holds %s and is readable by others (%o); cannot change that: %s", path, held[0], mode, e)
 
 
 CAREGIVER_SECTIONS = ("alerts",)

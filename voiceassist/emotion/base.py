@@ -28,6 +28,8 @@ class EmotionModelError(RuntimeError):
 
 
 class SpeechEmotionBackend(Protocol):
+    """A voice-emotion model. Safe to call from several threads (it guards its own state)."""
+
     name: str
     description: str
     embedded: bool
@@ -36,6 +38,11 @@ class SpeechEmotionBackend(Protocol):
     def load(self) -> None: ...
 
     def warmup(self) -> None: ...
+
+    def fresh(self) -> SpeechEmotionBackend:
+        """The same model with a fresh per-speaker state (a new session or recording): a new speaker
+        baseline. A backend without such state returns itself."""
+        ...
 
     def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
         """Utterance estimate (with embedding) and frame curves for 16 kHz mono float32 audio."""
@@ -47,6 +54,8 @@ class SpeechEmotionBackend(Protocol):
 
 
 class TextEmotionBackend(Protocol):
+    """A text-emotion model. Safe to call from several threads (it guards its own state)."""
+
     name: str
     description: str
     embedded: bool

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,10 @@ class Emotion2VecBackend:
         self._perm: np.ndarray | None = None  # our label index -> model output index
         self._unused: np.ndarray | None = None
         self.embedding_dim = 0
+        self._lock = threading.Lock()  # one forward pass at a time (FunASR's generate keeps state)
+
+    def fresh(self) -> Emotion2VecBackend:
+        return self  # no per-speaker state
 
     def load(self) -> None:
         _check_files(self.folder)
@@ -223,7 +228,7 @@ class Emotion2VecBackend:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if len(audio) < 400:  # shorter than the conv stack's receptive field
             audio = np.pad(audio, (0, 400 - len(audio)))
-        with warnings.catch_warnings():
+        with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = self._model.generate(audio, granularity="frame", extract_embedding=True, disable_pbar=True)
         return np.asarray(res[0]["feats"], dtype=np.float32)

@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -333,6 +334,7 @@ class EmbeddedHeadTextBackend:
         self.prefix = str(self.meta["prefix"])
         self._features = Featurizer(cfg)
         self._loaded = False
+        self._lock = threading.Lock()  # the embedding engine and the lexicon tokeniser: one call at a time
 
     def load(self) -> None:
         self._features.load()
@@ -340,12 +342,13 @@ class EmbeddedHeadTextBackend:
         self._loaded = True
 
     def analyze(self, text: str, language: str = "") -> EmotionEstimate:
-        if not self._loaded:
-            self.load()
-        lex, (lex_est,) = self._features.lexicon_block([text], [language])
-        if not text.strip():
-            return EmotionEstimate(scores=lex_est.scores, backend=self.description, evidence=0.0)
-        scores = self.head.proba(np.hstack([self._features.embed([text], self.prefix), lex]))[0]
+        with self._lock:
+            if not self._loaded:
+                self.load()
+            lex, (lex_est,) = self._features.lexicon_block([text], [language])
+            if not text.strip():
+                return EmotionEstimate(scores=lex_est.scores, backend=self.description, evidence=0.0)
+            scores = self.head.proba(np.hstack([self._features.embed([text], self.prefix), lex]))[0]
         # Evidence: how much of the head's belief is on a clear emotion (a plain sentence has little).
         return EmotionEstimate(
             scores=scores,

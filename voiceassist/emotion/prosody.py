@@ -16,6 +16,7 @@ The utterance embedding is the vector of z-scored features, for the mood history
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Any
 
@@ -176,12 +177,16 @@ class ProsodyBackend:
         self.cfg = cfg
         self.baseline_after = baseline_after
         self._history: deque[dict[str, float]] = deque(maxlen=history)
+        self._lock = threading.Lock()
 
     def load(self) -> None:
         pass
 
     def warmup(self) -> None:
         self.frames(np.zeros(SR // 2, dtype=np.float32))
+
+    def fresh(self) -> ProsodyBackend:
+        return ProsodyBackend(self.cfg, self.baseline_after, self._history.maxlen or 50)
 
     def _reference(self) -> dict[str, tuple[float, float]]:
         """Population norms, replaced by the speaker's running median once enough utterances are in."""
@@ -198,10 +203,11 @@ class ProsodyBackend:
     def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
         ff = frame_features(audio)
         feats = utterance_features(ff)
-        arousal = self._arousal(feats, self._reference())
+        with self._lock:
+            arousal = self._arousal(feats, self._reference())
+            if ff["voiced"].sum() >= 3:  # noise without a voice does not teach us the speaker's baseline
+                self._history.append(feats)
         embedding = np.array([(feats[k] - _REF[k][0]) / _REF[k][1] for k in FEATURES] + [arousal], dtype=np.float32)
-        if ff["voiced"].sum() >= 3:  # noise without a voice does not teach us the speaker's baseline
-            self._history.append(feats)
         scores = arousal_to_scores(arousal)
         est = EmotionEstimate(
             scores=scores,

@@ -15,6 +15,7 @@ import logging
 import pickle
 import re
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,7 @@ class TransformersTextBackend:
         self._tok: Any = None
         self._model: Any = None
         self._map: np.ndarray | None = None
+        self._lock = threading.Lock()
 
     def load(self) -> None:
         try:
@@ -314,7 +316,7 @@ class TransformersTextBackend:
             scores = _PRIOR / _PRIOR.sum()
             return EmotionEstimate(scores=scores, backend=self.description, evidence=0.0)
         enc = self._tok(text, return_tensors="pt", truncation=True, max_length=256)
-        with torch.inference_mode():
+        with self._lock, torch.inference_mode():
             logits = self._model(**enc).logits[0].double().numpy()
         if getattr(self._model.config, "problem_type", None) == "multi_label_classification":
             probs = 1 / (1 + np.exp(-logits))

@@ -18,17 +18,21 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from voiceassist.alerts.policy import CrisisDetector
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate
 from voiceassist.emotion.fusion import fuse, recalibrated
-from voiceassist.events import AlertRaised, Event, FusedEmotion, MoodUpdate, Transcript
+from voiceassist.events import AlertRaised, CrisisHeard, Event, FusedEmotion, MoodUpdate, Transcript
 from voiceassist.lang import lang
 from voiceassist.mood import MoodTracker
 from voiceassist.personal.ask import AskPolicy
+from voiceassist.personal.profile import Profile
 from voiceassist.reply.request import ReplyRequest
+
+if TYPE_CHECKING:
+    from voiceassist.alerts.service import AlertService
 
 __all__ = ["AssessmentStage", "Opened", "Part", "PartKind", "ReplyRequest", "Utterance"]
 
@@ -81,9 +85,11 @@ class AssessmentStage:
     """Owns the mood tracker and the alert service's policy calls. ``handle`` is the worker's item handler."""
 
     cfg: Config
-    alerts: Any = None  # an AlertService, or None when alerts are off
+    alerts: AlertService | None = None  # None when alerts are off (or in an analysis)
     reply: Callable[[ReplyRequest], None] | None = None  # hands a request to the reply worker
-    calibration: Any = None
+    on_answer: Callable[[int, str], None] | None = None
+    """Told (segment asked about, emotion) when the person answers the assistant's question."""
+    calibration: Profile | None = None
     """The person's profile (voiceassist/personal/, ``apply(scores, embedding, text_scores)``), or None: the
     base model. Set before the pipeline starts; applied here, once, after fusion."""
     mood: MoodTracker = field(init=False)
@@ -96,8 +102,6 @@ class AssessmentStage:
         self._keep = max(self.cfg.mood.window, self.cfg.alerts.debounce_n) + 2
         r = self.cfg.reply
         self.ask = AskPolicy(r.ask_feedback, r.ask_max_per_session, r.ask_below_confidence)
-        self.on_answer: Callable[[int, str], None] | None = None
-        """Told (segment asked about, emotion) when the person answers the assistant's question."""
         self.base_scores: dict[int, Any] = {}
         """The base model's fused scores of the latest utterances (stored with a correction of them)."""
 
@@ -184,6 +188,12 @@ class AssessmentStage:
             },
         ][-self._keep :]
         yield MoodUpdate(segment_id=u.segment_id, state=state, embedding_backend=speech.backend if speech else None)
+        if crisis:
+            yield CrisisHeard(
+                segment_id=u.segment_id,
+                categories=tuple(m.category for m in crisis),
+                phrases=tuple(m.phrase for m in crisis),
+            )
         answered = self.ask.answer(words, lang) if words else None
         if answered is not None and self.on_answer is not None:
             self.on_answer(*answered)

@@ -139,9 +139,10 @@ class AsrStage:
         self,
         cfg: Config,
         backend: Callable[[], AsrBackend],
-        early: EarlyTurn,
+        early: EarlyTurn | None,
         after_final: Callable[[SpeechSegment, Transcript], None],
     ) -> None:
+        """``early``: the capture side of previews (None for audio read at full speed: no previews come)."""
         self.cfg = cfg
         self._backend = backend
         self.early = early
@@ -170,7 +171,8 @@ class AsrStage:
             r = spec[2]
             self.reused += 1
         else:
-            r = asr.transcribe(seg.audio.as_float32())  # a failure: the worker's on_failed tells the assessment
+            # a failure: the worker's on_failed tells the assessment
+            r = asr.transcribe(seg.audio.as_float32(), self.cfg.asr.language)
         tr = Transcript(
             segment_id=seg.segment_id,
             text=r.text,
@@ -190,22 +192,24 @@ class AsrStage:
         self._after_final(seg, tr)
 
     def _preview(self, p: Preview) -> Iterable[Event]:
-        if p.segment_id <= self.early.closed_upto:
+        early = self.early
+        assert early is not None, "previews come only from the capture side of live audio"
+        if p.segment_id <= early.closed_upto:
             return  # the utterance has ended: its final pass is queued, this would only delay it
         t0 = time.monotonic()
         try:
-            r = self._backend().transcribe(p.audio.as_float32())
+            r = self._backend().transcribe(p.audio.as_float32(), self.cfg.asr.language)
         except Exception:
             log.warning("a %s pass failed (dropped)", "speculative" if p.speculative else "partial", exc_info=True)
             if p.speculative:  # the turn was held open for it: let it end the usual way
-                self.early.hint(Hint(p.segment_id, p.voiced_key, self.cfg.vad.hangover_ms))
+                early.hint(Hint(p.segment_id, p.voiced_key, self.cfg.vad.hangover_ms))
             return
         if p.speculative:
             self._spec = (p.segment_id, p.audio.samples, r)
             falling = pitch_falls(p.audio.as_float32()) if r.text else None
             ms = hangover_ms(self.cfg.turn, self.cfg.vad, r.text, r.language, falling)
-            self.early.hint(Hint(p.segment_id, p.voiced_key, ms))
-        if r.text and p.segment_id > self.early.closed_upto:
+            early.hint(Hint(p.segment_id, p.voiced_key, ms))
+        if r.text and p.segment_id > early.closed_upto:
             yield PartialTranscript(
                 segment_id=p.segment_id,
                 text=r.text,

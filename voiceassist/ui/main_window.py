@@ -218,9 +218,9 @@ class MainWindow(QMainWindow):
             return
         from voiceassist.personal.service import reset
 
-        reset(self.store, self.cfg.store.person or "default")
+        reset(self.store, self.cfg.store.person or "default")  # a row deleted: quick
         if self.feedback_session is not None:
-            self.feedback_session.recalibrate()
+            self._update_calibration()  # the refit (slow with many corrections) on a helper thread
         self._show_calibration()
 
     # -- events (GUI thread) -----------------------------------------------------------------------

@@ -100,7 +100,7 @@ def word_overlap(heard: str, said: str) -> float:
 
 
 def run_pipeline(cfg: Any, recording: Path, steps: Steps) -> Any:
-    """The recording through a Session, as ``voiceassist analyze`` does; each model's load reported."""
+    """The recording through a conversation Session (speech not played); each model's load reported."""
     from voiceassist import events as E
     from voiceassist.audio.sources import FileSource
     from voiceassist.bus import Collector

@@ -5,6 +5,7 @@ its comments."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+log = logging.getLogger(__name__)
+
 
 class _Done(QObject):
     finished = Signal(str, str)  # model name, error message ("" when installed)
+    pin_checked = Signal(object)  # the PinCheck (None: no PIN is set), from the helper thread
 
 
 def tr(text: str) -> str:
@@ -208,6 +212,7 @@ class SettingsTab(QWidget):
         self.speech_model = QComboBox()
         self._done = _Done()
         self._done.finished.connect(self._downloaded)
+        self._done.pin_checked.connect(self._pin_checked)
         self.refresh_models()
         form = QFormLayout()
         form.addRow(tr("Speech recognition uses"), self.asr_model)
@@ -297,15 +302,36 @@ class SettingsTab(QWidget):
 
         return CaregiverLock(Outbox(self.outbox_path))
 
-    def try_unlock(self) -> bool:
-        lock = self._lock()
-        try:
-            has_pin = bool(lock.pin_hash(self.cfg.alerts))
-            check = lock.try_pin(self.pin.text(), self.cfg.alerts) if has_pin else None
-        finally:
-            lock.outbox.close()
-        ok = check is not None and check.ok
+    def try_unlock(self) -> None:
+        """Check the PIN on a helper thread (Argon2id takes a noticeable moment, and the lockout is kept in
+        the encrypted outbox): the GUI thread never waits on it. ``_pin_checked`` shows the answer."""
+        import threading
+
+        pin = self.pin.text()
         self.pin.clear()
+        self.unlock_btn.setEnabled(False)
+        self.pin_status.setText(tr("Checking..."))
+
+        def work() -> None:
+            lock = self._lock()
+            try:
+                has_pin = bool(lock.pin_hash(self.cfg.alerts))
+                self._done.pin_checked.emit(lock.try_pin(pin, self.cfg.alerts) if has_pin else None)
+            except Exception as e:  # a damaged outbox: said, and the section stays locked
+                log.warning("the caregiver PIN could not be checked", exc_info=True)
+                self._done.pin_checked.emit(e)
+            finally:
+                lock.outbox.close()
+
+        threading.Thread(target=work, name="voiceassist-pin-check", daemon=True).start()
+
+    def _pin_checked(self, check: Any) -> None:
+        self.unlock_btn.setEnabled(True)
+        if isinstance(check, Exception):
+            self.set_unlocked(False)
+            self.pin_status.setText(tr("The PIN could not be checked") + f": {check}")
+            return
+        ok = check is not None and check.ok
         self.set_unlocked(ok)
         if ok:
             self.pin_status.setText(tr("Unlocked"))
@@ -315,7 +341,6 @@ class SettingsTab(QWidget):
             self.pin_status.setText(tr("Wrong PIN") + f" ({tr('next try in')} {check.wait_s:.0f} s)")
         else:
             self.pin_status.setText(tr("Wrong PIN"))
-        return ok
 
     def set_model_status(self, lines: list[str]) -> None:
         self.models.setText("\n".join(lines))
