@@ -178,7 +178,7 @@ def test_a_model_set_is_loaded_once_and_used_as_it_is():
         def warmup(self) -> None:
             self.loads += 1
 
-        def transcribe(self, audio, language=None):  # never called here
+        def transcribe(self, audio, language=None, words=False):  # never called here
             raise AssertionError
 
     asr = Counting()

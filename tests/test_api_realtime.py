@@ -21,6 +21,7 @@ from websockets.sync.client import connect
 
 from tests.api_server import Server, running, two_utterances_wav
 from tests.conftest import wait_until
+from voiceassist.api.security import SUBPROTOCOL
 
 pytestmark = pytest.mark.slow
 FRAME = 320  # 20 ms at 16 kHz
@@ -150,6 +151,37 @@ def test_limits_token_and_origin(server: Server):
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
+def test_a_browser_can_authenticate_by_subprotocol_or_ticket(server: Server):
+    """Browsers cannot set headers on a WebSocket: the token as a subprotocol, or a single-use ticket."""
+    import httpx
+
+    good = [SUBPROTOCOL, f"voiceassist.token.{server.token}"]
+    with connect(server.ws_url, subprotocols=good, open_timeout=30) as ws:
+        assert ws.subprotocol == SUBPROTOCOL and json.loads(ws.recv(10))["type"] == "session.created"
+    with pytest.raises(InvalidStatus) as e:
+        connect(server.ws_url, subprotocols=[SUBPROTOCOL, "voiceassist.token.wrong"], open_timeout=10)
+    assert e.value.response.status_code == 401
+    r = httpx.post(server.base + "/v1/realtime/tickets", headers=server.headers, timeout=10)
+    assert r.status_code == 200 and r.json()["expires_in"] == 60
+    ticket = r.json()["ticket"]
+    assert httpx.post(server.base + "/v1/realtime/tickets", timeout=10).status_code == 401  # needs the token
+    with connect(f"{server.ws_url}?ticket={ticket}", open_timeout=30) as ws:
+        assert json.loads(ws.recv(10))["type"] == "session.created"
+    with pytest.raises(InvalidStatus) as e:  # single use
+        connect(f"{server.ws_url}?ticket={ticket}", open_timeout=10)
+    assert e.value.response.status_code == 401 and b"invalid_ticket" in e.value.response.body
+
+
+def test_tickets_expire():
+    from voiceassist.api.security import TICKET_S, Auth
+
+    auth = Auth("tok", True)
+    t = auth.issue_ticket(now=100.0)
+    assert not auth._redeem(t, now=100.0 + TICKET_S + 1)  # too late
+    t = auth.issue_ticket(now=100.0)
+    assert auth._redeem(t, now=110.0) and not auth._redeem(t, now=111.0)
+
+
 def test_a_client_that_vanishes_mid_stream_leaves_nothing_running(server: Server, two: Path):
     samples, _ = sf.read(str(two), dtype="int16")
 
@@ -166,3 +198,26 @@ def test_a_client_that_vanishes_mid_stream_leaves_nothing_running(server: Server
     for _ in range(2):
         vanish()
     assert wait_until(lambda: threading.active_count() <= baseline, timeout=30), [t.name for t in threading.enumerate()]
+
+
+def test_a_realtime_session_is_stored_when_the_person_keeps_sessions(two: Path, tmp_path: Path):
+    """Like the window's and listen's: the conversation, its words (store.keep_transcripts) and replies."""
+    from voiceassist.storage import SessionStore
+
+    db = tmp_path / "sessions.sqlite3"
+    samples, _ = sf.read(str(two), dtype="int16")
+    with running("store.enabled=true", f'store.path="{db}"') as srv:
+        events: list[dict[str, Any]] = []
+        with open_ws(srv) as ws:
+            reader = collect(ws, events)
+            stream(ws, samples)
+            ws.send(json.dumps({"type": "input_audio_buffer.end"}))
+            reader.join(60)
+        assert events[-1]["type"] == "session.ended"
+        finals = [e["text"] for e in events if e["type"] == "transcript.final"]
+    store = SessionStore(db)
+    [info] = store.sessions()
+    rows = store.utterances(info.id)
+    assert [r["text"] for r in rows] == finals and all(r["fused_label"] for r in rows)
+    assert "websocket" in info.source
+    store.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import openai
 import pytest
 import soundfile as sf
 
@@ -131,6 +132,28 @@ def test_openai_client_transcription_formats(server: Server, client, talk: Path)
     assert "emotion" not in (plain.segments[0].model_extra or {})
 
 
+def test_word_timestamps_through_the_openai_client(server: Server, client, talk: Path):
+    with talk.open("rb") as fh:
+        v = client.audio.transcriptions.create(
+            model="whisper-1", file=fh, response_format="verbose_json", timestamp_granularities=["word", "segment"]
+        )
+    words = v.words or []
+    assert len(words) >= 5 and v.segments  # both granularities asked for: both given
+    said = " ".join(w.word for w in words).lower()
+    assert "stressed" in said and "sleep" in said
+    starts = [w.start for w in words]
+    assert starts == sorted(starts) and all(w.end >= w.start for w in words)
+    seg = v.segments[0]  # stream times: the words lie within their utterance
+    assert seg.start - 0.5 <= words[0].start and words[-1].end <= seg.end + 0.5
+    with talk.open("rb") as fh:
+        only_words = client.audio.transcriptions.create(
+            model="whisper-1", file=fh, response_format="verbose_json", timestamp_granularities=["word"]
+        )
+    assert only_words.words and not only_words.segments
+    with talk.open("rb") as fh, pytest.raises(openai.BadRequestError, match="verbose_json"):
+        client.audio.transcriptions.create(model="whisper-1", file=fh, timestamp_granularities=["word"])
+
+
 def test_streamed_transcription_with_emotion_events(server: Server, client, talk: Path):
     with talk.open("rb") as fh:
         events = list(client.audio.transcriptions.create(model="whisper-1", file=fh, stream=True, include=["emotion"]))
@@ -177,6 +200,42 @@ def test_chat_fits_the_tone_to_the_emotion(server: Server, client, talk: Path):
     stream = client.chat.completions.create(model="voiceassist", messages=said, stream=True)
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text
+
+
+def test_chat_streams_a_generated_reply_as_it_is_written(server: Server, client):
+    """The first sentence reaches the client while the model is still writing the second: the stand-in
+    model holds its second sentence back until the client has the first (a buffered stream would hang)."""
+    import threading
+
+    from voiceassist.bus import EventBus
+    from voiceassist.responder import Responder
+
+    first_seen = threading.Event()
+
+    class Writer:  # a language model's stand-in: two sentences, the second only after the first arrived
+        last_error = None
+
+        def stream(self, text, label, tone, language, history):
+            yield "That sounds like a lot. "
+            assert first_seen.wait(30), "the first sentence was not delivered before the reply was finished"
+            yield "Do you want to talk about it?"
+
+    engine = server.engine
+    responder = Responder(engine.cfg, EventBus(), speak=False)  # type: ignore[attr-defined]
+    responder._gen = Writer()
+    saved, engine._responder = engine._responder, responder  # type: ignore[attr-defined]
+    try:
+        said = [{"role": "user", "content": "My exam is tomorrow and I have not studied."}]
+        deltas, ext = [], None
+        for chunk in client.chat.completions.create(model="voiceassist", messages=said, stream=True):
+            if chunk.choices and chunk.choices[0].delta.content:
+                deltas.append(chunk.choices[0].delta.content)
+                first_seen.set()
+            ext = (chunk.model_extra or {}).get("voiceassist") or ext
+        assert deltas == ["That sounds like a lot. ", "Do you want to talk about it?"]
+        assert ext is not None and ext["reply_source"] == "generative"
+    finally:
+        engine._responder = saved  # type: ignore[attr-defined]
 
 
 def test_crisis_words_get_the_fixed_careful_reply(client):

@@ -196,7 +196,7 @@ class CountingAsr:
         self.calls: list[int] = []
         self.fail = fail_previews
 
-    def transcribe(self, audio, language=None):
+    def transcribe(self, audio, language=None, words=False):
         self.calls.append(len(audio))
         if self.fail and len(self.calls) == 1:
             raise RuntimeError("preview decoder failed")

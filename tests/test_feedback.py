@@ -199,6 +199,8 @@ def test_a_session_applies_the_persons_profile_and_refuses_bad_corrections(two_u
 
 
 def test_post_v1_feedback_stores_and_says_what_is_wrong(store: SessionStore) -> None:
+    from types import SimpleNamespace
+
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
@@ -209,7 +211,7 @@ def test_post_v1_feedback_stores_and_says_what_is_wrong(store: SessionStore) -> 
     app = FastAPI()
     errors.install(app)
     app.include_router(api_feedback.router)
-    app.state.feedback_store = store
+    app.state.engine = SimpleNamespace(store=lambda: store)  # the engine's store: this one
     with TestClient(app) as client:
         ok = client.post("/v1/feedback", json={"session_id": sid, "segment_id": 1, "label": "neutral"})
         assert ok.status_code == 200 and ok.json()["stored"] and ok.json()["label"] == "neutral"

@@ -96,7 +96,7 @@ def test_unplugged_microphone_is_reported_and_speech_kept(virtual_mic, tmp_path:
         def load(self):
             pass
 
-        def transcribe(self, audio, language=None):
+        def transcribe(self, audio, language=None, words=False):
             from voiceassist.asr import AsrResult
 
             self.calls.append(len(audio))

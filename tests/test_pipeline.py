@@ -42,7 +42,7 @@ class RecordingAsr:
     def load(self) -> None:
         pass
 
-    def transcribe(self, audio: np.ndarray, language=None) -> AsrResult:
+    def transcribe(self, audio: np.ndarray, language=None, words=False) -> AsrResult:
         self.calls.append(len(audio))
         if len(self.calls) in self.fail_on:
             raise RuntimeError("decoder exploded")

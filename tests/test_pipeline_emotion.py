@@ -40,7 +40,7 @@ class ScriptedAsr(RecordingAsr):
         super().__init__(fail_on)
         self.texts = texts
 
-    def transcribe(self, audio: np.ndarray, language=None) -> AsrResult:
+    def transcribe(self, audio: np.ndarray, language=None, words=False) -> AsrResult:
         super().transcribe(audio, language)
         text, lang = self.texts[(len(self.calls) - 1) % len(self.texts)]
         return AsrResult(text, lang, 1.0, 0.0, -0.1, False)

@@ -28,7 +28,7 @@ class SlowAsr(ScriptedAsr):
         self.delay = delay
         self.started = threading.Event()
 
-    def transcribe(self, audio, language=None):
+    def transcribe(self, audio, language=None, words=False):
         self.started.set()
         time.sleep(self.delay)
         return super().transcribe(audio, language)

@@ -149,6 +149,20 @@ def test_the_generative_replier_loads_the_folder_and_generates(trained: Path):
         assert out is not None or replier.last_error.startswith("filtered"), replier.last_error  # no error, no timeout
 
 
+def test_the_generated_reply_streams_and_says_what_generate_says(trained: Path):
+    """The same greedy decode, a piece at a time: the pieces make up exactly what ``generate`` returns (or
+    nothing, with the reason, when the filter refuses a sentence of it)."""
+    replier = GenerativeReplier(trained, max_new_tokens=24, timeout_s=30)
+    replier.load()
+    for said, lang in (("I passed my driving test!", "en"), ("我考上研究生了！", "zh")):
+        whole = replier.generate(said, "happy", "cheerful", lang)
+        pieces = list(replier.stream(said, "happy", "cheerful", lang))
+        if whole is not None:
+            assert "".join(pieces).strip() == whole and all(pieces)
+        else:
+            assert replier.last_error is not None
+
+
 @pytest.mark.slow
 def test_fine_tuning_a_local_base_folder(trained: Path, data, tmp_path: Path):
     out = tmp_path / "tuned"

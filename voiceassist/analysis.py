@@ -205,6 +205,8 @@ def build_result(
                 "crisis": crisis_doc(crises.get(seg.segment_id)),
             }
         )
+        if tr is not None and tr.words:  # asked for (asr.word_timestamps)
+            segments[-1]["words"] = [dataclasses.asdict(w) for w in tr.words]
     backends = {
         e.stage: {"description": e.description, "embedded": e.embedded, "note": e.note}
         for e in events

@@ -111,6 +111,16 @@ class QualityReport(Event):
     trimmed_end_s: float
 
 
+@dataclass(frozen=True)
+class Word:
+    """One word of a transcript and when it was said (stream seconds), with the recogniser's confidence."""
+
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
 @dataclass(frozen=True, kw_only=True)
 class Transcript(Event):
     segment_id: int  # always set: these events belong to one utterance
@@ -128,6 +138,8 @@ class Transcript(Event):
     processing_s: float = 0.0
     early: bool = False
     """Decoded at the first pause, before the turn ended (the same audio): the words were ready at its end."""
+    words: tuple[Word, ...] = ()
+    """Word-level times, when asked for (``asr.word_timestamps``: the API's ``timestamp_granularities[]=word``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

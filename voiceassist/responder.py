@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from voiceassist.events import BargeIn, Event, PlaybackEnded, PlaybackStarted, R
 from voiceassist.paths import resources_dir
 from voiceassist.reply.planner import ReplyPlanner
 from voiceassist.reply.request import ReplyRequest
+from voiceassist.voices import split_sentences
 from voiceassist.worker import Worker
 
 if TYPE_CHECKING:
@@ -155,18 +156,35 @@ class Responder:
         """The reply to one utterance (planner, then the generative backend when loaded). ``history``: the
         conversation's earlier (said, answered) pairs, when the caller keeps them (the API's chat); by
         default this responder's own last three."""
+        for item in self.answer_stream(req, history):
+            if isinstance(item, Reply):
+                return item
+        raise AssertionError("answer_stream ends with the Reply")  # pragma: no cover
+
+    def answer_stream(self, req: ReplyRequest, history: list[tuple[str, str]] | None = None) -> Iterator[str | Reply]:
+        """The reply as it is produced: text pieces (a generated reply a sentence at a time, as the model
+        writes it; a planned one by sentence), then the whole Reply. Crisis replies are never generated."""
         plan = self.planner.plan(req)  # crisis: detected once, by the assessment stage
-        text, source, note = plan.text, plan.source, None
+        source, note, pieces = plan.source, None, []
         if self._gen is not None and plan.source in ("strategy", "intent") and req.text:
             pairs = list(self._history) if history is None else history[-3:]
-            generated = self._gen.generate(req.text, req.label, plan.tone, plan.language, pairs)
-            if generated:
-                text, source = generated, "generative"
+            for piece in self._gen.stream(req.text, req.label, plan.tone, plan.language, pairs):
+                pieces.append(piece)
+                yield piece
+            if pieces:
+                source = "generative"
             else:
                 note = f"generated reply not used: {self._gen.last_error}"
+        if not pieces:
+            sep = "" if plan.language == "zh" else " "
+            for i, sentence in enumerate(split_sentences(plan.text)):
+                piece = sentence if i == 0 else sep + sentence
+                pieces.append(piece)
+                yield piece
+        text = "".join(pieces).strip() if source == "generative" else plan.text
         if req.text and history is None:
             self._history.append((req.text, text))
-        return Reply(
+        yield Reply(
             segment_id=req.segment_id,
             text=text,
             language=plan.language,

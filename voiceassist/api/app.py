@@ -32,6 +32,7 @@ def create_app(engine: Engine, token: str) -> FastAPI:
     protected: list[Any] = [Depends(auth.dependency())]
     for module in (meta, emotion, transcribe, chat, speech, feedback):
         app.include_router(module.router, dependencies=protected)
+    app.include_router(realtime.tickets, dependencies=protected)
     app.include_router(realtime.router)  # checks the token itself (before accepting the socket)
     if cfg.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

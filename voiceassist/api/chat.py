@@ -6,9 +6,11 @@ emotion. The extension field ``voiceassist`` gives that emotion (``{"emotion": "
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -16,8 +18,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from voiceassist.api.engine import Engine
-from voiceassist.api.errors import ApiError
+from voiceassist.api.errors import ApiError, error_body
 from voiceassist.emotion.labels import LABELS
+from voiceassist.events import Reply
 from voiceassist.lang import lang as lang_of
 from voiceassist.reply.request import ReplyRequest
 
@@ -94,18 +97,19 @@ def request_for(engine: Engine, ext: Extension | None, text: str, crisis: bool) 
     ), "text"
 
 
-def answer(engine: Engine, body: ChatRequest) -> dict[str, Any]:
-    """The completion document (runs on a worker thread: the text model and the planner are called here)."""
+def said(body: ChatRequest) -> str:
+    """The last user message; 400 for a request with nothing to answer."""
     users = [m for m in body.messages if m.role == "user"]
     if not users:
         raise ApiError(400, "no_user_message", "messages needs at least one message with role 'user'", "messages")
     text = text_of(users[-1])
     if len(text) > MAX_CHARS:
         raise ApiError(400, "message_too_long", f"the last user message is over {MAX_CHARS} characters", "messages")
-    crisis = bool(engine.crisis().detect(text)) if text else False
-    req, source = request_for(engine, body.voiceassist, text, crisis)
-    reply = engine.reply(req, history_of(body.messages))
-    extension = {
+    return text
+
+
+def extension(req: ReplyRequest, source: str, reply: Reply, crisis: bool) -> dict[str, Any]:
+    return {
         "emotion": {"label": req.label, "confidence": req.confidence, "source": source},
         "tone": reply.tone,
         "strategy": reply.strategy,
@@ -115,9 +119,20 @@ def answer(engine: Engine, body: ChatRequest) -> dict[str, Any]:
         "crisis": crisis,
         "note": reply.note,
     }
+
+
+def answer(
+    engine: Engine, body: ChatRequest, on_piece: Callable[[str], None] | None = None, ident: str | None = None
+) -> dict[str, Any]:
+    """The completion document (runs on a worker thread: the text model and the planner are called here).
+    ``on_piece`` hears the reply's text as it is produced (a generated reply sentence by sentence)."""
+    text = said(body)
+    crisis = bool(engine.crisis().detect(text)) if text else False
+    req, source = request_for(engine, body.voiceassist, text, crisis)
+    reply = engine.reply(req, history_of(body.messages), on_piece)
     n_in = sum(len(text_of(m).split()) for m in body.messages)
     return {
-        "id": "chatcmpl-" + secrets.token_hex(12),
+        "id": ident or "chatcmpl-" + secrets.token_hex(12),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.model,
@@ -130,26 +145,54 @@ def answer(engine: Engine, body: ChatRequest) -> dict[str, Any]:
             }
         ],
         "usage": {"prompt_tokens": n_in, "completion_tokens": len(reply.text.split()), "total_tokens": 0},
-        "voiceassist": extension,
+        "voiceassist": extension(req, source, reply, crisis),
     }
 
 
 @router.post("/v1/chat/completions", summary="A reply in a tone that fits the user's emotion (OpenAI-compatible)")
 async def chat_completions(request: Request, body: ChatRequest) -> Response:
     engine: Engine = request.app.state.engine
-    doc = await engine.run(lambda: answer(engine, body))
-    doc["usage"]["total_tokens"] = doc["usage"]["prompt_tokens"] + doc["usage"]["completion_tokens"]
+    said(body)  # a request with nothing to answer is a 400 before anything is queued or streamed
     if not body.stream:
+        doc = await engine.run(lambda: answer(engine, body))
+        doc["usage"]["total_tokens"] = doc["usage"]["prompt_tokens"] + doc["usage"]["completion_tokens"]
         return JSONResponse(doc)
-    return StreamingResponse(_chunks(doc), media_type="text/event-stream")
+    loop = asyncio.get_running_loop()
+    pieces: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def on_piece(piece: str) -> None:  # on the worker thread: hand over only
+        loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+    ident = "chatcmpl-" + secrets.token_hex(12)
+    task = asyncio.ensure_future(engine.run(lambda: answer(engine, body, on_piece, ident)))
+    task.add_done_callback(lambda _: loop.call_soon_threadsafe(pieces.put_nowait, None))
+    first = await pieces.get()
+    if first is None:
+        task.result()  # an error before the first word (a full queue, an unknown clip): its own status
+    head = {"id": ident, "object": "chat.completion.chunk", "created": int(time.time()), "model": body.model}
+    return StreamingResponse(_chunks(task, head, first, pieces), media_type="text/event-stream")
 
 
-async def _chunks(doc: dict[str, Any]) -> Any:
-    """The whole reply as one delta (it is composed at once), then the finish, then [DONE]."""
-    base = {k: doc[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
-    content = doc["choices"][0]["message"]["content"]
-    first = {"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}
-    yield f"data: {json.dumps(base | {'choices': [first], 'voiceassist': doc['voiceassist']}, ensure_ascii=False)}\n\n"
+async def _chunks(
+    task: asyncio.Future[dict[str, Any]], head: dict[str, Any], first: str | None, pieces: asyncio.Queue[str | None]
+) -> Any:
+    """Each piece of the reply as a delta as soon as it is written, then the finish (with the extension),
+    then [DONE]. The first delta carries the role."""
+    piece, sent = first, 0
+    while piece is not None:
+        delta = {"content": piece} if sent else {"role": "assistant", "content": piece}
+        choice = {"index": 0, "delta": delta, "finish_reason": None}
+        yield f"data: {json.dumps(head | {'choices': [choice]}, ensure_ascii=False)}\n\n"
+        sent += 1
+        piece = await pieces.get()
+    try:
+        doc = await task
+    except ApiError as e:
+        yield f"data: {json.dumps(error_body(e.status_code, e.code, e.message))}\n\n"
+        return
+    except Exception as e:  # the stream has begun: the error is its last event
+        yield f"data: {json.dumps(error_body(500, 'internal_error', f'the reply failed ({type(e).__name__})'))}\n\n"
+        return
     last = {"index": 0, "delta": {}, "finish_reason": "stop"}
-    yield f"data: {json.dumps(base | {'choices': [last]})}\n\n"
+    yield f"data: {json.dumps(head | {'choices': [last], 'voiceassist': doc['voiceassist']}, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"

@@ -35,6 +35,7 @@ def analyze_upload(
     embeddings: Path | None = None,
     emotion: bool = True,
     language: Language | None = None,
+    words: bool = False,
     on_event: Any = None,
     cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def analyze_upload(
             embeddings=embeddings,
             emotion=emotion,
             language=language,
+            words=words,
             on_event=on_event,
             cancel=cancel,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import secrets
 import shutil
 import tempfile
@@ -21,18 +22,24 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from voiceassist.api.errors import ApiError
 from voiceassist.audio.base import AudioSource, SourceInfo
 from voiceassist.audio.chunk import AudioChunk
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate
-from voiceassist.events import Event, FusedEmotion
+from voiceassist.events import Event, FusedEmotion, Reply
 from voiceassist.lang import parse_code
 from voiceassist.pipeline import Models
 from voiceassist.session import Session
 
+if TYPE_CHECKING:
+    from voiceassist.reply.request import ReplyRequest
+    from voiceassist.responder import Responder
+    from voiceassist.storage import SessionStore
+
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Language = Literal["en", "zh"]
 CLIPS_KEPT = 256
@@ -87,6 +94,8 @@ class Engine:
         self.cfg = cfg
         self.models = models if models is not None else Models.load(cfg)
         self._reply_lock = threading.Lock()
+        self._store: SessionStore | None = None
+        self._store_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(cfg.api.workers, thread_name_prefix="voiceassist-api-analysis")
         self.tts_pool = ThreadPoolExecutor(1, thread_name_prefix="voiceassist-api-tts")  # the engine's one thread
         self._slots: asyncio.Semaphore | None = None
@@ -97,7 +106,7 @@ class Engine:
         self.live_sessions = 0
         self._clips: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._clips_lock = threading.Lock()
-        self._responder: Any = None
+        self._responder: Responder | None = None
         self._crisis: Any = None
         self.voices: Any = None
 
@@ -108,10 +117,12 @@ class Engine:
             return None
         return self.models.text_emotion.analyze(text, language)
 
-    def config_for(self, language: Language | None = None, emotion: bool = True) -> Config:
+    def config_for(self, language: Language | None = None, emotion: bool = True, words: bool = False) -> Config:
+        """The server's config for one request: the language it asks for, emotion on or off, word times."""
         cfg = self.cfg
-        if language is not None:
-            cfg = dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, language=language))
+        if language is not None or words:
+            asr = dataclasses.replace(cfg.asr, language=language or cfg.asr.language, word_timestamps=words)
+            cfg = dataclasses.replace(cfg, asr=asr)
         if not emotion or self.models.speech_emotion is None:
             cfg = dataclasses.replace(cfg, emotion=dataclasses.replace(cfg.emotion, enabled=False))
         return cfg
@@ -158,6 +169,7 @@ class Engine:
         embeddings: Path | None = None,
         emotion: bool = True,
         language: Language | None = None,
+        words: bool = False,
         on_event: Callable[[Event], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
@@ -167,7 +179,7 @@ class Engine:
         capped = Capped(source, self.cfg.api.max_audio_s, cancel)
         capped.info = source.info
         doc = analyze(
-            self.config_for(language, emotion),
+            self.config_for(language, emotion, words),
             capped,
             name,
             frames=frames,
@@ -191,14 +203,43 @@ class Engine:
         with self._live_lock:
             self.live_sessions -= 1
 
+    def store(self) -> SessionStore:
+        """The person's session store (encrypted, as the window's), opened on first use; shared by the live
+        sessions and the feedback route (one connection under a lock)."""
+        with self._store_lock:
+            if self._store is None:
+                from voiceassist.storage import SessionStore, default_store_path
+
+                s = self.cfg.store
+                self._store = SessionStore(Path(s.path) if s.path else default_store_path())
+                self._store.apply_retention(s.retention_days)
+            return self._store
+
     def live_session(self, source: AudioSource, language: Language | None = None) -> Session:
-        """A conversation Session on the shared models for a live stream; replies are text (never spoken here)."""
-        return Session(self.config_for(language), source, models=self.models, speak=False)
+        """A conversation Session on the shared models for a live stream; replies are text (never spoken
+        here). Stored like the window's and ``listen``'s sessions when the person keeps sessions
+        (``store.enabled``, with ``store.keep_transcripts`` and ``store.keep_audio`` as they chose)."""
+        store = None
+        if self.cfg.store.enabled:
+            try:
+                store = self.store()
+            except Exception:  # the session still runs, it is just not kept (and the log says why)
+                log.warning("a realtime session will not be saved: the session store cannot be opened", exc_info=True)
+        return Session(
+            self.config_for(language),
+            source,
+            models=self.models,
+            speak=False,
+            store=store,
+            source_name=source.describe(),
+        )
 
     # -- replies (chat) ----------------------------------------------------------------------------
-    def reply(self, req: Any, history: list[tuple[str, str]]) -> Any:
-        """The Reply to ``req`` (a ReplyRequest) from the assistant's responder (planner, or the generative
-        backend when configured), with this conversation's ``history``."""
+    def reply(
+        self, req: ReplyRequest, history: list[tuple[str, str]], on_piece: Callable[[str], None] | None = None
+    ) -> Reply:
+        """The Reply to ``req`` from the assistant's responder (planner, or the generative backend when
+        configured), with this conversation's ``history``; ``on_piece`` hears its text as it is produced."""
         with self._reply_lock:
             if self._responder is None:
                 from voiceassist.bus import EventBus
@@ -207,7 +248,12 @@ class Engine:
                 responder = Responder(self.cfg, EventBus(), speak=False)
                 responder.load_replier()
                 self._responder = responder
-            return self._responder.answer(req, history=history)
+            for item in self._responder.answer_stream(req, history=history):
+                if isinstance(item, Reply):
+                    return item
+                if on_piece is not None:
+                    on_piece(item)
+        raise AssertionError("answer_stream ends with the Reply")  # pragma: no cover
 
     def crisis(self) -> Any:
         """The crisis-phrase detector of ``alerts.crisis_phrases`` (the pipeline's)."""
@@ -244,6 +290,10 @@ class Engine:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.tts_pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self.upload_dir, ignore_errors=True)
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
 
 def too_long(max_s: float) -> ApiError:

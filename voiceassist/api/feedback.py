@@ -7,7 +7,6 @@ utterance that no longer exists, 400 ``invalid_label`` for a label outside the s
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 from voiceassist.api.errors import ApiError
 
 router = APIRouter(tags=["feedback"])
-_lock = threading.Lock()
 
 
 class FeedbackIn(BaseModel):
@@ -45,18 +43,8 @@ def submit(store: Any, body: FeedbackIn) -> dict[str, Any]:
 
 
 def _store(request: Request) -> Any:
-    """The server's session store (``app.state.feedback_store``), opened on first use."""
-    with _lock:
-        store = getattr(request.app.state, "feedback_store", None)
-        if store is None:
-            from pathlib import Path
-
-            from voiceassist.storage import SessionStore, default_store_path
-
-            cfg = request.app.state.engine.cfg
-            store = SessionStore(Path(cfg.store.path) if cfg.store.path else default_store_path())
-            request.app.state.feedback_store = store
-        return store
+    """The server's session store (the engine's, opened on first use)."""
+    return request.app.state.engine.store()
 
 
 @router.post("/v1/feedback", summary="Correct the emotion read in a stored utterance, or rate its reply")

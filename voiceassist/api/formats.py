@@ -67,15 +67,24 @@ def verbose_segment(i: int, s: dict[str, Any], with_emotion: bool) -> dict[str, 
     return seg
 
 
-def verbose_json(doc: dict[str, Any], with_emotion: bool) -> dict[str, Any]:
-    out = {
+def verbose_json(
+    doc: dict[str, Any], with_emotion: bool, granularities: tuple[str, ...] = ("segment",)
+) -> dict[str, Any]:
+    """OpenAI's verbose_json: ``segments`` for the segment granularity (the default), ``words`` (each word
+    with its start and end) for the word granularity, both when both are asked for."""
+    out: dict[str, Any] = {
         "task": "transcribe",
         "language": language_of(doc),
         "duration": doc["duration"],
         "text": full_text(doc),
-        "segments": [verbose_segment(i, s, with_emotion) for i, s in enumerate(spoken(doc))],
-        "usage": {"type": "duration", "seconds": round(doc["duration"])},
     }
+    if "segment" in granularities or not granularities:
+        out["segments"] = [verbose_segment(i, s, with_emotion) for i, s in enumerate(spoken(doc))]
+    if "word" in granularities:
+        out["words"] = [
+            {"word": w["word"], "start": w["start"], "end": w["end"]} for s in spoken(doc) for w in s.get("words", [])
+        ]
+    out["usage"] = {"type": "duration", "seconds": round(doc["duration"])}
     if doc.get("warnings"):
         out["warnings"] = doc["warnings"]
     return out

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -195,11 +195,25 @@ async def _handle(live: Live, message: Mapping[str, Any]) -> bool:
     return True
 
 
+tickets = APIRouter(tags=["realtime"])
+
+
+@tickets.post("/v1/realtime/tickets", summary="A single-use ticket for WS /v1/realtime (for browsers)")
+async def new_ticket(request: Request) -> dict[str, Any]:
+    """Browsers cannot send an Authorization header on a WebSocket: a page asks for a ticket (with the
+    token, like any request), then opens ``/v1/realtime?ticket=...`` within 60 s. Or it offers the token as
+    the subprotocol ``voiceassist.token.<token>``."""
+    from voiceassist.api.security import TICKET_S
+
+    ticket = request.app.state.auth.issue_ticket()
+    return {"ticket": ticket, "expires_in": int(TICKET_S), "url": f"/v1/realtime?ticket={ticket}"}
+
+
 @router.websocket("/v1/realtime")
 async def realtime(ws: WebSocket) -> None:
     engine: Engine = ws.app.state.engine
     try:
-        ws.app.state.auth.check(ws.headers.get("authorization"))
+        subprotocol = ws.app.state.auth.check_websocket(ws)
     except ApiError as e:
         await ws.send_denial_response(JSONResponse(error_body(e.status_code, e.code, e.message), e.status_code))
         return
@@ -211,7 +225,7 @@ async def realtime(ws: WebSocket) -> None:
     live: Live | None = None
     sender: asyncio.Task[None] | None = None
     try:
-        await ws.accept()
+        await ws.accept(subprotocol=subprotocol)
         live = Live(ws, engine)
         sender = asyncio.ensure_future(_sender(live))
         await live.send({"type": "session.created", "session": live.describe()})

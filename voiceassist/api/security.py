@@ -9,6 +9,8 @@ import logging
 import os
 import secrets
 import stat
+import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,12 +73,64 @@ def check_bind(cfg: ApiConfig) -> None:
 _bearer = HTTPBearer(auto_error=False, description="the token shown by 'voiceassist serve --show-token'")
 
 
+SUBPROTOCOL = "voiceassist"
+"""The WebSocket subprotocol the server answers with when the token came as one."""
+TOKEN_SUBPROTOCOL = "voiceassist.token."
+"""A browser cannot set headers on a WebSocket: it may send the token as the subprotocol
+``voiceassist.token.<token>`` (next to ``voiceassist``), or use a ticket."""
+TICKET_S = 60.0
+
+
 class Auth:
-    """The bearer-token check, as a FastAPI dependency (and for WebSockets, ``check``)."""
+    """The bearer-token check, as a FastAPI dependency; for WebSockets, ``check_websocket`` also takes the
+    token as a subprotocol, or a short-lived single-use ticket in the query (``?ticket=``, from
+    ``POST /v1/realtime/tickets``), the two ways a browser can authenticate a WebSocket."""
 
     def __init__(self, token: str, enabled: bool) -> None:
         self.token = token
         self.enabled = enabled
+        self._tickets: dict[str, float] = {}  # ticket -> monotonic expiry
+        self._lock = threading.Lock()
+
+    def issue_ticket(self, now: float | None = None) -> str:
+        """A ticket for one WebSocket connection within ``TICKET_S`` seconds."""
+        now = time.monotonic() if now is None else now
+        ticket = "tkt_" + secrets.token_urlsafe(24)
+        register_secret(ticket)
+        with self._lock:
+            self._tickets = {t: exp for t, exp in self._tickets.items() if exp > now}  # the expired go
+            self._tickets[ticket] = now + TICKET_S
+        return ticket
+
+    def _redeem(self, ticket: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            expiry = self._tickets.pop(ticket, None)  # single use, whatever the outcome
+        return expiry is not None and expiry > now
+
+    def check_websocket(self, conn: HTTPConnection) -> str | None:
+        """Authenticate a WebSocket handshake (ApiError 401 when it is not); the subprotocol to accept
+        with: ``voiceassist`` when the client offered subprotocols, else None."""
+        offered = [p.strip() for p in conn.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+        answer = SUBPROTOCOL if offered else None
+        if not self.enabled:
+            return answer
+        header = conn.headers.get("authorization")
+        if header:
+            self.check(header)
+            return answer
+        tokens = [p[len(TOKEN_SUBPROTOCOL) :] for p in offered if p.startswith(TOKEN_SUBPROTOCOL)]
+        if tokens:
+            if not hmac.compare_digest(tokens[0].encode(), self.token.encode()):
+                raise ApiError(401, "invalid_token", "the token in the subprotocol is not this server's")
+            return answer
+        ticket = conn.query_params.get("ticket")
+        if ticket is not None:
+            if not self._redeem(ticket):
+                raise ApiError(401, "invalid_ticket", "the ticket is unknown, used or expired (tickets last 60 s)")
+            return answer
+        self.check(None)  # says what to send
+        return answer
 
     def check(self, header: str | None) -> None:
         if not self.enabled:

@@ -44,11 +44,18 @@ async def transcriptions(
 ) -> Response:
     engine: Engine = request.app.state.engine
     lang = check_language(language)
-    bad_gran = [g for g in timestamp_granularities if g != "segment"]
+    bad_gran = [g for g in timestamp_granularities if g not in ("segment", "word")]
     if bad_gran:
         raise ApiError(
-            400, "unsupported_value", "only segment timestamps are available (not word)", "timestamp_granularities"
-        )
+            400, "unsupported_value", f"timestamp_granularities: segment or word, not {bad_gran[0]!r}",
+            "timestamp_granularities",
+        )  # fmt: skip
+    granularities = tuple(timestamp_granularities) or ("segment",)
+    if "word" in granularities and response_format != "verbose_json":
+        raise ApiError(
+            400, "unsupported_value", "word timestamps come with response_format=verbose_json",
+            "timestamp_granularities",
+        )  # fmt: skip
     unknown = [i for i in include if i not in ("emotion", "logprobs")]
     if unknown:
         raise ApiError(400, "unsupported_value", f"include: unknown {unknown[0]!r} (emotion is known)", "include")
@@ -65,14 +72,19 @@ async def transcriptions(
             )
             folder = None  # the stream removes it when it ends
             return response
-        doc = await engine.run(lambda: analyze_upload(engine, path, name, emotion=with_emotion, language=lang))
+        words = "word" in granularities
+        doc = await engine.run(
+            lambda: analyze_upload(engine, path, name, emotion=with_emotion, language=lang, words=words)
+        )
     finally:
         if folder is not None:
             engine.release(folder)
-    return render(doc, response_format, with_emotion)
+    return render(doc, response_format, with_emotion, granularities)
 
 
-def render(doc: dict[str, Any], response_format: str, with_emotion: bool) -> Response:
+def render(
+    doc: dict[str, Any], response_format: str, with_emotion: bool, granularities: tuple[str, ...] = ("segment",)
+) -> Response:
     if response_format == "text":
         return PlainTextResponse(formats.full_text(doc) + "\n")
     if response_format == "srt":
@@ -80,7 +92,7 @@ def render(doc: dict[str, Any], response_format: str, with_emotion: bool) -> Res
     if response_format == "vtt":
         return PlainTextResponse(formats.vtt(doc), media_type="text/vtt")
     if response_format == "verbose_json":
-        return JSONResponse(_plain(formats.verbose_json(doc, with_emotion)))
+        return JSONResponse(_plain(formats.verbose_json(doc, with_emotion, granularities)))
     return JSONResponse(
         {"text": formats.full_text(doc), "usage": {"type": "duration", "seconds": round(doc["duration"])}}
     )

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from voiceassist.config import AsrConfig
+from voiceassist.events import Word
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class AsrResult:
     avg_logprob: float
     dropped_as_hallucination: bool  # Whisper produced text, but the guards rejected all of it
     dropped_reason: str | None = None  # why the guards dropped or cut something (see voiceassist/asr/guard.py)
+    words: tuple[Word, ...] = ()  # with ``words=True``: each word's times in seconds from the audio's start
 
 
 class AsrBackend(Protocol):
@@ -44,9 +46,10 @@ class AsrBackend(Protocol):
         """One short pass, so the first utterance does not pay for lazy initialisation."""
         ...
 
-    def transcribe(self, audio: np.ndarray, language: str | None = None) -> AsrResult:
+    def transcribe(self, audio: np.ndarray, language: str | None = None, words: bool = False) -> AsrResult:
         """16 kHz mono float32 in [-1, 1] -> result. ``language``: "zh", "en", "auto" (detected among
-        asr.languages) or None (the backend's configured asr.language). Runs wholly in the calling thread."""
+        asr.languages) or None (the backend's configured asr.language). ``words``: word-level times too.
+        Runs wholly in the calling thread."""
         ...
 
 

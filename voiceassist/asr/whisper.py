@@ -13,6 +13,7 @@ import numpy as np
 from voiceassist.asr import AsrResult, guard
 from voiceassist.asr.models import AUTO, ResolvedModel, choose_auto_model, resolve_whisper_model
 from voiceassist.config import AsrConfig
+from voiceassist.events import Word
 from voiceassist.paths import models_dir
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class FasterWhisperBackend:
             self._decode(quiet, self.cfg.language if self.cfg.language != "auto" else None)
         guard.gate(np.random.default_rng(0).normal(0, 0.01, 8000).astype(np.float32), self.cfg)
 
-    def _decode(self, audio: np.ndarray, language: str | None, prompt: bool = True):  # type: ignore[no-untyped-def]
+    def _decode(self, audio: np.ndarray, language: str | None, prompt: bool = True, words: bool = False):  # type: ignore[no-untyped-def]
         assert self.model is not None
         segments, info = self.model.transcribe(
             audio,
@@ -148,6 +149,7 @@ class FasterWhisperBackend:
             condition_on_previous_text=False,
             vad_filter=False,
             without_timestamps=True,
+            word_timestamps=words,
         )
         return list(segments), info  # decoding happens here, while iterating, in this (worker) thread
 
@@ -170,13 +172,13 @@ class FasterWhisperBackend:
             )
         return best, allowed[best]
 
-    def transcribe(self, audio: np.ndarray, language: str | None = None) -> AsrResult:
+    def transcribe(self, audio: np.ndarray, language: str | None = None, words: bool = False) -> AsrResult:
         with self._lock:
             if self.model is None:
                 self.load()
-            return self._transcribe(audio, self.cfg.language if language is None else language)
+            return self._transcribe(audio, self.cfg.language if language is None else language, words)
 
-    def _transcribe(self, audio: np.ndarray, asked: str) -> AsrResult:
+    def _transcribe(self, audio: np.ndarray, asked: str, words: bool) -> AsrResult:
         short = window_frames(len(audio), self.cfg.encoder_window_s)
         known = asked if asked != "auto" else None
         self.model.window_frames = short if known is None or known in self.cfg.short_window_languages else 0
@@ -190,12 +192,12 @@ class FasterWhisperBackend:
             language, probability = known, 1.0
         if language not in self.cfg.short_window_languages:
             self.model.window_frames = 0  # decoded in the full window (detected in the short one)
-        segments, _ = self._decode(audio, language)
+        segments, _ = self._decode(audio, language, words=words)
         d = guard.decide(g, [(s.text, s.no_speech_prob, s.avg_logprob) for s in segments], self.cfg)
         if language == "zh" and self.cfg.initial_prompt_zh and not "".join(d.texts).strip():
             # The prompt must never make words disappear: on some short answers ("好的") Whisper ends at
             # once after it, or loops. The gate heard speech, so decode once more without it.
-            segments, _ = self._decode(audio, language, prompt=False)
+            segments, _ = self._decode(audio, language, prompt=False, words=words)
             d = guard.decide(g, [(s.text, s.no_speech_prob, s.avg_logprob) for s in segments], self.cfg)
         if d.reasons:
             log.debug("ASR guard: %s on %r", d.reasons, [s.text for s in segments])
@@ -213,4 +215,18 @@ class FasterWhisperBackend:
             lp,
             dropped_as_hallucination=d.produced and not text,
             dropped_reason=d.reasons[0] if d.reasons else None,
+            words=_kept_words(segments, d.texts, self._converter if language == "zh" else None) if words else (),
         )
+
+
+def _kept_words(segments: Any, kept: list[str], converter: Any) -> tuple[Word, ...]:
+    """The words of the segments the guard kept (a dropped loop or phantom phrase has no words here)."""
+    keep = {t.strip() for t in kept}
+    out = []
+    for s in segments:
+        if s.text.strip() not in keep:
+            continue
+        for w in s.words or ():
+            text = converter.convert(w.word) if converter is not None else w.word
+            out.append(Word(text.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 4)))
+    return tuple(w for w in out if w.word)

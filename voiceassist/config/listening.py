@@ -141,6 +141,9 @@ class AsrConfig:
     initial_prompt_zh: str = "以下是普通话的句子。"
     """Text given to Whisper as the words before a Mandarin utterance (simplified characters steer it to
     simplified output); empty: none. Chosen on a dev set (docs/benchmarks.md, "Mandarin recognition")."""
+    word_timestamps: bool = False
+    """Word-level times in transcripts (the API's timestamp_granularities[]=word); costs an alignment pass
+    per utterance."""
     hotwords: list[str] = field(default_factory=list)
     """The person's own vocabulary (names they use, places): passed to faster-whisper as hotwords."""
     encoder_window_s: float = 10.0

@@ -20,6 +20,7 @@ speech gate and guard as the final pass, so noise and music give no partial word
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -172,7 +173,7 @@ class AsrStage:
             self.reused += 1
         else:
             # a failure: the worker's on_failed tells the assessment
-            r = asr.transcribe(seg.audio.as_float32(), self.cfg.asr.language)
+            r = asr.transcribe(seg.audio.as_float32(), self.cfg.asr.language, self.cfg.asr.word_timestamps)
         tr = Transcript(
             segment_id=seg.segment_id,
             text=r.text,
@@ -187,6 +188,7 @@ class AsrStage:
             dropped_reason=r.dropped_reason,
             processing_s=time.monotonic() - t0,
             early=early,
+            words=tuple(dataclasses.replace(w, start=w.start + seg.start_s, end=w.end + seg.start_s) for w in r.words),
         )
         yield tr
         self._after_final(seg, tr)
@@ -198,7 +200,7 @@ class AsrStage:
             return  # the utterance has ended: its final pass is queued, this would only delay it
         t0 = time.monotonic()
         try:
-            r = self._backend().transcribe(p.audio.as_float32(), self.cfg.asr.language)
+            r = self._backend().transcribe(p.audio.as_float32(), self.cfg.asr.language, self.cfg.asr.word_timestamps)
         except Exception:
             log.warning("a %s pass failed (dropped)", "speculative" if p.speculative else "partial", exc_info=True)
             if p.speculative:  # the turn was held open for it: let it end the usual way
