@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from voiceassist.config import AsrConfig
 from voiceassist.events import Word
@@ -22,6 +23,9 @@ class AsrResult:
     dropped_as_hallucination: bool  # Whisper produced text, but the guards rejected all of it
     dropped_reason: str | None = None  # why the guards dropped or cut something (see voiceassist/asr/guard.py)
     words: tuple[Word, ...] = ()  # with ``words=True``: each word's times in seconds from the audio's start
+    encoder: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+    """The recogniser's encoder output over the speech, (frames, dim) at 50 frames/s (Whisper's), when it
+    has one: the voice-emotion head reads how it was said from the pass already run (no second encoder)."""
 
 
 class AsrBackend(Protocol):

@@ -58,6 +58,10 @@ def _encoder_caching_model_class() -> Any:
     return EncoderCachingWhisperModel
 
 
+SAMPLES_PER_FRAME = 320
+"""Whisper's encoder output: one frame per 20 ms of 16 kHz audio (two mel frames, stride 2)."""
+
+
 def window_frames(n_samples: int, min_window_s: float) -> int:
     """Encoder input length (100 frames a second) for an utterance of ``n_samples`` at 16 kHz: the
     utterance plus 1 s, at least ``min_window_s``, rounded up to a whole second; 0 (the full 30 s window,
@@ -216,7 +220,27 @@ class FasterWhisperBackend:
             dropped_as_hallucination=d.produced and not text,
             dropped_reason=d.reasons[0] if d.reasons else None,
             words=_kept_words(segments, d.texts, self._converter if language == "zh" else None) if words else (),
+            encoder=self._speech_frames(len(audio)),
         )
+
+    def _speech_frames(self, n_samples: int) -> np.ndarray | None:
+        """The encoder output of the decode just run, over the speech only (the padding left out; at most
+        Whisper's 30 s window), float32 on the CPU."""
+        last = getattr(self.model, "_last_encoded", None)
+        if last is None:
+            return None
+        try:
+            out = last[1]
+            if str(getattr(out, "device", "cpu")) != "cpu":
+                import ctranslate2
+
+                out = out.to_device(ctranslate2.Device.cpu)
+            arr = np.asarray(np.array(out), dtype=np.float32)
+        except Exception:  # a CTranslate2 without the array interface: no voice features, said in the log
+            log.debug("the encoder output could not be read", exc_info=True)
+            return None
+        n = min(arr.shape[1], max(1, math.ceil(n_samples / SAMPLES_PER_FRAME)))
+        return np.ascontiguousarray(arr[0, :n])
 
 
 def _kept_words(segments: Any, kept: list[str], converter: Any) -> tuple[Word, ...]:

@@ -18,8 +18,12 @@ from voiceassist.config.checks import ARGON2_HASH_RE, PIN_HASH_RE, WEEK_S, requi
 @dataclass
 class EmotionConfig:
     enabled: bool = True
-    speech_backend: Literal["auto", "emotion2vec", "prosody"] = "auto"
-    """auto: Emotion2Vec+ when its model folder is found, else the embedded prosody (arousal) estimate."""
+    speech_backend: Literal["auto", "emotion2vec", "voice-head", "prosody"] = "auto"
+    """auto: Emotion2Vec+ when its model folder is found, else the embedded voice head on the recogniser's
+    frames (voiceassist/emotion/voice_head.py), else the prosody (arousal) estimate."""
+    voice_model: str = ""
+    """A voice-head folder made by `voiceassist train speech-emotion` (or its name under models/); empty:
+    the head shipped in the package."""
     speech_model: str = "emotion2vec_plus_base"
     """emotion2vec_plus_seed, emotion2vec_plus_base, emotion2vec_plus_large, or a model folder."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -48,6 +52,12 @@ class EmotionConfig:
     """A fused result below this confidence asks the person to clarify."""
     text_override_evidence: float = 0.5
     """Text evidence above which clearly negative words overrule a positive-sounding voice."""
+    words_plain_below: float = 0.35
+    """Text evidence below which the words count as plain (no emotion in them): a categorical voice that is
+    sure (``voice_leads_confidence``) then decides the label (voiceassist/emotion/fusion.py)."""
+    voice_leads_confidence: float = 0.4
+    """How sure a categorical voice (the voice head, Emotion2Vec+) must be of an emotion to decide over
+    plain words."""
     arousal_shift: float = 0.1
     """How far an arousal-only voice (the embedded prosody estimate) shifts the words' emotion towards the
     emotions of matching arousal; 0: the words alone (see voiceassist/emotion/fusion.py). 0.1 was best on
@@ -55,9 +65,9 @@ class EmotionConfig:
 
     def validate(self) -> None:
         require(
-            self.speech_backend in ("auto", "emotion2vec", "prosody"),
+            self.speech_backend in ("auto", "emotion2vec", "voice-head", "prosody"),
             "emotion.speech_backend",
-            "auto, emotion2vec or prosody",
+            "auto, emotion2vec, voice-head or prosody",
         )
         require(self.device in ("auto", "cpu", "cuda"), "emotion.device", "auto, cpu or cuda")
         require(
@@ -77,6 +87,8 @@ class EmotionConfig:
         )
         require(0 <= self.min_confidence < 1, "emotion.min_confidence", "in [0, 1)")
         require(0 <= self.text_override_evidence <= 1, "emotion.text_override_evidence", "in [0, 1]")
+        require(0 <= self.words_plain_below <= 1, "emotion.words_plain_below", "in [0, 1]")
+        require(0 <= self.voice_leads_confidence <= 1, "emotion.voice_leads_confidence", "in [0, 1]")
         require(0 <= self.arousal_shift <= 2, "emotion.arousal_shift", "between 0 and 2")
         if self.lexicon_overlay:
             overlay = toml_file(self.lexicon_overlay, "emotion.lexicon_overlay")

@@ -34,6 +34,9 @@ class SpeechEmotionBackend(Protocol):
     description: str
     embedded: bool
     frame_rate: float
+    uses_asr_frames: bool
+    """Reads the speech recogniser's encoder output (``analyze(audio, encoder)``) instead of running a
+    model of its own on the audio: the pipeline hands it the frames of the ASR pass of each utterance."""
 
     def load(self) -> None: ...
 
@@ -44,11 +47,12 @@ class SpeechEmotionBackend(Protocol):
         baseline. A backend without such state returns itself."""
         ...
 
-    def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
-        """Utterance estimate (with embedding) and frame curves for 16 kHz mono float32 audio."""
+    def analyze(self, audio: FloatArray, encoder: FloatArray | None = None) -> tuple[EmotionEstimate, FrameCurves]:
+        """Utterance estimate (with embedding) and frame curves for 16 kHz mono float32 audio; ``encoder``:
+        the ASR pass's encoder frames (T, D) for a backend that ``uses_asr_frames`` (None: not decoded)."""
         ...
 
-    def frames(self, audio: FloatArray) -> FrameCurves:
+    def frames(self, audio: FloatArray, encoder: FloatArray | None = None) -> FrameCurves:
         """Frame curves only (the live view)."""
         ...
 

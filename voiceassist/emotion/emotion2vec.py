@@ -146,6 +146,7 @@ class Emotion2VecBackend:
     name = "emotion2vec"
     embedded = False
     frame_rate = FRAME_RATE
+    uses_asr_frames = False
 
     def __init__(self, cfg: Any, folder: Path) -> None:
         self.cfg = cfg
@@ -253,7 +254,7 @@ class Emotion2VecBackend:
         probs = self._to_labels(softmax(logits))
         return FrameCurves(probs=probs.astype(np.float32), frame_rate=FRAME_RATE, features=feats)
 
-    def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
+    def analyze(self, audio: FloatArray, encoder: FloatArray | None = None) -> tuple[EmotionEstimate, FrameCurves]:
         feats = self._features(audio)
         utter_logits = self.frame_logits(feats).mean(axis=0)  # == proj(mean(feats)): the head is linear
         scores = self._to_labels(softmax(utter_logits))
@@ -262,7 +263,7 @@ class Emotion2VecBackend:
         )
         return est, self._curves(feats)
 
-    def frames(self, audio: FloatArray) -> FrameCurves:
+    def frames(self, audio: FloatArray, encoder: FloatArray | None = None) -> FrameCurves:
         return self._curves(self._features(audio))
 
     @property

@@ -12,6 +12,9 @@ reliability. Speech reliability is how far its top score stands above chance; te
 evidence (a sentence with no emotion words has none, so a calm "I'm fine" said in a sad voice comes out
 sad). Rules on top of the weighted average:
 
+- the voice leads: when the words carry no emotional evidence (their estimate is neutral, or has little
+  evidence) and the voice is sure of an emotion (``emotion.voice_leads_confidence``), the voice decides: an
+  everyday sentence said angrily is angry;
 - masking: when the words carry a clear negative emotion and the voice sounds positive (people smile while
   saying sad things, and prosody cannot tell elation from agitation), the words lead and the voice's
   positive mass counts as neutral, so a cheerful "我好难过" never comes out happy;
@@ -80,6 +83,8 @@ def fuse(
         return _with_fallback(scores, 0.0, 0.0, "no input", cfg, lang)
     if speech is not None and speech.arousal is not None and text is not None:
         return _arousal_shift(speech, text, cfg, lang)
+    if speech is not None and text is not None and _voice_leads(speech, text, cfg):
+        return _voice_led(speech, text, cfg, lang)
     ws = cfg.speech_weight * _reliability(speech) if speech is not None else 0.0
     wt = cfg.text_weight * float(np.clip(text.evidence, 0, 1)) if text is not None else 0.0
     p_s = speech.scores if speech is not None else None
@@ -108,6 +113,34 @@ def fuse(
         scores += wt / total * p_t
     scores = scores / scores.sum()
     return _with_fallback(scores, ws / total, wt / total, rule, cfg, lang)
+
+
+_NOT_A_FEELING = (INDEX["neutral"], INDEX["other"], INDEX["unknown"])
+
+
+def _voice_leads(speech: EmotionEstimate, text: EmotionEstimate, cfg: EmotionConfig) -> bool:
+    """The words carry no emotional evidence (a plain sentence: "It's eleven o'clock", "我在家") and a
+    categorical voice is sure of an emotion: then how it was said is what there is to go on."""
+    plain_words = text.evidence < cfg.words_plain_below or int(np.argmax(text.scores)) in _NOT_A_FEELING
+    return (
+        plain_words
+        and text.evidence < cfg.text_override_evidence
+        and speech.confidence >= cfg.voice_leads_confidence
+        and int(np.argmax(speech.scores)) not in _NOT_A_FEELING
+    )
+
+
+def _voice_led(speech: EmotionEstimate, text: EmotionEstimate, cfg: EmotionConfig, lang: str) -> Fused:
+    """The voice decides; the words keep a small share (their neutral pulls an unsure reading towards calm)."""
+    wt = cfg.text_weight * 0.25
+    ws = cfg.speech_weight
+    scores = (ws * speech.scores + wt * text.scores) / (ws + wt)
+    top = int(np.argmax(speech.scores))
+    if int(np.argmax(scores)) != top:  # the share the words keep never outvotes the voice's emotion
+        scores = speech.scores.astype(np.float64).copy()
+    return _with_fallback(
+        scores / scores.sum(), ws / (ws + wt), wt / (ws + wt), "voice leads: the words are plain", cfg, lang
+    )
 
 
 def _arousal_shift(speech: EmotionEstimate, text: EmotionEstimate, cfg: EmotionConfig, lang: str) -> Fused:

@@ -171,6 +171,7 @@ class ProsodyBackend:
     description = "prosody arousal estimate (embedded default)"
     embedded = True
     frame_rate = FRAME_RATE
+    uses_asr_frames = False
     embedding_dim = len(FEATURES) + 1  # the z-scored features, then arousal
 
     def __init__(self, cfg: Any = None, baseline_after: int = 3, history: int = 50) -> None:
@@ -200,7 +201,7 @@ class ProsodyBackend:
     def _arousal(self, feats: dict[str, float], ref: dict[str, tuple[float, float]]) -> float:
         return float(sum(w * (feats[k] - ref[k][0]) / ref[k][1] for k, w in _AROUSAL_W.items()) / 0.55)
 
-    def analyze(self, audio: FloatArray) -> tuple[EmotionEstimate, FrameCurves]:
+    def analyze(self, audio: FloatArray, encoder: FloatArray | None = None) -> tuple[EmotionEstimate, FrameCurves]:
         ff = frame_features(audio)
         feats = utterance_features(ff)
         with self._lock:
@@ -218,7 +219,7 @@ class ProsodyBackend:
         )
         return est, self._curves(ff)
 
-    def frames(self, audio: FloatArray) -> FrameCurves:
+    def frames(self, audio: FloatArray, encoder: FloatArray | None = None) -> FrameCurves:
         return self._curves(frame_features(audio))
 
     def _curves(self, ff: dict[str, npt.NDArray[np.float64]]) -> FrameCurves:

@@ -11,6 +11,7 @@ from voiceassist.emotion.base import EmotionModelError, SpeechEmotionBackend, Te
 SPEECH_BACKENDS: dict[str, str] = {
     "emotion2vec": "voiceassist.emotion.emotion2vec:Emotion2VecBackend",
     "prosody": "voiceassist.emotion.prosody:ProsodyBackend",
+    "voice-head": "voiceassist.emotion.voice_head:VoiceHeadBackend",
 }
 TEXT_BACKENDS: dict[str, str] = {
     "lexicon": "voiceassist.emotion.text:LexiconTextBackend",
@@ -26,7 +27,9 @@ def _load_class(spec: str) -> Any:
 
 def create_speech_backend(cfg: Any, models_dir: str | Path) -> tuple[SpeechEmotionBackend, str | None]:
     """Build the configured speech backend (not loaded yet). With ``speech_backend = "auto"``, Emotion2Vec+
-    when its folder is found, else the embedded prosody backend; the second value then says why."""
+    when its folder is found; else the voice head (``emotion.voice_model``, or the one shipped in the
+    package) on the recogniser's frames; else the prosody estimate. The second value then says why
+    Emotion2Vec+ does not run (the window offers to get it)."""
     name = cfg.speech_backend
     if name == "auto":
         from voiceassist.emotion.emotion2vec import find_model
@@ -34,6 +37,9 @@ def create_speech_backend(cfg: Any, models_dir: str | Path) -> tuple[SpeechEmoti
         try:
             folder = find_model(cfg.speech_model, models_dir)
         except EmotionModelError as e:
+            head = voice_head_folder(cfg, models_dir)
+            if (head / "model.json").is_file():
+                return _load_class(SPEECH_BACKENDS["voice-head"])(cfg, head), str(e)
             return _load_class(SPEECH_BACKENDS["prosody"])(cfg), str(e)
         return _load_class(SPEECH_BACKENDS["emotion2vec"])(cfg, folder), None
     if name not in SPEECH_BACKENDS:
@@ -42,7 +48,19 @@ def create_speech_backend(cfg: Any, models_dir: str | Path) -> tuple[SpeechEmoti
         from voiceassist.emotion.emotion2vec import find_model
 
         return _load_class(SPEECH_BACKENDS[name])(cfg, find_model(cfg.speech_model, models_dir)), None
+    if name == "voice-head":
+        return _load_class(SPEECH_BACKENDS[name])(cfg, voice_head_folder(cfg, models_dir)), None
     return _load_class(SPEECH_BACKENDS[name])(cfg), None
+
+
+def voice_head_folder(cfg: Any, models_dir: str | Path) -> Path:
+    """``emotion.voice_model`` (a folder, or its name under models/), else the head shipped in the package."""
+    from voiceassist.emotion.voice_head import shipped_model_dir
+
+    if not cfg.voice_model:
+        return shipped_model_dir()
+    given = Path(cfg.voice_model).expanduser()
+    return given if given.is_dir() else Path(models_dir) / cfg.voice_model
 
 
 def create_text_backend(cfg: Any, models_dir: str | Path) -> tuple[TextEmotionBackend, str | None]:

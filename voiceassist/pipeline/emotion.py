@@ -1,7 +1,11 @@
 """The two emotion stages, each the handler of the worker that owns its model (shaped like ``AsrStage``):
 
 - ``SpeechEmotionStage``: an utterance's voice -> SpeechEmotion (estimate, embedding, frame curves); while
-  the person speaks, offers of the utterance heard so far -> EmotionFrames for the new part (live curves);
+  the person speaks, the utterance heard so far -> EmotionFrames for the new part (live curves). A backend
+  with a model of its own (Emotion2Vec+, prosody) reads the audio: the utterance as the capture stage hands
+  it over, live offers from the capture stage. A backend that reads the ASR pass's encoder frames (the
+  embedded voice head, ``uses_asr_frames``) waits for them: the ASR stage hands over ``VoiceFrames`` after
+  each final pass (None when the audio was not decoded) and ``LiveVoiceFrames`` after each partial pass.
 - ``TextEmotionStage``: an utterance's words (the normalised transcript) -> TextEmotion.
 
 Each hands its estimate (None when it failed) to the assessment through ``done(segment_id, estimate)``,
@@ -13,15 +17,31 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmotionBackend
 from voiceassist.events import Event, SpeechEmotion, SpeechSegment, StageError, TextEmotion, Transcript
-from voiceassist.pipeline.live import LiveCurves, LiveRequest
+from voiceassist.pipeline.live import LiveCurves, LiveRequest, LiveVoiceFrames
 
 log = logging.getLogger(__name__)
 
 Done = Callable[[int, EmotionEstimate | None], None]
+
+
+@dataclass(frozen=True)
+class VoiceFrames:
+    """The final ASR pass's encoder output of an utterance: (T, D) at 50 frames/s, None when the audio was not
+    decoded (silence or noise, or the pass failed)."""
+
+    segment_id: int
+    frames: npt.NDArray[np.float32] | None
+
+
+SpeechItem = SpeechSegment | LiveRequest | VoiceFrames | LiveVoiceFrames
 
 
 class SpeechEmotionStage:
@@ -29,21 +49,37 @@ class SpeechEmotionStage:
         self._backend = backend
         self._done = done
         self._live = LiveCurves(cfg.emotion)
+        self._waiting: dict[int, SpeechSegment] = {}  # utterances whose encoder frames are still to come
 
-    def handle(self, item: SpeechSegment | LiveRequest) -> Iterable[Event]:
-        if isinstance(item, LiveRequest):
-            ev = self._live.update(item, self._backend())
+    def handle(self, item: SpeechItem) -> Iterable[Event]:
+        backend = self._backend()
+        if isinstance(item, LiveRequest | LiveVoiceFrames):
+            ev = self._live.update(item, backend)
             if ev is not None:
                 yield ev
-            return
-        yield from self._utterance(item)
+        elif isinstance(item, SpeechSegment):
+            assert item.segment_id is not None
+            if backend.uses_asr_frames:  # analysed when the ASR pass's frames come
+                self._waiting[item.segment_id] = item
+            else:
+                yield from self._utterance(item, None)
+        else:
+            seg = self._waiting.pop(item.segment_id, None)
+            if seg is not None:
+                yield from self._utterance(seg, item.frames)
 
-    def _utterance(self, seg: SpeechSegment) -> Iterable[Event]:
+    def failed(self, item: SpeechItem) -> None:
+        """The worker's ``on_failed``: the assessment hears that this utterance's voice estimate will not come."""
+        if isinstance(item, SpeechSegment | VoiceFrames) and item.segment_id is not None:
+            self._waiting.pop(item.segment_id, None)
+            self._done(item.segment_id, None)
+
+    def _utterance(self, seg: SpeechSegment, encoder: npt.NDArray[np.float32] | None) -> Iterable[Event]:
         assert seg.segment_id is not None
         t0 = time.monotonic()
         est: EmotionEstimate | None = None
         try:
-            est, curves = self._backend().analyze(seg.audio.as_float32())
+            est, curves = self._backend().analyze(seg.audio.as_float32(), encoder)
             yield SpeechEmotion(
                 segment_id=seg.segment_id,
                 estimate=est,

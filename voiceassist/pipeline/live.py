@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from voiceassist.audio.chunk import SAMPLE_RATE, int16_to_float32
 from voiceassist.config import EmotionConfig
@@ -20,6 +21,16 @@ class LiveRequest:
 
     segment_id: int
     audio: np.ndarray  # int16
+    start_s: float
+    captured_at: float
+
+
+@dataclass(frozen=True)
+class LiveVoiceFrames:
+    """A partial pass's encoder output: the utterance heard so far (live curves)."""
+
+    segment_id: int
+    frames: npt.NDArray[np.float32]
     start_s: float
     captured_at: float
 
@@ -49,14 +60,21 @@ class LiveCurves:
         self.cfg = cfg
         self._done: dict[int, int] = {}  # segment id -> frames already sent live
 
-    def update(self, req: LiveRequest, backend: SpeechEmotionBackend) -> EmotionFrames | None:
+    def update(self, req: LiveRequest | LiveVoiceFrames, backend: SpeechEmotionBackend) -> EmotionFrames | None:
+        """EmotionFrames for what is new since the last update of this utterance (None: nothing new)."""
         rate = backend.frame_rate
         done = self._done.get(req.segment_id, 0)
-        total = int(len(req.audio) / SAMPLE_RATE * rate)
-        if total <= done:
-            return None
-        first = max(0, done - int(self.cfg.live_context_s * rate))
-        curves = backend.frames(int16_to_float32(req.audio[int(first / rate * SAMPLE_RATE) :]))
+        if isinstance(req, LiveRequest):
+            total = int(len(req.audio) / SAMPLE_RATE * rate)
+            if total <= done:
+                return None
+            first = max(0, done - int(self.cfg.live_context_s * rate))
+            curves = backend.frames(int16_to_float32(req.audio[int(first / rate * SAMPLE_RATE) :]))
+        else:  # the encoder frames of the utterance so far: curves over all of them (context included)
+            total, first = len(req.frames), 0
+            if total <= done:
+                return None
+            curves = backend.frames(np.zeros(0, np.float32), req.frames)
         new = curves.probs[done - first : total - first]
         if len(new) == 0:
             return None

@@ -39,8 +39,8 @@ from voiceassist.events import Event, PipelineStopped, QualityReport, SourceStar
 from voiceassist.mood import MoodTracker
 from voiceassist.pipeline.assess import AssessmentStage, Opened, Part, PartKind
 from voiceassist.pipeline.capture import Capture
-from voiceassist.pipeline.emotion import SpeechEmotionStage, TextEmotionStage
-from voiceassist.pipeline.live import LiveRequest
+from voiceassist.pipeline.emotion import SpeechEmotionStage, SpeechItem, TextEmotionStage, VoiceFrames
+from voiceassist.pipeline.live import LiveRequest, LiveVoiceFrames
 from voiceassist.pipeline.models import Models, StageSetupError, load_asr, load_speech_emotion, load_text_emotion
 from voiceassist.pipeline.transcribe import AsrStage, EarlyTurn, Preview
 from voiceassist.reply.request import ReplyRequest
@@ -94,21 +94,19 @@ class Pipeline:
         # Previews and the adaptive end of turn only on live audio: a file read at full speed is segmented
         # the same way on every machine (fixed hangover), whatever the speed of its ASR.
         self.early = EarlyTurn(cfg, self._offer_preview, self._asr_busy) if realtime else None
-        self._asr_stage = AsrStage(cfg, self._asr_backend, self.early, self._after_transcript)
+        self._asr_stage = AsrStage(
+            cfg, self._asr_backend, self.early, self._after_transcript, self._voice_frames, self._live_voice
+        )
         self._asr_worker: Worker[SpeechSegment | Preview] = Worker(
-            "asr",
-            self.bus,
-            self._asr_stage.handle,
-            setup=self._load_asr,
-            on_failed=lambda it: None if isinstance(it, Preview) else self._part(it.segment_id, "transcript", None),
+            "asr", self.bus, self._asr_stage.handle, setup=self._load_asr, on_failed=self._asr_failed
         )
         speech_stage = SpeechEmotionStage(cfg, self._speech_backend, lambda seg, est: self._part(seg, "speech", est))
-        self._emotion_worker: Worker[SpeechSegment | LiveRequest] = Worker(
+        self._emotion_worker: Worker[SpeechItem] = Worker(
             "speech-emotion",
             self.bus,
             speech_stage.handle,
             setup=self._load_speech_emotion,
-            on_failed=lambda it: None if isinstance(it, LiveRequest) else self._part(it.segment_id, "speech"),
+            on_failed=speech_stage.failed,
         )
         text_stage = TextEmotionStage(self._text_backend, lambda seg, est: self._part(seg, "text", est))
         self._text_worker: Worker[Transcript] = Worker(
@@ -127,7 +125,7 @@ class Pipeline:
             self.bus,
             self._on_segment,
             early=self.early,
-            live=self._emotion_worker.offer if self.live_frames else None,
+            live=self._offer_live if self.live_frames else None,
             speaker=self.responder,
         )
         self._stopped = False
@@ -260,6 +258,30 @@ class Pipeline:
 
     def _offer_preview(self, p: Preview) -> None:
         self._asr_worker.offer(p)
+
+    def _asr_failed(self, item: SpeechSegment | Preview) -> None:
+        if isinstance(item, SpeechSegment):
+            self._part(item.segment_id, "transcript", None)
+            self._voice_frames(VoiceFrames(item.segment_id, None) if item.segment_id is not None else None)
+
+    def _reads_asr_frames(self) -> bool:
+        return self._ser is not None and self._ser.uses_asr_frames
+
+    def _voice_frames(self, vf: VoiceFrames | None) -> None:
+        """ASR worker: an utterance's encoder frames, for a voice backend that reads them. Always handed over
+        (a backend that reads the audio drops them): the voice stage waits for them, whenever it loaded."""
+        if vf is not None and self.voice_emotion:
+            self._emotion_worker.submit(vf)
+
+    def _live_voice(self, lv: LiveVoiceFrames) -> None:
+        """ASR worker: a partial pass's encoder frames: the live curves of a voice backend that reads them."""
+        if self.live_frames and self._reads_asr_frames():
+            self._emotion_worker.offer(lv)
+
+    def _offer_live(self, req: LiveRequest) -> None:
+        """Capture thread: the utterance heard so far, for a voice backend that reads the audio itself."""
+        if self._ser is not None and not self._ser.uses_asr_frames:
+            self._emotion_worker.offer(req)
 
     def _asr_busy(self) -> bool:
         return self._asr_worker.pending > 0

@@ -35,6 +35,8 @@ from voiceassist.audio.chunk import AudioChunk
 from voiceassist.audio.vad import Segmenter
 from voiceassist.config import Config
 from voiceassist.events import Event, PartialTranscript, SpeechSegment, Transcript
+from voiceassist.pipeline.emotion import VoiceFrames
+from voiceassist.pipeline.live import LiveVoiceFrames
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +144,18 @@ class AsrStage:
         backend: Callable[[], AsrBackend],
         early: EarlyTurn | None,
         after_final: Callable[[SpeechSegment, Transcript], None],
+        voice: Callable[[VoiceFrames], None] | None = None,
+        live_voice: Callable[[LiveVoiceFrames], None] | None = None,
     ) -> None:
-        """``early``: the capture side of previews (None for audio read at full speed: no previews come)."""
+        """``early``: the capture side of previews (None for audio read at full speed: no previews come).
+        ``voice``: hears each final pass's encoder frames (the voice-emotion head reads them); ``live_voice``
+        each partial pass's."""
         self.cfg = cfg
         self._backend = backend
         self.early = early
         self._after_final = after_final
+        self._voice = voice
+        self._live_voice = live_voice
         self._spec: tuple[int, np.ndarray, AsrResult] | None = None  # (segment id, audio, result)
         self.reused = 0
 
@@ -191,6 +199,8 @@ class AsrStage:
             words=tuple(dataclasses.replace(w, start=w.start + seg.start_s, end=w.end + seg.start_s) for w in r.words),
         )
         yield tr
+        if self._voice is not None:
+            self._voice(VoiceFrames(seg.segment_id, r.encoder))
         self._after_final(seg, tr)
 
     def _preview(self, p: Preview) -> Iterable[Event]:
@@ -211,6 +221,8 @@ class AsrStage:
             falling = pitch_falls(p.audio.as_float32()) if r.text else None
             ms = hangover_ms(self.cfg.turn, self.cfg.vad, r.text, r.language, falling)
             early.hint(Hint(p.segment_id, p.voiced_key, ms))
+        if self._live_voice is not None and r.encoder is not None and p.segment_id > early.closed_upto:
+            self._live_voice(LiveVoiceFrames(p.segment_id, r.encoder, p.audio.start_s, p.audio.captured_at))
         if r.text and p.segment_id > early.closed_upto:
             yield PartialTranscript(
                 segment_id=p.segment_id,
