@@ -16,7 +16,9 @@ from voiceassist.emotion import EmotionModelError, create_speech_backend
 from voiceassist.emotion.emotion2vec import Emotion2VecBackend, find_model
 from voiceassist.emotion.labels import INDEX, LABELS
 
-CFG = SimpleNamespace(device="cpu", frame_smoothing_ms=0, speech_backend="auto", speech_model="emotion2vec_plus_base")
+CFG = SimpleNamespace(
+    device="cpu", frame_smoothing_ms=0, speech_backend="auto", speech_model="emotion2vec_plus_base", voice_model=""
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +90,17 @@ def test_auto_picks_emotion2vec_when_the_folder_is_present(tiny_e2v: Path):
     assert isinstance(b, Emotion2VecBackend) and note is None
 
 
-def test_auto_falls_back_to_prosody_and_says_why(tmp_path: Path):
+def test_auto_falls_back_to_the_embedded_voice_model_and_says_why(tmp_path: Path):
+    from voiceassist.emotion.voice_head import shipped_model_dir
+
     b, note = create_speech_backend(CFG, tmp_path)
-    assert b.name == "prosody" and b.embedded
+    shipped = (shipped_model_dir() / "model.json").is_file()
+    assert b.name == ("voice-head" if shipped else "prosody") and b.embedded
     assert note is not None and str(tmp_path / "emotion2vec_plus_base") in note and "model.pt" in note
+    empty = tmp_path / "no-head"
+    empty.mkdir()
+    b, note = create_speech_backend(SimpleNamespace(**{**vars(CFG), "voice_model": str(empty)}), tmp_path)
+    assert b.name == "prosody" and note is not None  # no voice head there either: prosody, and why
 
 
 def test_missing_folder_error_names_folder_and_files(tmp_path: Path):
