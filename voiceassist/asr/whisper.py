@@ -223,6 +223,24 @@ class FasterWhisperBackend:
             encoder=self._speech_frames(len(audio)),
         )
 
+    def encode_speech(self, audio: np.ndarray, window: str = "short") -> np.ndarray:
+        """The encoder frames a decode of ``audio`` would read, without decoding: ``window`` "short" (the
+        window English is decoded in, ``asr.encoder_window_s``) or "full" (Whisper's 30 s, Mandarin's). For
+        training the voice head on exactly what it reads at run time."""
+        from faster_whisper.audio import pad_or_trim
+
+        with self._lock:
+            if self.model is None:
+                self.load()
+            audio = np.asarray(audio, np.float32)[: 30 * 16000]
+            features = pad_or_trim(self.model.feature_extractor(audio)[..., :-1])  # as decoding cuts it
+            self.model.window_frames = window_frames(len(audio), self.cfg.encoder_window_s) if window == "short" else 0
+            self.model.encode(features)
+            frames = self._speech_frames(len(audio))
+        if frames is None:
+            raise RuntimeError("this CTranslate2 build gives no readable encoder output")
+        return frames
+
     def _speech_frames(self, n_samples: int) -> np.ndarray | None:
         """The encoder output of the decode just run, over the speech only (the padding left out; at most
         Whisper's 30 s window), float32 on the CPU."""

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from voiceassist.cli import speech_emotion
 from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     r.add_argument("--seed", type=int, default=0, help="the planner's choice among reply variants")
     r.add_argument("--threads", type=int, default=1, help="model: torch threads (default 1; 0: torch's default)")
     r.add_argument("-v", "--verbose", action="count", default=0)
+    speech_emotion.add_eval_parser(models)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.eval_command == "reply":
         return _run_reply(args)
+    if args.eval_command == "speech-emotion":
+        return speech_emotion.run_eval(args, _report)
     from voiceassist.train.dataset import read_data
     from voiceassist.train.evaluate import evaluate, format_report, write_report
 

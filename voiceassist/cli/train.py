@@ -19,13 +19,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from voiceassist.cli import speech_emotion
 from voiceassist.options import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("train", help="train the text-emotion model or the generative reply model")
+    p = sub.add_parser("train", help="train the text-emotion, voice-emotion or generative reply model")
     models = p.add_subparsers(dest="train_command", required=True, metavar="MODEL")
     t = models.add_parser(
         "text-emotion",
@@ -63,6 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("-v", "--verbose", action="count", default=0)
     _add_reply_parser(models)
+    speech_emotion.add_train_parser(models)
 
 
 def _add_reply_parser(models: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -100,6 +102,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     if args.train_command == "reply":
         return _run_reply(args)
+    if args.train_command == "speech-emotion":
+        return speech_emotion.run_train(args, _guarded)
     from voiceassist.train.fit import TrainOptions
     from voiceassist.train.text_emotion import train_text_emotion
 
