@@ -206,3 +206,66 @@ def test_a_bad_manifest_names_its_rows(manifest: Path, tmp_path: Path, capsys):
     assert main(["train", "speech-emotion", "--data", str(one), "-o", str(tmp_path / "y")]) == 3
     assert "two speakers" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+class FramesAsr:
+    """A recogniser stand-in that hears the same words every time and hands over encoder frames of the tiny
+    head's size whose first dimension sits high (an agitated voice, for the tiny head)."""
+
+    name, description, embedded = "frames", "scripted recogniser with frames", False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def load(self) -> None:
+        pass
+
+    def warmup(self) -> None:
+        pass
+
+    def transcribe(self, audio, language=None, words=False):
+        from voiceassist.asr import AsrResult
+
+        self.calls += 1
+        n = max(1, len(audio) // 320)
+        return AsrResult("It is eleven o'clock.", "en", 1.0, 0.0, -0.1, False, encoder=frames(+1.5, n))
+
+
+def test_the_pipeline_hands_the_head_the_frames_and_keeps_the_persons_baseline(two_utterances, tmp_path: Path):
+    from voiceassist.audio.sources import FileSource
+    from voiceassist.bus import Collector
+    from voiceassist.config import Config
+    from voiceassist.events import FusedEmotion, SpeechEmotion, StageReady
+    from voiceassist.personal.service import reset, voice_baseline
+    from voiceassist.pipeline import Models
+    from voiceassist.session import Session
+    from voiceassist.storage import SessionStore
+
+    cfg = Config()
+    cfg.emotion.speech_backend = "voice-head"
+    cfg.emotion.voice_model = str(tiny_head(tmp_path / "head"))
+    cfg.reply.enabled = False
+    store = SessionStore(tmp_path / "s.db")
+
+    def run_once() -> Collector:
+        col = Collector()
+        s = Session(cfg, FileSource(two_utterances[0]), store=store, models=Models(asr=FramesAsr()))
+        s.subscribe(col)
+        s.start()
+        assert s.wait(120)
+        return col
+
+    col = run_once()
+    ready = {e.stage: e for e in col.of(StageReady)}
+    assert ready["speech-emotion"].description.startswith("voice-emotion head")
+    speech = col.of(SpeechEmotion)
+    assert len(speech) == 2 and all(e.estimate.label == "angry" for e in speech)
+    # plain words, a sure voice: the voice decides
+    assert [f.label for f in col.of(FusedEmotion)] == ["angry", "angry"]
+    assert [f.rule for f in col.of(FusedEmotion)] == ["voice leads: the words are plain"] * 2
+    assert voice_baseline(store, "default")["n"] == 2  # kept with the person's profile
+    run_once()
+    assert voice_baseline(store, "default")["n"] == 4  # the next session goes on from it
+    reset(store, "default")
+    assert voice_baseline(store, "default") is None  # reset with the profile
+    store.close()

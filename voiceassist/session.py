@@ -185,6 +185,12 @@ class Session:
         self.profile: Profile | None = calibration
         self.calibration_note: str | None = None
         answered = self._asked_answer if store is not None and self.recorder is not None else None
+        self._keeps_voice = purpose == "conversation" and store is not None
+        baseline = None
+        if self._keeps_voice:
+            from voiceassist.personal.service import voice_baseline
+
+            baseline = voice_baseline(store, self.person)  # the person's voice, as learnt in earlier sessions
         self.pipeline = Pipeline(
             cfg,
             source,
@@ -194,6 +200,7 @@ class Session:
             alerts=self.alerts,
             responder=self.responder,
             on_answer=answered,
+            voice_baseline=baseline,
         )
         if calibration is not None:
             self.pipeline.set_calibration(calibration)
@@ -276,7 +283,19 @@ class Session:
         if self.alerts is not None:
             self.alerts.stop()
         if self._writer is not None:
+            self._keep_voice_baseline(self._writer)
             self._writer.flush(timeout)
+
+    def _keep_voice_baseline(self, writer: _WriterThread) -> None:
+        """The voice backend's baseline of this person, kept with their profile for the next session."""
+        state = self.pipeline.voice_baseline_state() if self._keeps_voice else None
+        store = self.store
+        if state is None or store is None:
+            return
+        from voiceassist.personal.service import save_voice_baseline
+
+        person = self.person
+        writer(_Call(lambda: save_voice_baseline(store, person, state)))
 
     # -- commands ----------------------------------------------------------------------------------
     def send(self, cmd: Command) -> None:

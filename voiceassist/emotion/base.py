@@ -47,6 +47,14 @@ class SpeechEmotionBackend(Protocol):
         baseline. A backend without such state returns itself."""
         ...
 
+    def baseline_state(self) -> dict[str, Any] | None:
+        """The person's running voice baseline, to keep with their profile (None: the backend keeps none)."""
+        ...
+
+    def restore_baseline(self, state: dict[str, Any]) -> None:
+        """Take a person's stored baseline (ValueError when it was made for another model)."""
+        ...
+
     def analyze(self, audio: FloatArray, encoder: FloatArray | None = None) -> tuple[EmotionEstimate, FrameCurves]:
         """Utterance estimate (with embedding) and frame curves for 16 kHz mono float32 audio; ``encoder``:
         the ASR pass's encoder frames (T, D) for a backend that ``uses_asr_frames`` (None: not decoded)."""

@@ -161,6 +161,12 @@ class Emotion2VecBackend:
         self.embedding_dim = 0
         self._lock = threading.Lock()  # one forward pass at a time (FunASR's generate keeps state)
 
+    def baseline_state(self) -> dict[str, Any] | None:
+        return None  # the speaker baseline lives for one session
+
+    def restore_baseline(self, state: dict[str, Any]) -> None:
+        pass
+
     def fresh(self) -> Emotion2VecBackend:
         return self  # no per-speaker state
 

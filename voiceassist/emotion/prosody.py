@@ -186,6 +186,12 @@ class ProsodyBackend:
     def warmup(self) -> None:
         self.frames(np.zeros(SR // 2, dtype=np.float32))
 
+    def baseline_state(self) -> dict[str, Any] | None:
+        return None  # the speaker baseline lives for one session
+
+    def restore_baseline(self, state: dict[str, Any]) -> None:
+        pass
+
     def fresh(self) -> ProsodyBackend:
         return ProsodyBackend(self.cfg, self.baseline_after, self._history.maxlen or 50)
 

@@ -45,12 +45,42 @@ def refit(store: Any, person: str, now: float | None = None) -> Profile:
     data = profile.to_json()
     if reset_at:
         data["reset_at"] = reset_at
+    kept = voice_baseline(store, person)
+    if kept is not None:
+        data[VOICE_BASELINE] = kept
     fb.save_profile(store, person, data)
     return profile
 
 
+VOICE_BASELINE = "voice_baseline"
+"""The profile's key for the voice head's running normalisation of this person's voice
+(voiceassist/emotion/voice_head.py): kept across sessions, reset with the profile."""
+
+
+def voice_baseline(store: Any, person: str) -> dict[str, Any] | None:
+    """The person's stored voice baseline, or None (none yet, or a profile that cannot be read)."""
+    try:
+        data = fb.load_profile(store, person)
+    except ValueError:
+        return None
+    kept = data.get(VOICE_BASELINE) if isinstance(data, dict) else None
+    return kept if isinstance(kept, dict) else None
+
+
+def save_voice_baseline(store: Any, person: str, state: dict[str, Any]) -> None:
+    """Keep the voice baseline with the person's profile (the rest of the profile as it is)."""
+    try:
+        data = fb.load_profile(store, person)
+    except ValueError:  # a profile that cannot be read is left for load() to say so; the baseline waits
+        return
+    data = dict(data) if isinstance(data, dict) else Profile(person).to_json()
+    data[VOICE_BASELINE] = state
+    fb.save_profile(store, person, data)
+
+
 def reset(store: Any, person: str, now: float | None = None) -> Profile:
-    """Back to the base model; corrections made before now no longer count (they stay stored)."""
+    """Back to the base model; corrections made before now no longer count (they stay stored), and the voice
+    baseline starts again from the corpus's statistics."""
     when = time.time() if now is None else now
     profile = Profile(person, fitted_at=when)
     fb.save_profile(store, person, {**profile.to_json(), "reset_at": when})

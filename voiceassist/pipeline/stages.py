@@ -69,15 +69,18 @@ class Pipeline:
         alerts: AlertService | None = None,
         responder: Responder | None = None,
         on_answer: Callable[[int, str], None] | None = None,
+        voice_baseline: dict[str, Any] | None = None,
     ) -> None:
         """``models``: loaded models to use as they are (None, or a model left None: loaded by its worker).
         ``alerts`` (an AlertService) and ``responder`` (a Responder) are built and owned by the Session;
         without them the pipeline assesses utterances but raises no alert and gives no reply.
-        ``on_answer(segment_id, emotion)``: the person answered the assistant's question about a turn."""
+        ``on_answer(segment_id, emotion)``: the person answered the assistant's question about a turn.
+        ``voice_baseline``: the person's stored voice baseline, for the voice backend once it is loaded."""
         self.cfg = cfg
         self.source = source
         self.bus = bus or EventBus()
         self._given = models or Models()
+        self._voice_baseline = voice_baseline
         self._asr: AsrBackend | None = None
         self._ser: SpeechEmotionBackend | None = None
         self._ter: TextEmotionBackend | None = None
@@ -301,8 +304,18 @@ class Pipeline:
         return events
 
     def _load_speech_emotion(self) -> Iterable[Event]:
-        self._ser, events = load_speech_emotion(self.cfg, self._given)
+        ser, events = load_speech_emotion(self.cfg, self._given)
+        if self._voice_baseline is not None:
+            try:
+                ser.restore_baseline(self._voice_baseline)
+            except ValueError as e:  # made for another model: this one starts from its corpus statistics
+                log.info("the stored voice baseline is not used: %s", e)
+        self._ser = ser
         return events
+
+    def voice_baseline_state(self) -> dict[str, Any] | None:
+        """The voice backend's running baseline of this person now (None: none kept, or not loaded)."""
+        return self._ser.baseline_state() if self._ser is not None else None
 
     def _load_text_emotion(self) -> Iterable[Event]:
         self._ter, events = load_text_emotion(self.cfg, self._given)
