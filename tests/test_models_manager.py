@@ -104,12 +104,28 @@ def test_cli_pull_list_verify_remove(hub: FakeHub, tmp_path: Path):
 
     r = cli("pull", "emotion2vec_plus_base", "--endpoint", hub.url)
     assert r.returncode == 0, r.stderr
+    assert "licence: FunASR model licence" in r.stdout  # said before it downloads
     r = cli("list")
     assert "* emotion2vec_plus_base" in r.stdout and "whisper-large-v3" in r.stdout
     assert cli("verify").stdout.strip() == "emotion2vec_plus_base: ok"
     assert cli("remove", "emotion2vec_plus_base").returncode == 0
     assert not (tmp_path / "emotion2vec_plus_base").exists()
     assert cli("pull", "nonsense").returncode == 3
+    assert cli("pull").returncode == 3  # neither a name nor --recommended
+    # --recommended picks by the hardware: on this GPU-less 2-core machine, the seed model (served here from
+    # the fake hub's repository through a catalogue that points seed at it)
+    import os as _os
+
+    table = (
+        (mm.resources_dir() / "models.toml")
+        .read_text()
+        .replace('hf = "emotion2vec/emotion2vec_plus_seed"', 'hf = "emotion2vec/emotion2vec_plus_base"')
+    )
+    catalogue_file = tmp_path / "catalogue.toml"
+    catalogue_file.write_text(table)
+    r = cli("pull", "--recommended", "--endpoint", hub.url, "--catalogue", str(catalogue_file))
+    expected = "emotion2vec_plus_seed" if (_os.cpu_count() or 1) < 8 else "emotion2vec_plus_base"
+    assert r.returncode == 0 and "recommended for this machine (no GPU" in r.stdout and expected in r.stdout, r.stderr
     # with every GPU hidden (none here anyway) both runtimes report the CPU fallback
     r = cli("gpu", env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert r.returncode == 0, r.stderr
@@ -160,3 +176,38 @@ def test_a_voice_is_pulled_from_a_repository_of_many(tmp_path: Path):
     assert mm.verify(entry, tmp_path) == []
     assert find_piper_voice(tmp_path, "zh") == folder / f"{zh}.onnx"
     assert find_piper_voice(tmp_path, "en") is None
+
+
+def test_a_download_reports_progress_can_be_cancelled_and_resumes(hub: FakeHub, cat, tmp_path: Path):
+    import threading
+
+    big = os.urandom(5 * 2**20)
+    hub.repos["emotion2vec/emotion2vec_plus_base"]["model.pt"] = big
+    cancel = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done >= 2 * 2**20:
+            cancel.set()  # the person presses Cancel part-way
+
+    with pytest.raises(mm.Cancelled, match="resume"):
+        mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat, progress=progress, cancel=cancel)
+    total = sum(len(v) for v in hub.repos["emotion2vec/emotion2vec_plus_base"].values())
+    assert seen and all(t == total for _, t in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert not mm.installed(cat["emotion2vec_plus_base"], tmp_path)  # nothing half-done is used
+    hub.requests.clear()
+    seen.clear()
+    folder = mm.pull("emotion2vec_plus_base", tmp_path, endpoint=hub.url, cat=cat, progress=progress)
+    assert (folder / "model.pt").read_bytes() == big and seen[-1] == (total, total)
+    resumed = [r for r in hub.requests if r[0] == "GET" and r[1] == "model.pt"]
+    assert len(resumed) == 1 and int(resumed[0][2].split("=")[1].rstrip("-")) >= 2 * 2**20  # from where it stopped
+
+
+def test_the_recommended_size_follows_the_hardware():
+    assert mm.recommended(24.0, 8) == "emotion2vec_plus_large"
+    assert mm.recommended(4.0, 8) == "emotion2vec_plus_base"
+    assert mm.recommended(None, 16) == "emotion2vec_plus_base"
+    assert mm.recommended(None, 2) == "emotion2vec_plus_seed"
+    for name in ("emotion2vec_plus_seed", "emotion2vec_plus_base", "emotion2vec_plus_large"):
+        assert mm.catalogue()[name].license and mm.catalogue()[name].license_url.startswith("https://")

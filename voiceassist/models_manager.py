@@ -1,11 +1,13 @@
 """The model manager: list, pull, verify and remove the models in the catalogue (resources/models.toml).
 
-Downloads go through the hubs' own client libraries (huggingface_hub, or modelscope), which show a
-progress bar and resume an interrupted transfer from what is already on disk. What arrives is checked
-against the hub's metadata (every file's size, and the sha256 of large files) before it is installed;
-the download happens in ``<models dir>/.partial/<folder>`` and is moved into place in one rename, so a
-half-downloaded model is never used. The checked sizes and hashes are kept in the model folder
-(``.voiceassist-manifest.json``) for ``models verify``.
+From Hugging Face, the repository's file list, sizes and sha256 come from the hub's API (huggingface_hub);
+each file is then streamed (httpx, the hub's own URLs and headers) so that a download reports its progress
+in bytes, can be cancelled between chunks, and resumes from what is on disk (an HTTP Range request, on a
+dropped connection at once, or on the next run after a cancel). ModelScope downloads go through its own
+client. What arrives is checked against the hub's metadata (every file's size, and the sha256 of large
+files) before it is installed; the download happens in ``<models dir>/.partial/<folder>`` and is moved into
+place in one rename, so a half-downloaded model is never used. The checked sizes and hashes are kept in the
+model folder (``.voiceassist-manifest.json``) for ``models verify``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import json
 import os
 import shutil
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,14 @@ class ModelManagerError(RuntimeError):
     pass
 
 
+class Cancelled(ModelManagerError):
+    """The person cancelled a download; what arrived is kept, and the next pull resumes from it."""
+
+
+Progress = Callable[[int, int], None]
+"""(bytes so far, bytes in all) of a download."""
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -45,6 +57,9 @@ class Entry:
     required: tuple[str, ...]
     patterns: tuple[str, ...] = ()
     """Only these files of the repository (glob patterns), for repositories that hold many models."""
+    license: str = ""
+    """The model's licence, in words (shown before a download is agreed to)."""
+    license_url: str = ""
 
 
 def catalogue(path: Path | None = None) -> dict[str, Entry]:
@@ -59,6 +74,8 @@ def catalogue(path: Path | None = None) -> dict[str, Entry]:
             float(e.get("size_mb", 0)),
             tuple(e.get("required", [])),
             tuple(e.get("patterns", [])),
+            str(e.get("license", "")),
+            str(e.get("license_url", "")),
         )
         for name, e in data.items()
     }
@@ -120,9 +137,16 @@ def check_files(folder: Path, expected: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def pull(
-    name: str, models_dir: Path, hub: str = "hf", endpoint: str | None = None, cat: dict[str, Entry] | None = None
+    name: str,
+    models_dir: Path,
+    hub: str = "hf",
+    endpoint: str | None = None,
+    cat: dict[str, Entry] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> Path:
-    """Download, check and install ``name``; returns its folder. Errors say what to do."""
+    """Download, check and install ``name``; returns its folder. Errors say what to do. ``progress`` hears the
+    bytes as they arrive (Hugging Face); setting ``cancel`` stops between chunks (Cancelled, resumable)."""
     cat = cat if cat is not None else catalogue()
     if name not in cat:
         raise ModelManagerError(f"unknown model {name!r}; see 'voiceassist models list'")
@@ -141,14 +165,10 @@ def pull(
         else:
             if not entry.hf:
                 raise ModelManagerError(f"{name} is not on Hugging Face; use --hub ms")
-            from huggingface_hub import snapshot_download
-
             expected = hub_metadata(entry.hf, endpoint)
             if entry.patterns:
                 expected = {f: m for f, m in expected.items() if any(fnmatch.fnmatch(f, p) for p in entry.patterns)}
-            snapshot_download(
-                entry.hf, local_dir=str(partial), endpoint=endpoint, allow_patterns=list(entry.patterns) or None
-            )
+            _fetch(entry.hf, partial, expected, endpoint, progress, cancel)
     except ModelManagerError:
         raise
     except Exception as e:
@@ -182,6 +202,81 @@ def pull(
     else:
         os.replace(partial, final)
     return final
+
+
+def _fetch(
+    repo: str,
+    partial: Path,
+    expected: dict[str, dict[str, Any]],
+    endpoint: str | None,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Stream every file of ``expected`` into ``partial`` (``<file>.incomplete`` until whole), resuming."""
+    import httpx
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
+
+    total = sum(int(m.get("size") or 0) for m in expected.values())
+    done = 0
+    for name, meta in expected.items():
+        dest = partial / name
+        size = meta.get("size")
+        if dest.is_file() and (size is None or dest.stat().st_size == size):
+            done += dest.stat().st_size
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".incomplete")
+        url = hf_hub_url(repo, name, endpoint=endpoint)
+        before = done  # every other file's bytes
+        for attempt in range(4):  # a dropped connection resumes from what arrived
+            have = part.stat().st_size if part.exists() else 0
+            headers = build_hf_headers()
+            if have:
+                headers["Range"] = f"bytes={have}-"
+            try:
+                with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=30) as r:
+                    if r.status_code == 416:  # already whole
+                        break
+                    r.raise_for_status()
+                    written = have if have and r.status_code == 206 else 0
+                    with open(part, "ab" if written else "wb") as f:
+                        for chunk in r.iter_bytes(1 << 20):
+                            if cancel is not None and cancel.is_set():
+                                raise Cancelled(
+                                    f"the download of {repo} was cancelled; what arrived is kept in {partial}: "
+                                    "pull it again to resume"
+                                )
+                            f.write(chunk)
+                            written += len(chunk)
+                            if progress is not None:
+                                progress(before + written, total)
+                break
+            except httpx.TransportError:
+                if attempt == 3:
+                    raise
+        done = before + (part.stat().st_size if part.exists() else 0)
+        os.replace(part, dest)
+
+
+def recommended(cuda_memory_gb: float | None, cores: int) -> str:
+    """The Emotion2Vec+ size for this machine: large on a GPU with 6 GB or more, base on a smaller GPU or a
+    CPU with 8+ cores (it runs at about 0.15 of real time there), seed otherwise."""
+    if cuda_memory_gb is not None:
+        return "emotion2vec_plus_large" if cuda_memory_gb >= 6 else "emotion2vec_plus_base"
+    return "emotion2vec_plus_base" if cores >= 8 else "emotion2vec_plus_seed"
+
+
+def cuda_memory_gb() -> float | None:
+    """The first CUDA device's memory (torch), or None without one."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return float(torch.cuda.get_device_properties(0).total_memory / 2**30)
+    except Exception:
+        pass
+    return None
 
 
 def verify(entry: Entry, models_dir: Path) -> list[str]:

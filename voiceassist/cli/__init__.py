@@ -98,8 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("gpu", "what GPU was detected, and for what"),
     ):
         p = mo_sub.add_parser(name, help=text)
-        if name in ("pull", "remove"):
+        if name == "remove":
             p.add_argument("name")
+        if name == "pull":
+            p.add_argument("name", nargs="?", help="a model of 'voiceassist models list'")
+            p.add_argument(
+                "--recommended",
+                action="store_true",
+                help="the Emotion2Vec+ size for this machine (GPU: large or base; CPU: base or seed)",
+            )
         if name == "verify":
             p.add_argument("name", nargs="?")
         if name == "pull":

@@ -27,10 +27,23 @@ def cmd_models(args: argparse.Namespace) -> int:
             print(f"{'*' if here else ' '} {e.name:24s} {e.kind:15s} {size:>16s}  {src}")
         print("* installed. The embedded Whisper base and tiny.en need no download.")
         return EXIT_OK
+    if cmd == "pull" and args.recommended:
+        import os
+
+        gpu = mm.cuda_memory_gb()
+        args.name = mm.recommended(gpu, os.cpu_count() or 1)
+        why = f"a GPU with {gpu:.0f} GB" if gpu is not None else f"no GPU, {os.cpu_count()} CPU cores"
+        print(f"recommended for this machine ({why}): {args.name}")
+    elif cmd == "pull" and not args.name:
+        print("voiceassist: name a model (see 'voiceassist models list') or use --recommended", file=sys.stderr)
+        return EXIT_CONFIG
     if args.name and args.name not in cat and cmd != "verify":
         print(f"voiceassist: unknown model {args.name!r}; see 'voiceassist models list'", file=sys.stderr)
         return EXIT_CONFIG
     if cmd == "pull":
+        entry = cat[args.name]
+        if entry.license:
+            print(f"{args.name}: about {entry.size_mb:.0f} MB; licence: {entry.license} {entry.license_url}".rstrip())
         try:
             path = mm.pull(args.name, folder, args.hub, args.endpoint, cat)
         except mm.ModelManagerError as e:
