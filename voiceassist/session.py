@@ -77,7 +77,14 @@ class CorrectEmotion:
     undo: bool = False
 
 
-Command = Mute | StopSpeaking | SetInput | CorrectEmotion
+@dataclass(frozen=True)
+class ReloadVoiceModel:
+    """A voice model was installed while listening (the window's download): switch to it now."""
+
+    speech_model: str | None = None
+
+
+Command = Mute | StopSpeaking | SetInput | CorrectEmotion | ReloadVoiceModel
 
 
 class _WriterThread:
@@ -312,6 +319,8 @@ class Session:
             self.pipeline.set_input_enabled(cmd.enabled)
         elif isinstance(cmd, CorrectEmotion):
             self._feedback(cmd)
+        elif isinstance(cmd, ReloadVoiceModel):
+            self.pipeline.reload_speech_model(cmd.speech_model)
         else:  # pragma: no cover - the type says this cannot happen
             raise TypeError(f"unknown command {cmd!r}")
 

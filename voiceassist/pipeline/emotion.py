@@ -41,17 +41,36 @@ class VoiceFrames:
     frames: npt.NDArray[np.float32] | None
 
 
-SpeechItem = SpeechSegment | LiveRequest | VoiceFrames | LiveVoiceFrames
+@dataclass(frozen=True)
+class Reload:
+    """Load the voice model again (one just installed, ``speech_model`` when given), in the worker that owns
+    it, between utterances: the app switches to it without a restart."""
+
+    speech_model: str | None = None
+
+
+SpeechItem = SpeechSegment | LiveRequest | VoiceFrames | LiveVoiceFrames | Reload
 
 
 class SpeechEmotionStage:
-    def __init__(self, cfg: Config, backend: Callable[[], SpeechEmotionBackend], done: Done) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        backend: Callable[[], SpeechEmotionBackend],
+        done: Done,
+        reload: Callable[[Reload], Iterable[Event]] | None = None,
+    ) -> None:
         self._backend = backend
         self._done = done
+        self._reload = reload
         self._live = LiveCurves(cfg.emotion)
         self._waiting: dict[int, SpeechSegment] = {}  # utterances whose encoder frames are still to come
 
     def handle(self, item: SpeechItem) -> Iterable[Event]:
+        if isinstance(item, Reload):
+            if self._reload is not None:
+                yield from self._reload(item)
+            return
         backend = self._backend()
         if isinstance(item, LiveRequest | LiveVoiceFrames):
             ev = self._live.update(item, backend)

@@ -39,7 +39,7 @@ from voiceassist.events import Event, PipelineStopped, QualityReport, SourceStar
 from voiceassist.mood import MoodTracker
 from voiceassist.pipeline.assess import AssessmentStage, Opened, Part, PartKind
 from voiceassist.pipeline.capture import Capture
-from voiceassist.pipeline.emotion import SpeechEmotionStage, SpeechItem, TextEmotionStage, VoiceFrames
+from voiceassist.pipeline.emotion import Reload, SpeechEmotionStage, SpeechItem, TextEmotionStage, VoiceFrames
 from voiceassist.pipeline.live import LiveRequest, LiveVoiceFrames
 from voiceassist.pipeline.models import Models, StageSetupError, load_asr, load_speech_emotion, load_text_emotion
 from voiceassist.pipeline.transcribe import AsrStage, EarlyTurn, Preview
@@ -103,7 +103,9 @@ class Pipeline:
         self._asr_worker: Worker[SpeechSegment | Preview] = Worker(
             "asr", self.bus, self._asr_stage.handle, setup=self._load_asr, on_failed=self._asr_failed
         )
-        speech_stage = SpeechEmotionStage(cfg, self._speech_backend, lambda seg, est: self._part(seg, "speech", est))
+        speech_stage = SpeechEmotionStage(
+            cfg, self._speech_backend, lambda seg, est: self._part(seg, "speech", est), self._reload_speech
+        )
         self._emotion_worker: Worker[SpeechItem] = Worker(
             "speech-emotion",
             self.bus,
@@ -310,6 +312,20 @@ class Pipeline:
                 ser.restore_baseline(self._voice_baseline)
             except ValueError as e:  # made for another model: this one starts from its corpus statistics
                 log.info("the stored voice baseline is not used: %s", e)
+        self._ser = ser
+        return events
+
+    def reload_speech_model(self, speech_model: str | None = None) -> None:
+        """Switch to a voice model installed while listening (the worker that owns it loads it, between
+        utterances); its StageReady says which runs now."""
+        if self.voice_emotion:
+            self._emotion_worker.submit(Reload(speech_model))
+
+    def _reload_speech(self, item: Reload) -> Iterable[Event]:
+        cfg = self.cfg
+        if item.speech_model:
+            cfg = dataclasses.replace(cfg, emotion=dataclasses.replace(cfg.emotion, speech_model=item.speech_model))
+        ser, events = load_speech_emotion(cfg, None)
         self._ser = ser
         return events
 

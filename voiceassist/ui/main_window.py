@@ -17,6 +17,7 @@ from voiceassist.session import Mute, SetInput, StopSpeaking
 from voiceassist.storage import SessionStore
 from voiceassist.ui.bridge import EventBridge
 from voiceassist.ui.live import LiveTab
+from voiceassist.ui.model_offer import ModelOffer
 from voiceassist.ui.review import ReviewTab
 from voiceassist.ui.settings import SettingsTab
 from voiceassist.ui.timeline import TimelineTab
@@ -65,6 +66,10 @@ class MainWindow(QMainWindow):
         self.fallbacks.setWordWrap(True)
         self.fallbacks.setStyleSheet("background: #eef5ff; color: #1c3d6b; padding: 4px")
         self.fallbacks.setVisible(False)
+        from voiceassist.paths import models_dir
+
+        self.offer = ModelOffer(models_dir(cfg.paths.models_dir))  # Emotion2Vec+, one step away
+        self.offer.installed.connect(self._voice_model_installed)
         self.live = LiveTab(cfg, zh)
         self.feedback_session: Any = None  # the session whose turns the chips correct (kept after it stops)
         self.live.on_correct = self._correct
@@ -85,6 +90,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.addWidget(self.consent)
         lay.addWidget(self.fallbacks)
+        lay.addWidget(self.offer)
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs)
         self.setCentralWidget(central)
@@ -223,6 +229,20 @@ class MainWindow(QMainWindow):
             self._update_calibration()  # the refit (slow with many corrections) on a helper thread
         self._show_calibration()
 
+    def _voice_model_installed(self, name: str) -> None:
+        """Emotion2Vec+ arrived: the config remembers it, and a running session switches to it now."""
+        from voiceassist.session import ReloadVoiceModel
+        from voiceassist.ui.settings import save_settings
+
+        self.cfg.emotion.speech_model = name
+        try:
+            save_settings(self.settings.config_path, {"emotion": {"speech_model": name}})
+        except Exception as e:  # not remembered for next time; used now all the same
+            self.status.setText(f"{name}: {e}")
+        if self.session is not None:
+            self.session.send(ReloadVoiceModel(name))
+        self.status.setText(f"{name} {tr('installed: the voice is read by it from now on.')}")
+
     # -- events (GUI thread) -----------------------------------------------------------------------
     def on_event(self, item: Any) -> None:
         generation, ev = item
@@ -243,6 +263,7 @@ class MainWindow(QMainWindow):
             notes = [f"{r.stage}: {r.note}" for r in self.ready.values() if r.note]
             self.fallbacks.setText("\n".join(notes))
             self.fallbacks.setVisible(bool(notes))
+            self.offer.offer_if_missing(ev)
         elif isinstance(ev, E.SourceStarted):
             self.progress.setVisible(False)
             self._status_line()
