@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "voiceassist.logs": VOCABULARY,
     "voiceassist.options": VOCABULARY,
     "voiceassist.lang": VOCABULARY,
+    "voiceassist.commands": VOCABULARY,  # what a front end sends a Session
     # value types the events carry: they import nothing above numpy and the label table
     "voiceassist.audio.chunk": VOCABULARY,
     "voiceassist.emotion.labels": VOCABULARY,

@@ -268,15 +268,21 @@ def recommended(cuda_memory_gb: float | None, cores: int) -> str:
 
 
 def cuda_memory_gb() -> float | None:
-    """The first CUDA device's memory (torch), or None without one."""
-    try:
-        import torch
+    """The first NVIDIA GPU's memory in GB (from nvidia-smi: quick, and torch, hundreds of MB, is not
+    imported for it), or None without one."""
+    import subprocess
 
-        if torch.cuda.is_available():
-            return float(torch.cuda.get_device_properties(0).total_memory / 2**30)
-    except Exception:
-        pass
-    return None
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run(
+            [smi, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=3, check=True,
+        ).stdout  # fmt: skip
+        return float(out.split()[0]) / 1024
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def verify(entry: Entry, models_dir: Path) -> list[str]:

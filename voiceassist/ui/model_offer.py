@@ -36,12 +36,10 @@ class ModelOffer(QWidget):
 
     def __init__(self, models_dir: Path, endpoint: str | None = None) -> None:
         super().__init__()
-        from voiceassist import models_manager as mm
-
         self.models_dir = models_dir
         self.endpoint = endpoint
-        self.name = mm.recommended(mm.cuda_memory_gb(), os.cpu_count() or 1)
-        self.entry = mm.catalogue()[self.name]
+        self.name = ""  # chosen for this machine when first offered (models pull --recommended's rule)
+        self.entry: Any = None
         self._cancel: threading.Event | None = None
         self._relay = _Relay()
         self._relay.progress.connect(self._progress)
@@ -64,7 +62,17 @@ class ModelOffer(QWidget):
         self._idle()
         self.setVisible(False)
 
+    def _choose(self) -> None:
+        from voiceassist import models_manager as mm
+
+        if not self.name:
+            self.name = mm.recommended(mm.cuda_memory_gb(), os.cpu_count() or 1)
+        if self.entry is None:
+            self.entry = mm.catalogue()[self.name]
+
     def _idle(self) -> None:
+        if not self.name:
+            return
         self.text.setText(
             tr("Your voice is read by the embedded model. Emotion2Vec+ hears more of how you say things.")
             + f" ({self.name}, ~{self.entry.size_mb:.0f} MB)"
@@ -79,6 +87,9 @@ class ModelOffer(QWidget):
         if stage_ready.stage != "speech-emotion" or self.downloading:
             return
         missing = bool(stage_ready.embedded and stage_ready.note and "Emotion2Vec+" in stage_ready.note)
+        if missing:
+            self._choose()
+            self._idle()
         self.setVisible(missing)
 
     @property
