@@ -58,7 +58,12 @@ class AsrBackend(Protocol):
 
 
 # name -> "module:Class"; the module is imported only when the backend is created.
-BACKENDS = {"faster-whisper": "voiceassist.asr.whisper:FasterWhisperBackend"}
+BACKENDS = {
+    "faster-whisper": "voiceassist.asr.whisper:FasterWhisperBackend",
+    "funasr": "voiceassist.asr.funasr_asr:FunAsrBackend",  # SenseVoice-Small, Paraformer-zh (Mandarin-first)
+}
+EXTRAS = {"faster-whisper": "asr", "funasr": "emotion"}
+"""The extra that brings each backend's packages (funasr's: FunASR, torch, kaldi-native-fbank)."""
 
 
 class UnknownBackendError(ValueError):
@@ -73,7 +78,8 @@ def create_backend(cfg: AsrConfig, models_dir: str = "") -> AsrBackend:
     try:
         mod = importlib.import_module(module)
     except ImportError as e:
+        extra = EXTRAS.get(cfg.backend, "asr")
         raise ImportError(
-            f"the {cfg.backend} backend needs the 'asr' extra: pip install 'voiceassist[asr]' ({e})"
+            f"the {cfg.backend} backend needs the '{extra}' extra: pip install 'voiceassist[{extra}]' ({e})"
         ) from e
     return getattr(mod, cls)(cfg, models_dir)  # type: ignore[no-any-return]

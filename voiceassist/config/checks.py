@@ -13,7 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-ASR_BACKENDS = ("faster-whisper",)
+ASR_BACKENDS = ("faster-whisper", "funasr")
 """The ASR backend names (voiceassist/asr/__init__.py registers one class per name; a test keeps them equal)."""
 
 
