@@ -29,8 +29,10 @@ def add_train_parser(models: argparse._SubParsersAction) -> None:  # type: ignor
     s.add_argument("-o", "--output", type=Path, required=True, metavar="FOLDER", help="the model folder to write")
     s.add_argument("--eval", type=Path, action="append", default=[], metavar="MANIFEST",
                    help="another corpus to score the final model on (repeatable)")  # fmt: skip
-    s.add_argument("--c", default="0.1", help="regularisation C, or 'auto' (chosen by leave-one-speaker-out)")
-    s.add_argument("--augment", action="store_true", help="also speed 0.9/1.1 and noisy copies of each clip")
+    s.add_argument("--c", default="auto", help="regularisation C, or 'auto' (chosen by leave-one-speaker-out)")
+    s.add_argument("--augment", action="store_true",
+                   help="six more copies of each clip: speed 0.9/1.1, noise, gain, level, reverb")  # fmt: skip
+    s.add_argument("--pooling", default="mean", choices=["mean", "mean+std"], help="of the encoder frames (mean)")
     s.add_argument("--speaker-norm", action="store_true", help="normalise each training speaker on their own")
     s.add_argument("--map", action="append", default=[], metavar="NAME=LABEL", help="e.g. bored=sad (repeatable)")
     s.add_argument("--whisper", default="base", help="the Whisper whose frames it reads (the app's ASR model)")
@@ -90,6 +92,7 @@ def run_train(args: argparse.Namespace, guarded: Any) -> int:
             return EXIT_CONFIG
     opts = SpeechTrainOptions(
         c=c,
+        pooling=tuple(args.pooling.split("+")),
         augment=args.augment,
         speaker_norm=args.speaker_norm,
         prior=args.prior,

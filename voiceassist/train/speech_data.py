@@ -38,12 +38,13 @@ SYNONYMS: dict[str, str] = {
     "disgust": "disgusted", "dis": "disgusted",
     "fear": "fearful", "fea": "fearful", "anxiety": "fearful", "afraid": "fearful",
     "happiness": "happy", "hap": "happy", "joy": "happy", "amused": "happy", "excited": "happy",
-    "neu": "neutral", "calm": "neutral", "boredom": "neutral", "bored": "neutral",
+    "neu": "neutral", "calm": "neutral", "boredom": "drop", "bored": "drop",
     "sadness": "sad", "sa": "sad",
     "surprise": "surprised", "sur": "surprised", "ps": "surprised",
 }  # fmt: skip
-"""Corpus label -> the app's label. ``bored`` and ``calm`` become neutral (low arousal, no emotion the
-assistant answers); ``--map`` changes any of them."""
+"""Corpus label -> the app's label, or ``drop`` (the row is left out). ``calm`` is neutral; boredom is
+dropped: none of the app's feelings, and a trained head calls it neutral or sad anyway (taking it as
+neutral made calm speech of other corpora come out less neutral). ``--map`` changes any of them."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,11 @@ class Clip:
     row: int  # the manifest's line (for messages)
 
 
-def read_manifest(path: Path, mapping: dict[str, str] | None = None, check_files: bool = True) -> list[Clip]:
-    """The manifest's clips; TrainError naming every bad row (and the fix) otherwise."""
+def read_manifest(
+    path: Path, mapping: dict[str, str] | None = None, check_files: bool = True, training: bool = True
+) -> list[Clip]:
+    """The manifest's clips; TrainError naming every bad row (and the fix) otherwise. ``training``: two
+    speakers at least (a set to evaluate on may hold one)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -72,6 +76,8 @@ def read_manifest(path: Path, mapping: dict[str, str] | None = None, check_files
     for line, r in rows:
         raw = str(r.get("emotion", "")).strip()
         label = names.get(raw.lower())
+        if label == "drop":
+            continue
         if label is None:
             unknown.append(f"{path}:{line}: {raw!r}")
             continue
@@ -100,7 +106,7 @@ def read_manifest(path: Path, mapping: dict[str, str] | None = None, check_files
     if not clips:
         raise TrainError(f"{path}: no clips")
     speakers = sorted({c.speaker for c in clips})
-    if len(speakers) < 2:
+    if training and len(speakers) < 2:
         raise TrainError(
             f"{path}: every row (lines {clips[0].row}-{clips[-1].row}) is speaker {speakers[0]!r}: a model must be "
             "judged on voices it was not trained on, so at least two speakers are needed"
@@ -144,21 +150,65 @@ def load_audio(path: Path) -> npt.NDArray[np.float32]:
     return np.asarray(mono, dtype=np.float32)
 
 
+VARIANTS = ("orig", "speed0.9", "speed1.1", "noise", "gain", "level", "reverb")
+"""The recording, and six copies as other voices, rooms and microphones would give it (``--augment``)."""
+
+
 def augment(audio: npt.NDArray[np.float32], variant: str, seed: int) -> npt.NDArray[np.float32]:
-    """A variant of a recording for training: ``speed0.9``/``speed1.1`` (tempo and pitch, as a different
-    voice would), ``noise`` (white noise 25 dB below the speech), ``orig``."""
+    """A variant of a recording for training (deterministic per clip and variant):
+
+    - ``speed0.9`` / ``speed1.1``: tempo and pitch together, as a lower or higher voice would;
+    - ``noise``: white or pink noise 20-30 dB below the active speech;
+    - ``gain``: a quieter microphone, -6 to -18 dB;
+    - ``level``: the active speech set to -50 to -22 dBFS, the range of real recordings;
+    - ``reverb``: a synthetic room (exponential decay, RT60 0.2-0.6 s), same loudness and length;
+    - ``orig``: the recording itself."""
+    a = np.asarray(audio, np.float32)
     if variant == "orig":
-        return audio
+        return a
+    rng = np.random.default_rng([seed, VARIANTS.index(variant)])
     if variant.startswith("speed"):
         import soxr
 
         factor = float(variant[5:])
-        return np.asarray(soxr.resample(audio, int(16000 * factor), 16000), np.float32)
+        return np.asarray(soxr.resample(a, int(16000 * factor), 16000), np.float32)
     if variant == "noise":
-        rng = np.random.default_rng(seed)
-        rms = float(np.sqrt(np.mean(audio**2))) or 1e-4
-        return np.asarray(audio + rng.normal(0, rms * 10 ** (-25 / 20), len(audio)), np.float32)
+        snr = rng.uniform(20, 30)
+        n = _pink(len(a), rng) if rng.random() < 0.5 else rng.standard_normal(len(a))
+        n = n * np.sqrt(_active_power(a) / 10 ** (snr / 10))
+        return np.asarray(np.clip(a + n, -1, 1), np.float32)
+    if variant == "gain":
+        return np.asarray(a * 10 ** (-rng.uniform(6, 18) / 20), np.float32)
+    if variant == "level":
+        target = rng.uniform(-50, -22)
+        g = 10 ** ((target - 10 * np.log10(_active_power(a) + 1e-12)) / 20)
+        return np.asarray(np.clip(a * g, -1, 1), np.float32)
+    if variant == "reverb":
+        rt60 = rng.uniform(0.2, 0.6)
+        t = np.arange(int(rt60 * 16000)) / 16000
+        rir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)
+        rir *= rng.uniform(0.3, 0.8) / (np.sqrt(np.sum(rir**2)) + 1e-12)
+        rir[0] = 1.0
+        y = np.convolve(a, rir)[: len(a)]
+        y *= np.sqrt(np.mean(a.astype(np.float64) ** 2) / (np.mean(y**2) + 1e-12))
+        return np.asarray(np.clip(y, -1, 1), np.float32)
     raise ValueError(f"unknown variant {variant!r}")
+
+
+def _pink(n: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    x = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(x), dtype=np.float64)
+    f[0] = 1.0
+    y = np.fft.irfft(x / np.sqrt(f), n)
+    return np.asarray(y / (np.std(y) + 1e-12))
+
+
+def _active_power(a: npt.NDArray[np.float32]) -> float:
+    """Mean power of the 20 ms frames within 30 dB of the loudest (the speech, not the pauses)."""
+    frames = a[: len(a) // 320 * 320].reshape(-1, 320) if len(a) >= 320 else a[None]
+    p = np.mean(frames.astype(np.float64) ** 2, axis=1)
+    db = 10 * np.log10(p + 1e-12)
+    return float(p[db > db.max() - 30].mean())
 
 
 class Featurizer:
@@ -170,7 +220,8 @@ class Featurizer:
         self.whisper = asr.resolved.name if getattr(asr, "resolved", None) is not None else "whisper"
 
     def features(self, clip: Clip, window: str, variant: str = "orig") -> npt.NDArray[np.float64]:
-        """(2D + 11,): pooled encoder frames and the raw prosody features of one clip."""
+        """Every candidate input of one clip, (2D + 11,): the encoder frames' mean and standard deviation over
+        the speech, and the 11 raw prosody features (a head picks what it reads: voice_head.select)."""
         from voiceassist.emotion.voice_head import pool, prosody_vector
 
         key = self._key(clip.path, window, variant)
@@ -180,7 +231,7 @@ class Featurizer:
         audio = augment(load_audio(clip.path), variant, seed)
         if len(audio) < 1600:
             raise TrainError(f"{clip.path}: shorter than 0.1 s")
-        x = np.concatenate([pool(self.asr.encode_speech(audio, window)), prosody_vector(audio)])
+        x = np.concatenate([pool(self.asr.encode_speech(audio, window), ("mean", "std")), prosody_vector(audio)])
         if self.cache is not None:
             self.cache.mkdir(parents=True, exist_ok=True)
             np.save(self.cache / f"{key}.npy", x)

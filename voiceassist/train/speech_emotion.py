@@ -3,12 +3,17 @@
 Training (on a manifest: voiceassist/train/speech_data.py):
 
 1. Features of every clip through the app's own Whisper (the embedded base unless ``--whisper``), in both
-   windows the app decodes in (English's short one, Mandarin's full one) so the head reads either, and with
-   ``--augment`` three more variants (speed 0.9 and 1.1, noise at 25 dB).
+   windows the app decodes in (English's short one, Mandarin's full one: their frames differ enough that a
+   head trained on one loses about 5 points on the other), and with ``--augment`` six more copies of each
+   clip (speed 0.9 and 1.1, noise, gain, level, reverb: speech_data.VARIANTS). The head reads the frames'
+   mean over the speech (``--pooling``) and ten prosody features: every one but the absolute loudness, which
+   tells the corpus's recording level rather than the speaker (EmoDB's angry clips are quieter than its
+   neutral ones).
 2. Standardised on the training rows (or, with ``--speaker-norm``, each speaker on their own first; the
    saved statistics are then the mean over speakers of their statistics). Multinomial logistic regression,
-   balanced class weights, ``C`` from ``--c`` (or chosen among ``C_GRID`` by leave-one-speaker-out macro-F1
-   with ``--c auto``), then a temperature fitted on the held-out predictions.
+   balanced class weights, ``C`` from ``--c`` (or chosen among ``C_GRID`` by leave-one-speaker-out macro-F1,
+   the default), then a temperature fitted on the held-out predictions. The neutral clips' mean is kept:
+   the app shifts each person's usual voice onto it (voiceassist/emotion/voice_head.py).
 3. Figures a person can trust: **leave-one-speaker-out** (each speaker's clips scored by a model that never
    heard them, normalised with the training speakers' statistics only, as a new user's first utterance
    is), and each ``--eval`` manifest scored by the final model (**cross-corpus**). Accuracy, macro-F1, per
@@ -31,22 +36,26 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.emotion.labels import AROUSAL, INDEX, LABELS
+from voiceassist.emotion.prosody import FEATURES as PROSODY_FEATURES
+from voiceassist.emotion.voice_head import select
 from voiceassist.train import TrainError
 from voiceassist.train.metrics import classification_metrics, metrics_by_language
-from voiceassist.train.speech_data import Clip, Featurizer, app_window, read_manifest
+from voiceassist.train.speech_data import VARIANTS, Clip, Featurizer, app_window, read_manifest
 
 log = logging.getLogger(__name__)
 
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 WINDOWS = ("short", "full")
-AUGMENTS = ("speed0.9", "speed1.1", "noise")
+PROSODY = tuple(k for k in PROSODY_FEATURES if k != "energy_db")
 Matrix = npt.NDArray[np.float64]
 
 
 @dataclass
 class SpeechTrainOptions:
-    c: float | None = 0.1
+    c: float | None = None
     """The regularisation (None: chosen by leave-one-speaker-out)."""
+    pooling: tuple[str, ...] = ("mean",)
+    prosody: tuple[str, ...] = PROSODY
     augment: bool = False
     speaker_norm: bool = False
     prior: float = 30.0
@@ -134,11 +143,17 @@ def prepare(clips: list[Clip], feats: Featurizer, opts: SpeechTrainOptions) -> P
     classes = tuple(label for label in LABELS if any(c.emotion == label for c in clips))
     if len(classes) < 2:
         raise TrainError(f"the manifest has one emotion only ({classes[0]}): nothing to tell apart")
-    variants = ("orig", *AUGMENTS) if opts.augment else ("orig",)
-    x, rows = feats.matrix(clips, WINDOWS, variants)
+    variants = VARIANTS if opts.augment else ("orig",)
+    full, rows = feats.matrix(clips, WINDOWS, variants)
+    x = select(full, _dim(full), opts.pooling, opts.prosody)
     app = [r for r, (i, w, v) in enumerate(rows) if v == "orig" and w == app_window(clips[i].language)]
     y = np.array([classes.index(clips[i].emotion) for i, _, _ in rows], dtype=np.int64)
     return Prepared(clips, classes, x, rows, x[app], y, np.array([clips[i].speaker for i, _, _ in rows]))
+
+
+def _dim(full: Matrix) -> int:
+    """The encoder's dimension from a cached row: [mean (D), std (D), 11 prosody features]."""
+    return int((full.shape[-1] - len(PROSODY_FEATURES)) // 2)
 
 
 def loso(p: Prepared, c: float, speaker_norm: bool) -> Matrix:
@@ -170,7 +185,7 @@ def train(
 
     t0 = time.monotonic()
     clips = read_manifest(manifest, opts.mapping)
-    eval_sets = [(Path(e), read_manifest(e, opts.mapping)) for e in evals]
+    eval_sets = [(Path(e), read_manifest(e, opts.mapping, training=False)) for e in evals]
     asr = asr or _whisper(opts.whisper)
     feats = Featurizer(asr, opts.cache)
     p = prepare(clips, feats, opts)
@@ -186,12 +201,15 @@ def train(
     loso_report = report(p.clips, _to9(_softmax(np.log(np.clip(held_out, 1e-12, 1)), temperature), p.classes))
     z, mean, std = _standardise(p.x, p.speakers if opts.speaker_norm else None)
     w, b = fit_linear(z, p.y_rows, best_c, len(p.classes))
+    neutral_rows = p.y_rows == p.classes.index("neutral") if "neutral" in p.classes else None
+    neutral = p.x[neutral_rows].mean(axis=0) if neutral_rows is not None and neutral_rows.any() else mean
+    dim = (p.x.shape[1] - len(opts.prosody)) // len(opts.pooling)
     meta = {
         "kind": "voice-head",
-        "id": f"voice-head-{time.strftime('%Y%m%d')}-{abs(hash((best_c, len(clips)))) % 10000:04d}",
-        "whisper": {"name": feats.whisper, "dim": int(p.x.shape[1] - 11) // 2},
-        "pooling": ["mean", "std"],
-        "prosody": True,
+        "id": f"voice-head-{time.strftime('%Y%m%d')}-{len(clips)}-c{best_c:g}",
+        "whisper": {"name": feats.whisper, "dim": dim},
+        "pooling": list(opts.pooling),
+        "prosody": list(opts.prosody),
         "classes": list(p.classes),
         "baseline_prior": opts.prior,
         "temperature": round(temperature, 4),
@@ -203,7 +221,7 @@ def train(
             "corpora": sorted({c.corpus or "?" for c in clips}),
             "per_class": {k: sum(c.emotion == k for c in clips) for k in p.classes},
             "windows": list(WINDOWS),
-            "augment": list(AUGMENTS) if opts.augment else [],
+            "augment": list(VARIANTS[1:]) if opts.augment else [],
             "speaker_norm": opts.speaker_norm,
             "C": best_c,
             "C_tried_loso_macro_f1": tried,
@@ -214,7 +232,7 @@ def train(
         metrics[f"cross_corpus:{path.name}"] = evaluate_arrays(eval_clips, feats, meta, w, b, mean, std)
     metrics["train_s"] = round(time.monotonic() - t0, 1)
     with staged_folder(out) as stage:
-        np.savez(stage / "head.npz", W=w, b=b, mean=mean, std=std)
+        np.savez(stage / "head.npz", W=w, b=b, mean=mean, std=std, neutral=neutral)
         (stage / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (stage / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json) + "\n", encoding="utf-8")
         _card(stage / "MODEL_CARD.md", meta, metrics, opts.sources)
@@ -226,7 +244,8 @@ def evaluate_arrays(
     clips: Sequence[Clip], feats: Featurizer, meta: dict[str, Any], w: Matrix, b: Matrix, mean: Matrix, std: Matrix
 ) -> dict[str, Any]:
     """A head (its arrays) on clips, each analysed alone with the corpus statistics (a first utterance)."""
-    x = np.vstack([feats.features(c, app_window(c.language)) for c in clips])
+    full = np.vstack([feats.features(c, app_window(c.language)) for c in clips])
+    x = select(full, _dim(full), tuple(meta["pooling"]), tuple(meta["prosody"]))
     if x.shape[1] != w.shape[1]:
         raise TrainError(
             f"the head reads {w.shape[1]} features (Whisper {meta['whisper']['name']}), these frames give "
@@ -245,7 +264,7 @@ def evaluate(folder: Path, manifest: Path, mapping: dict[str, str] | None = None
         head = VoiceHead.load(folder)
     except EmotionModelError as e:
         raise TrainError(str(e)) from e
-    clips = read_manifest(manifest, mapping)
+    clips = read_manifest(manifest, mapping, training=False)
     feats = Featurizer(asr or _whisper(head.whisper), None)
     return evaluate_arrays(clips, feats, head.meta, head.w, head.b, head.mean, head.std)
 
@@ -284,8 +303,9 @@ def _card(path: Path, meta: dict[str, Any], metrics: dict[str, Any], sources: st
     lines = [
         f"# Voice-emotion head `{meta['id']}`",
         "",
-        f"A linear head on Whisper {meta['whisper']['name']}'s encoder frames (mean and standard deviation over the",
-        "utterance) and 11 prosody features, for VoiceAssist's voice side (voiceassist/emotion/voice_head.py).",
+        f"A linear head on Whisper {meta['whisper']['name']}'s encoder frames ({' and '.join(meta['pooling'])} over",
+        f"the speech) and {len(meta['prosody'])} prosody features ({', '.join(meta['prosody'])}), for VoiceAssist's",
+        "voice side (voiceassist/emotion/voice_head.py).",
         f"Classes: {', '.join(meta['classes'])}. It reads how something is said, never the words.",
         "",
         "## Training data",
