@@ -143,13 +143,14 @@ class FasterWhisperBackend:
 
     def _decode(self, audio: np.ndarray, language: str | None, prompt: bool = True, words: bool = False):  # type: ignore[no-untyped-def]
         assert self.model is not None
+        zh = language == "zh"
         segments, info = self.model.transcribe(
             audio,
             language=language,
-            beam_size=self.cfg.beam_size,
-            initial_prompt=(self.cfg.initial_prompt_zh or None) if prompt and language == "zh" else None,
+            beam_size=(self.cfg.beam_size_zh or self.cfg.beam_size) if zh else self.cfg.beam_size,
+            initial_prompt=(self.cfg.initial_prompt_zh or None) if prompt and zh else None,
             hotwords=" ".join(self.cfg.hotwords) or None,
-            temperature=0.0,
+            temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if self.cfg.temperature_fallback else 0.0,
             condition_on_previous_text=False,
             vad_filter=False,
             without_timestamps=True,

@@ -138,6 +138,11 @@ class AsrConfig:
     chinese_script: Literal["simplified", "traditional", "as-is"] = "simplified"
     """Whisper often writes Mandarin in traditional characters; convert with OpenCC."""
     beam_size: int = 1
+    beam_size_zh: int = 0
+    """Beam width for Mandarin (0: ``beam_size``): chosen on the Mandarin dev set (docs/benchmarks.md)."""
+    temperature_fallback: bool = False
+    """Decode again at rising temperatures (0.2 ... 1.0) when the greedy result looks like a loop or has a low
+    log-probability, as Whisper's reference decoder does; off: greedy only (faster, the guards catch loops)."""
     initial_prompt_zh: str = "以下是普通话的句子。"
     """Text given to Whisper as the words before a Mandarin utterance (simplified characters steer it to
     simplified output); empty: none. Chosen on a dev set (docs/benchmarks.md, "Mandarin recognition")."""
@@ -193,6 +198,7 @@ class AsrConfig:
             "simplified, traditional or as-is",
         )
         require(1 <= self.beam_size <= 10, "asr.beam_size", "between 1 and 10")
+        require(0 <= self.beam_size_zh <= 10, "asr.beam_size_zh", "between 0 (as beam_size) and 10")
         require(len(self.initial_prompt_zh) <= 200, "asr.initial_prompt_zh", "at most 200 characters")
         require(
             len(self.hotwords) <= 50 and all(isinstance(w, str) and 0 < len(w) <= 40 for w in self.hotwords),
