@@ -168,14 +168,9 @@ def test_loads_without_configuration_json_and_from_an_explicit_folder(funasr_mod
 
 
 @pytest.mark.parametrize("name", ["sensevoice-small", "paraformer-zh"])
-def test_transcribe_returns_an_asr_result_quickly(backends: dict[str, FunAsrBackend], speech: np.ndarray, name):
+def test_transcribe_returns_an_asr_result(backends: dict[str, FunAsrBackend], speech: np.ndarray, name):
     b = backends[name]
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        result, tags = b.transcribe_with_tags(speech)
-        times.append(time.perf_counter() - t0)
-    assert sorted(times)[1] < 1.0  # the tiny model: well under a second for 3.6 s of speech
+    result, tags = b.transcribe_with_tags(speech)  # (its speed is docs/benchmarks.md's: no timing in tests)
     assert isinstance(result, AsrResult) and isinstance(result.text, str)
     assert result.language in ("zh", "en") and 0.0 <= result.language_probability <= 1.0
     assert 0.0 <= result.no_speech_prob <= 1.0 and math.isfinite(result.avg_logprob) and result.avg_logprob <= 0.0

@@ -22,7 +22,8 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from voiceassist.asr import AsrResult, guard
+from voiceassist.asr import guard
+from voiceassist.asr.base import AsrResult
 from voiceassist.asr.models import ModelNotFoundError
 from voiceassist.config import AsrConfig
 from voiceassist.emotion.base import EmotionModelError

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from voiceassist.asr import AsrResult, guard
+from voiceassist.asr import guard
+from voiceassist.asr.base import AsrResult
 from voiceassist.asr.models import AUTO, ResolvedModel, choose_auto_model, resolve_whisper_model
 from voiceassist.config import AsrConfig
 from voiceassist.events import Word

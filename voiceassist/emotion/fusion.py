@@ -24,6 +24,7 @@ sad). Rules on top of the weighted average:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,6 +153,27 @@ def _arousal_shift(speech: EmotionEstimate, text: EmotionEstimate, cfg: EmotionC
     scores = text.scores * np.exp(k * a * centred)
     scores = scores / scores.sum()
     return _with_fallback(scores, 0.0, 1.0, "words lead, voice arousal shifts", cfg, lang)
+
+
+RECOGNISER_WEIGHT = 0.5
+"""The share of a recogniser's own emotion tag (SenseVoice's) in the voice's estimate: an equal say with
+the voice model (neither could be measured against the other here: no SenseVoice weights)."""
+
+
+def with_recogniser_opinion(est: EmotionEstimate, opinion: dict[str, float]) -> EmotionEstimate:
+    """The voice's estimate with a recogniser's emotion probabilities (by label) blended in: one more opinion on
+    how it was said. An estimate that hears arousal only keeps its arousal; the blend is categorical."""
+    other = np.zeros(N_LABELS)
+    for label, p in opinion.items():
+        if label in INDEX:
+            other[INDEX[label]] += max(float(p), 0.0)
+    if other.sum() <= 0:
+        return est
+    other /= other.sum()
+    scores = (1 - RECOGNISER_WEIGHT) * est.scores + RECOGNISER_WEIGHT * other
+    return dataclasses.replace(
+        est, scores=scores / scores.sum(), backend=f"{est.backend} + the recogniser's emotion tag", arousal=None
+    )
 
 
 def recalibrated(f: Fused, scores: npt.ArrayLike, cfg: EmotionConfig, language: str = "en") -> Fused:

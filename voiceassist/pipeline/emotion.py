@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from voiceassist.config import Config
 from voiceassist.emotion import EmotionEstimate, SpeechEmotionBackend, TextEmotionBackend
+from voiceassist.emotion.fusion import with_recogniser_opinion
 from voiceassist.events import Event, SpeechEmotion, SpeechSegment, StageError, TextEmotion, Transcript
 from voiceassist.pipeline.live import LiveCurves, LiveRequest, LiveVoiceFrames
 
@@ -39,6 +40,8 @@ class VoiceFrames:
 
     segment_id: int
     frames: npt.NDArray[np.float32] | None
+    recogniser_emotion: dict[str, float] | None = None
+    """A recogniser that tags emotion too (SenseVoice): its opinion, blended into the voice's estimate."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ class SpeechEmotionStage:
                 yield from self._utterance(item, None)
         else:
             seg = self._waiting.pop(item.segment_id, None)
-            if seg is not None:
-                yield from self._utterance(seg, item.frames)
+            if seg is not None:  # (a backend that read the audio itself went first: the frames are not needed)
+                yield from self._utterance(seg, item.frames, item.recogniser_emotion)
 
     def failed(self, item: SpeechItem) -> None:
         """The worker's ``on_failed``: the assessment hears that this utterance's voice estimate will not come."""
@@ -93,12 +96,16 @@ class SpeechEmotionStage:
             self._waiting.pop(item.segment_id, None)
             self._done(item.segment_id, None)
 
-    def _utterance(self, seg: SpeechSegment, encoder: npt.NDArray[np.float32] | None) -> Iterable[Event]:
+    def _utterance(
+        self, seg: SpeechSegment, encoder: npt.NDArray[np.float32] | None, opinion: dict[str, float] | None = None
+    ) -> Iterable[Event]:
         assert seg.segment_id is not None
         t0 = time.monotonic()
         est: EmotionEstimate | None = None
         try:
             est, curves = self._backend().analyze(seg.audio.as_float32(), encoder)
+            if opinion:
+                est = with_recogniser_opinion(est, opinion)
             yield SpeechEmotion(
                 segment_id=seg.segment_id,
                 estimate=est,

@@ -79,16 +79,33 @@ class Models:
 
 
 def load_asr(cfg: Config, given: Models | None) -> tuple[AsrBackend, list[Event]]:
+    """The recogniser. A Mandarin-first one (asr.backend = "funasr") that is missing or cannot load falls back
+    to Whisper, said in the StageReady's note; Whisper itself failing is a bad configuration (it raises)."""
     if given is not None and given.asr is not None:
         return given.asr, given.ready_of("asr", given.asr)
     t0 = time.monotonic()
-    backend = create_backend(cfg.asr, cfg.paths.models_dir)
-    backend.load()
+    note, events = None, []
+    try:
+        backend = create_backend(cfg.asr, cfg.paths.models_dir)
+        backend.load()
+    except Exception as e:
+        if cfg.asr.backend == "faster-whisper":
+            raise
+        log.error("the %s recogniser failed to load; Whisper runs instead", cfg.asr.backend, exc_info=True)
+        note = f"{cfg.asr.backend} cannot be used ({e}); Whisper runs instead"
+        events.append(StageError(stage="asr", message=note))
+        whisper = dataclasses.replace(cfg.asr, backend="faster-whisper", model="base")
+        backend = create_backend(whisper, cfg.paths.models_dir)
+        backend.load()
     backend.warmup()
     ready = StageReady(
-        stage="asr", description=backend.description, embedded=backend.embedded, load_s=time.monotonic() - t0
+        stage="asr",
+        description=backend.description,
+        embedded=backend.embedded,
+        load_s=time.monotonic() - t0,
+        note=note,
     )
-    return backend, [ready]
+    return backend, [*events, ready]
 
 
 def load_speech_emotion(cfg: Config, given: Models | None) -> tuple[SpeechEmotionBackend, list[Event]]:

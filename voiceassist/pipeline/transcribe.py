@@ -200,7 +200,7 @@ class AsrStage:
         )
         yield tr
         if self._voice is not None:
-            self._voice(VoiceFrames(seg.segment_id, r.encoder))
+            self._voice(VoiceFrames(seg.segment_id, r.encoder, r.voice_emotion))
         self._after_final(seg, tr)
 
     def _preview(self, p: Preview) -> Iterable[Event]:
