@@ -5,7 +5,8 @@ Training (on a manifest: voiceassist/train/speech_data.py):
 1. Features of every clip through the app's own Whisper (the embedded base unless ``--whisper``), in both
    windows the app decodes in (English's short one, Mandarin's full one: their frames differ enough that a
    head trained on one loses about 5 points on the other), and with ``--augment`` six more copies of each
-   clip (speed 0.9 and 1.1, noise, gain, level, reverb: speech_data.VARIANTS). The head reads the frames'
+   clip in the short window (speed 0.9 and 1.1, noise, gain, level, reverb: speech_data.VARIANTS) and the two
+   speed copies in the full one (its encoder costs seven times more). The head reads the frames'
    mean over the speech (``--pooling``) and ten prosody features: every one but the absolute loudness, which
    tells the corpus's recording level rather than the speaker (EmoDB's angry clips are quieter than its
    neutral ones).
@@ -40,7 +41,7 @@ from voiceassist.emotion.prosody import FEATURES as PROSODY_FEATURES
 from voiceassist.emotion.voice_head import select
 from voiceassist.train import TrainError
 from voiceassist.train.metrics import classification_metrics, metrics_by_language
-from voiceassist.train.speech_data import VARIANTS, Clip, Featurizer, app_window, read_manifest
+from voiceassist.train.speech_data import FULL_WINDOW_VARIANTS, VARIANTS, Clip, Featurizer, app_window, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,10 @@ def prepare(clips: list[Clip], feats: Featurizer, opts: SpeechTrainOptions) -> P
     classes = tuple(label for label in LABELS if any(c.emotion == label for c in clips))
     if len(classes) < 2:
         raise TrainError(f"the manifest has one emotion only ({classes[0]}): nothing to tell apart")
-    variants = VARIANTS if opts.augment else ("orig",)
-    full, rows = feats.matrix(clips, WINDOWS, variants)
+    variants: dict[str, tuple[str, ...]] = {w: ("orig",) for w in WINDOWS}
+    if opts.augment:
+        variants = {"short": VARIANTS, "full": FULL_WINDOW_VARIANTS}
+    full, rows = feats.matrix(clips, variants)
     x = select(full, _dim(full), opts.pooling, opts.prosody)
     app = [r for r, (i, w, v) in enumerate(rows) if v == "orig" and w == app_window(clips[i].language)]
     y = np.array([classes.index(clips[i].emotion) for i, _, _ in rows], dtype=np.int64)
@@ -221,7 +224,7 @@ def train(
             "corpora": sorted({c.corpus or "?" for c in clips}),
             "per_class": {k: sum(c.emotion == k for c in clips) for k in p.classes},
             "windows": list(WINDOWS),
-            "augment": list(VARIANTS[1:]) if opts.augment else [],
+            "augment": {"short": list(VARIANTS[1:]), "full": list(FULL_WINDOW_VARIANTS[1:])} if opts.augment else [],
             "speaker_norm": opts.speaker_norm,
             "C": best_c,
             "C_tried_loso_macro_f1": tried,
@@ -298,6 +301,12 @@ def _plot(stage: Path, metrics: dict[str, Any]) -> None:
         log.info("matplotlib missing: no confusion.png")
 
 
+def _augmented(augment: Any) -> str:
+    if not augment:
+        return "none"
+    return "; ".join(f"{window} window: {', '.join(v)}" for window, v in augment.items())
+
+
 def _card(path: Path, meta: dict[str, Any], metrics: dict[str, Any], sources: str) -> None:
     t = meta["trained"]
     lines = [
@@ -312,7 +321,7 @@ def _card(path: Path, meta: dict[str, Any], metrics: dict[str, Any], sources: st
         "",
         f"{t['clips']} clips, {t['speakers']} speakers, languages {', '.join(t['languages'])}, corpora "
         f"{', '.join(t['corpora'])}; per class: {', '.join(f'{k} {v}' for k, v in t['per_class'].items())}.",
-        f"Windows {', '.join(t['windows'])}; augmentation: {', '.join(t['augment']) or 'none'}; C = {t['C']}.",
+        f"Windows {', '.join(t['windows'])}; augmentation: {_augmented(t['augment'])}; C = {t['C']}.",
         "",
         sources.strip() or "(sources not given: pass --sources FILE)",
         "",
