@@ -19,9 +19,14 @@ class EventBus:
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
 
-    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+    def subscribe(self, fn: Subscriber, first: bool = False) -> Callable[[], None]:
+        """Call ``fn`` with every event from now on, after the subscribers before it (``first``: before every
+        other one: the session store's writer, so nothing is shown before it is stored)."""
         with self._lock:
-            self._subscribers.append(fn)
+            if first:
+                self._subscribers.insert(0, fn)
+            else:
+                self._subscribers.append(fn)
 
         def unsubscribe() -> None:
             with self._lock:

@@ -20,19 +20,18 @@ into what the owning part does, so no front end reaches into a worker. Stopping 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from voiceassist.audio.sources import AudioSource
 from voiceassist.bus import EventBus
 from voiceassist.commands import Command, CorrectEmotion, Mute, ReloadVoiceModel, SetInput, StopSpeaking
 from voiceassist.config import Config
-from voiceassist.events import Event, PipelineStopped, StageReady
+from voiceassist.events import Event, StageReady
 from voiceassist.pipeline import Models, Pipeline
+from voiceassist.storage.writer import Call, WriterThread
 
 if TYPE_CHECKING:
     from voiceassist.alerts.service import AlertService
@@ -55,42 +54,6 @@ __all__ = [
     "SetInput",
     "StopSpeaking",
 ]
-
-
-class _WriterThread:
-    """Runs a bus subscriber (the store recorder) on its own thread, so the database is written by one
-    thread and never by the capture thread. At the end of the pipeline it waits until all is written, so
-    subscribers after it see PipelineStopped only once the session is stored."""
-
-    def __init__(self, target: Callable[[Any], None]) -> None:
-        self._target = target
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="voiceassist-store-writer", daemon=True)
-        self._thread.start()
-
-    def __call__(self, item: Any) -> None:
-        self._queue.put(item)
-        if isinstance(item, PipelineStopped):
-            self.flush(10.0)
-
-    def flush(self, timeout: float) -> bool:
-        done = threading.Event()
-        self._queue.put(done)
-        return done.wait(timeout)
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
-            try:
-                if isinstance(item, _Call):
-                    item.fn()
-                else:
-                    self._target(item)
-            except Exception:
-                log.error("store writer failed on %s", type(item).__name__, exc_info=True)
 
 
 Purpose = Literal["conversation", "analysis"]
@@ -126,7 +89,7 @@ class Session:
         self.bus = bus or EventBus()
         self.store = store
         self.recorder: StoreRecorder | None = None
-        self._writer: _WriterThread | None = None
+        self._writer: WriterThread | None = None
         if store is not None:
             from voiceassist.storage import StoreRecorder
 
@@ -137,8 +100,8 @@ class Session:
                 on_error=on_store_error,
                 keep_transcripts=cfg.store.keep_transcripts,
             )
-            self._writer = _WriterThread(self.recorder)
-            self.bus.subscribe(self._writer)  # first subscriber: the store is written before others hear the end
+            self._writer = WriterThread(self.recorder)
+            self.bus.subscribe(self._writer, first=True)  # written before anyone else hears (storage/writer.py)
         conversation = purpose == "conversation" and cfg.emotion.enabled
         self.responder: Responder | None = None
         if conversation and cfg.reply.enabled:
@@ -263,7 +226,7 @@ class Session:
             self._keep_voice_baseline(self._writer)
             self._writer.flush(timeout)
 
-    def _keep_voice_baseline(self, writer: _WriterThread) -> None:
+    def _keep_voice_baseline(self, writer: WriterThread) -> None:
         """The voice backend's baseline of this person, kept with their profile for the next session."""
         state = self.pipeline.voice_baseline_state() if self._keeps_voice else None
         store = self.store
@@ -272,7 +235,7 @@ class Session:
         from voiceassist.personal.service import save_voice_baseline
 
         person = self.person
-        writer(_Call(lambda: save_voice_baseline(store, person, state)))
+        writer(Call(lambda: save_voice_baseline(store, person, state)))
 
     # -- commands ----------------------------------------------------------------------------------
     def send(self, cmd: Command) -> None:
@@ -314,7 +277,7 @@ class Session:
             except Exception as e:  # said to the caller below
                 failed.append(e)
 
-        self._writer(_Call(write))  # in order after the utterance's own rows
+        self._writer(Call(write))  # in order after the utterance's own rows
         if not self._writer.flush(5.0):
             raise TimeoutError("the correction could not be stored within 5 s")
         if failed:
@@ -332,7 +295,7 @@ class Session:
         def write() -> None:
             feedback.record(store, sid, segment_id, label, source="asked", note="answered")
 
-        writer(_Call(write))
+        writer(Call(write))
 
     def recalibrate(self) -> Profile | None:
         """Refit the person's profile from their corrections; used from the next utterance (when a stage
@@ -365,10 +328,3 @@ class Session:
 
     def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
         return self.bus.subscribe(fn)
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A write for the writer thread that is not an event (a correction)."""
-
-    fn: Callable[[], None]
