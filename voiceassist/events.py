@@ -250,6 +250,17 @@ class MoodUpdate(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StoreStatus(Event):
+    """Saving stopped (``saving`` False: the store cannot be written, a full disk; listening goes on and what
+    is heard waits in memory) or resumed (True). ``message`` is for the person, as it is."""
+
+    saving: bool
+    message: str
+    reason: str = ""
+    """Why it is not saving, in a few words ("the disk is full"); empty when saving."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CrisisHeard(Event):
     """A crisis phrase (self-harm, suicide, violence: resources/crisis_phrases.toml) was heard in an
     utterance. Reported whatever the purpose: a conversation also answers it with the fixed crisis reply and,

@@ -4,6 +4,7 @@ The log file and its rotations are private (0600 in a 0700 folder, whatever the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import sys
@@ -41,10 +42,51 @@ class RedactingFilter(logging.Filter):
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log whose files are created 0600 (the rotated ones keep the mode: they are renamed)."""
+    """A rotating log whose files are created 0600 (the rotated ones keep the mode: they are renamed).
+
+    A log that cannot be written (a full disk) is said once on stderr, not with a traceback per record; the
+    records go on to the console, and the file is written again, with a line saying how many were missed,
+    as soon as a write succeeds."""
+
+    missed = 0
+    """Records not written since the file stopped taking them."""
 
     def _open(self):  # type: ignore[no-untyped-def]
         return open(open_private(Path(self.baseFilename)), self.mode, encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        missed = self.missed
+        if missed:  # the file failed before: say what it missed, which is also the try
+            note = logging.makeLogRecord(
+                {
+                    "name": __name__,
+                    "levelno": logging.WARNING,
+                    "levelname": "WARNING",
+                    "msg": "the log file is written again; %d records were missed while it could not be",
+                    "args": (missed,),
+                }
+            )
+            super().emit(note)
+            if self.missed != missed:  # still failing: this record is missed too (counted for the note)
+                return
+            self.missed = 0
+        super().emit(record)  # handleError below on failure
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        err = sys.exc_info()[1]
+        if not isinstance(err, OSError):
+            super().handleError(record)
+            return
+        if not self.missed:
+            sys.stderr.write(
+                f"voiceassist: cannot write the log file {self.baseFilename}: {err}; logging to the "
+                "screen only until it can\n"
+            )
+        self.missed += 1
+        if self.stream is not None:  # drop what the failed write left buffered: the next record starts clean
+            with contextlib.suppress(OSError):
+                self.stream.close()
+            self.stream = None
 
 
 class ConsoleFormatter(logging.Formatter):

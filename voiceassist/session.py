@@ -20,6 +20,7 @@ into what the owning part does, so no front end reaches into a worker. Stopping 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from voiceassist.audio.sources import AudioSource
 from voiceassist.bus import EventBus
 from voiceassist.commands import Command, CorrectEmotion, Mute, ReloadVoiceModel, SetInput, StopSpeaking
 from voiceassist.config import Config
-from voiceassist.events import Event, StageReady
+from voiceassist.events import Event, StageReady, StoreStatus
 from voiceassist.pipeline import Models, Pipeline
 from voiceassist.storage.writer import Call, WriterThread
 
@@ -76,7 +77,6 @@ class Session:
         player: Player | None = None,
         synthesizer: Synthesizer | VoiceSet | None = None,
         calibration: Profile | None = None,
-        on_store_error: Callable[[str], None] | None = None,
     ) -> None:
         """``purpose``: a ``conversation`` with the person (replies, caregiver alerts, their calibration) or
         the ``analysis`` of a recording (``Session.for_analysis``). ``models``: loaded models to run on (a
@@ -88,20 +88,32 @@ class Session:
         self.purpose: Purpose = purpose
         self.bus = bus or EventBus()
         self.store = store
+        self.store_note: str | None = None
+        self._store_reason = ""
+        """Why this conversation is not being saved, when its store could not even be started."""
         self.recorder: StoreRecorder | None = None
         self._writer: WriterThread | None = None
         if store is not None:
             from voiceassist.storage import StoreRecorder
 
-            self.recorder = StoreRecorder(
-                store,
-                source_name or source.describe(),
-                keep_audio=cfg.store.keep_audio,
-                on_error=on_store_error,
-                keep_transcripts=cfg.store.keep_transcripts,
-            )
-            self._writer = WriterThread(self.recorder)
-            self.bus.subscribe(self._writer, first=True)  # written before anyone else hears (storage/writer.py)
+            try:
+                self.recorder = StoreRecorder(
+                    store,
+                    source_name or source.describe(),
+                    keep_audio=cfg.store.keep_audio,
+                    on_status=self._store_status,
+                    keep_transcripts=cfg.store.keep_transcripts,
+                )
+            except sqlite3.Error as e:  # a full disk before the first word: the conversation goes on unsaved
+                from voiceassist.storage.db import failure_reason as reason
+
+                self._store_reason = reason(e)
+                self.store_note = f"Not saving: {self._store_reason} ({store.path}). Listening goes on without saving."
+                log.error("%s (%s)", self.store_note, e)
+                store = self.store = None
+            else:
+                self._writer = WriterThread(self.recorder)
+                self.bus.subscribe(self._writer, first=True)  # written before anyone hears (storage/writer.py)
         conversation = purpose == "conversation" and cfg.emotion.enabled
         self.responder: Responder | None = None
         if conversation and cfg.reply.enabled:
@@ -181,6 +193,8 @@ class Session:
                     load_s=0.0,
                 )
             )
+        if self.store_note is not None:
+            self.bus.publish(StoreStatus(saving=False, message=self.store_note, reason=self._store_reason))
         if self.purpose == "conversation" and self.store is not None and self.cfg.store.calibration:
             self.recalibrate()  # here, not in __init__: fitting takes up to a second or two (a helper thread)
         try:
@@ -188,6 +202,11 @@ class Session:
         except BaseException:
             self._close()
             raise
+
+    def _store_status(self, saving: bool, message: str) -> None:
+        """The recorder (on the writer thread) says saving stopped or resumed: every front end hears it."""
+        why = "" if saving or self.recorder is None else self.recorder.failed or ""
+        self.bus.publish(StoreStatus(saving=saving, message=message, reason=why))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Until the source has ended and everything heard is processed (file sources); then closes."""

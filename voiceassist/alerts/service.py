@@ -11,8 +11,10 @@ messages hold no words of the conversation unless ``alerts.include_transcript`` 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,25 @@ from voiceassist.alerts.outbox import Outbox, StoredAlert, default_outbox_path
 from voiceassist.alerts.pin import check_pin, hash_pin  # noqa: F401 (where callers import them from)
 from voiceassist.alerts.policy import AlertDecision, CrisisDetector, CrisisMatch, CrisisPolicy, VolatilityPolicy
 from voiceassist.logs import redact
+from voiceassist.storage.db import failure_reason
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Held:
+    """An alert the outbox could not store (a full disk), kept in memory until it can."""
+
+    id: int
+    created_at: float
+    kind: str
+    severity: str
+    rule: str
+    evidence: dict[str, Any]
+    suppressed: bool
+    sent: set[str] = field(default_factory=set)
+    next_try: dict[str, float] = field(default_factory=dict)
+
 
 _SUMMARY = {
     "volatility": "{who}'s mood has been changing sharply",
@@ -49,6 +68,7 @@ class AlertService:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._held: list[Held] = []
 
     # -- policy ------------------------------------------------------------------------------------
     def evaluate(
@@ -82,13 +102,28 @@ class AlertService:
                 ev["utterances"] = [{k: v for k, v in u.items() if k != "text"} for u in ev.get("utterances", [])]
                 if d.kind.startswith("crisis:"):
                     rule = f"a crisis phrase ({d.kind.split(':', 1)[1].replace('_', ' ')}) was heard"
-            alert_id = self.outbox.add(d.kind, d.severity.value, rule, ev, list(self.channels), suppressed=d.suppressed)
+            alert_id = self._add(d.kind, d.severity.value, rule, ev, d.suppressed)
             note = " (in cooldown: stored, not sent)" if d.suppressed else ""
             log.warning("alert %d: %s %s%s", alert_id, d.severity.value, d.kind, note)
             out.append((alert_id, d))
         if out:
             self._wake.set()
         return out
+
+    def _add(self, kind: str, severity: str, rule: str, evidence: dict[str, Any], suppressed: bool) -> int:
+        """Stored in the outbox; when it cannot be written (a full disk) the alert is held in memory, sent
+        from there, and stored once there is space again. Returns its id (negative while only in memory)."""
+        try:
+            return self.outbox.add(kind, severity, rule, evidence, list(self.channels), suppressed=suppressed)
+        except sqlite3.Error as e:
+            held = Held(-(len(self._held) + 1), time.time(), kind, severity, rule, evidence, suppressed)
+            self._held.append(held)
+            log.error(
+                "alert %s cannot be stored (%s): held in memory, sent from there, stored when it can be",
+                kind,
+                failure_reason(e),
+            )
+            return held.id
 
     def send_test(self) -> int:
         return self.outbox.add(
@@ -120,7 +155,8 @@ class AlertService:
     def deliver_due(self, now: float | None = None) -> int:
         """Try every due delivery once; returns how many were sent."""
         now = time.time() if now is None else now
-        sent = self.lock.deliver_notices(now)  # notices of a change made without the PIN
+        sent = self._deliver_held(now)
+        sent += self.lock.deliver_notices(now)  # notices of a change made without the PIN
         for d in self.outbox.due(now):
             if self.outbox.alert(d.alert_id).kind == "tamper":
                 continue
@@ -148,6 +184,52 @@ class AlertService:
             self.outbox.mark_sent(d.alert_id, d.channel)
             sent += 1
         return sent
+
+    def _deliver_held(self, now: float) -> int:
+        """Alerts the outbox could not take: stored when it can now (with the channels already sent marked
+        sent), else sent from memory, each channel tried again after ``retry_base_s``."""
+        sent = 0
+        for h in list(self._held):
+            try:
+                alert_id = self.outbox.add(
+                    h.kind,
+                    h.severity,
+                    h.rule,
+                    h.evidence,
+                    list(self.channels),
+                    suppressed=h.suppressed,
+                    now=h.created_at,
+                )
+                for ch in h.sent:
+                    self.outbox.mark_sent(alert_id, ch)
+            except sqlite3.Error:
+                pass
+            else:
+                self._held.remove(h)
+                log.warning(
+                    "alert %s stored now (id %d), %d channel(s) already sent from memory", h.kind, alert_id, len(h.sent)
+                )
+                continue
+            if h.suppressed:
+                continue
+            stored = StoredAlert(h.id, h.created_at, h.kind, h.severity, h.rule, h.evidence, False, False)
+            for name, channel in self.channels.items():
+                if name in h.sent or h.next_try.get(name, 0.0) > now:
+                    continue
+                try:
+                    channel.send(self.message(stored))
+                except Exception as e:
+                    h.next_try[name] = now + self.cfg.retry_base_s
+                    log.warning("held alert %s via %s failed: %s", h.kind, name, redact(str(e)))
+                    continue
+                h.sent.add(name)
+                sent += 1
+        return sent
+
+    @property
+    def held(self) -> int:
+        """Alerts waiting in memory for the outbox to take them."""
+        return len(self._held)
 
     def start(self) -> None:
         if self._thread is None:

@@ -43,6 +43,7 @@ from voiceassist.events import (
     SpeechSegment,
     SpeechStarted,
     StageError,
+    StoreStatus,
     Transcript,
 )
 
@@ -61,6 +62,7 @@ EVENT_TYPES: dict[type[Event], str] = {
     Reply: "reply",
     AlertRaised: "alert",
     StageError: "stage.error",
+    StoreStatus: "store.status",
 }
 DEFAULT_EVENTS = tuple(EVENT_TYPES.values())
 

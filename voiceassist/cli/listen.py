@@ -32,6 +32,7 @@ from voiceassist.events import (
     SpeechStarted,
     StageError,
     StageReady,
+    StoreStatus,
     Transcript,
 )
 from voiceassist.options import EXIT_CONFIG, EXIT_INPUT, EXIT_OK
@@ -100,6 +101,8 @@ def _describe(ev: Event) -> str | None:
         return f"warning: audio input overflow ({ev.count} blocks dropped so far)"
     if isinstance(ev, StageError):
         return f"error: {ev.stage}: {ev.message}"
+    if isinstance(ev, StoreStatus):
+        return ("" if ev.saving else "warning: ") + ev.message
     if isinstance(ev, SourceEnded):
         return f"input ended after {ev.duration_s:.1f} s" + (f": {ev.error}" if ev.error else "")
     return None
@@ -140,7 +143,6 @@ def cmd_listen(args: argparse.Namespace, cfg: Config) -> int:
         bus=bus,
         store=store,
         source_name=f"file {args.file}" if args.file else "microphone",
-        on_store_error=lambda m: print(f"voiceassist: {m}", file=sys.stderr),
     )
     try:
         print("loading models...", file=sys.stderr, flush=True)

@@ -13,6 +13,7 @@ the driver.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
 import threading
@@ -26,6 +27,14 @@ from voiceassist.paths import is_app_path, private_dir, private_file
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+def failure_reason(e: BaseException) -> str:
+    """What went wrong, in a person's words."""
+    text = str(e).lower()
+    if "full" in text or getattr(e, "errno", None) == errno.ENOSPC or "no space" in text:
+        return "the disk is full"
+    return str(e)
 
 
 class NewerSchemaError(RuntimeError):

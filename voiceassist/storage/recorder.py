@@ -1,19 +1,34 @@
 """``StoreRecorder``: a bus subscriber that writes a session's events to the session store as they arrive
-(the Session runs it on its own writer thread). A full disk is said once; the session goes on in memory."""
+(the Session runs it on its own writer thread).
+
+A store that cannot be written (a full disk, an I/O error) is said once (``on_status(False, message)``);
+listening goes on, and what would have been written waits in memory, in order (at most ``MAX_HELD``
+events), and is tried again every ``RETRY_S`` seconds. When a try succeeds everything held is written and
+saving again is said (``on_status(True, message)``). Each write is one transaction, so a failed one leaves
+nothing half written, and rows written before the disk filled are untouched.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sqlite3
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from voiceassist.storage.db import failure_reason as reason
 from voiceassist.storage.sessions import SessionStore
 
 log = logging.getLogger(__name__)
+
+RETRY_S = 5.0
+MAX_HELD = 20_000
+"""Events held in memory while the store cannot be written (about 3000 utterances; the audio is held only
+when ``keep_audio`` is on)."""
 
 
 def _json(v: Any) -> str:
@@ -28,27 +43,83 @@ class StoreRecorder:
         store: SessionStore,
         source: str,
         keep_audio: bool = False,
-        on_error: Callable[[str], None] | None = None,
+        on_status: Callable[[bool, str], None] | None = None,
         keep_transcripts: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``keep_transcripts`` False: the words and the replies are not stored (times, emotions, mood are)."""
+        """``keep_transcripts`` False: the words and the replies are not stored (times, emotions, mood are).
+        ``on_status(saving, message)``: called when saving stops and when it resumes. Raises
+        ``sqlite3.Error`` when the session cannot even be started in the store."""
         self.store = store
         self.keep_audio = keep_audio
         self.keep_transcripts = keep_transcripts
         self.session_id = store.start_session(source)
         self._backends: dict[str, str] = {}
-        self._on_error = on_error
+        self._on_status = on_status
+        self._clock = clock
+        self._held: deque[Any] = deque()
+        self._next_try = 0.0
         self.failed: str | None = None
+        """Why the store cannot be written now (None: saving)."""
+        self.dropped = 0
+        """Events lost because more than ``MAX_HELD`` waited."""
 
     def __call__(self, ev: Any) -> None:
-        try:
-            self._record(ev)
-        except sqlite3.Error as e:  # a full disk: say so once; the session goes on in memory
-            if self.failed is None:
-                self.failed = f"cannot write the session store {self.store.path}: {e}"
-                log.error(self.failed)
-                if self._on_error is not None:
-                    self._on_error(self.failed)
+        if self.failed is None:
+            try:
+                self._record(ev)
+            except sqlite3.Error as e:
+                self._fail(e, ev)
+            return
+        self._hold(ev)
+        last = type(ev).__name__ == "PipelineStopped"
+        if (self._clock() >= self._next_try or last) and not self.retry() and last:
+            msg = f"Not saved: {self.failed}; the last {self.held + self.dropped} items of this conversation are lost."
+            log.error(msg)
+            if self._on_status is not None:
+                self._on_status(False, msg)
+
+    def retry(self) -> bool:
+        """Write what is held, in order; True when all of it is written (saving again)."""
+        while self._held:
+            try:
+                self._record(self._held[0])
+            except sqlite3.Error:
+                self._next_try = self._clock() + RETRY_S
+                return False
+            self._held.popleft()
+        if self.failed is not None:
+            lost = f"; {self.dropped} items from the time it was full could not be kept" if self.dropped else ""
+            msg = f"Saving again: the conversation is stored in {self.store.path.name}{lost}."
+            log.warning(msg)
+            self.failed, self.dropped = None, 0
+            if self._on_status is not None:
+                self._on_status(True, msg)
+        return True
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def _fail(self, e: sqlite3.Error, ev: Any) -> None:
+        self.failed = reason(e)
+        self._next_try = self._clock() + RETRY_S
+        self._hold(ev)
+        msg = (
+            f"Not saving: {self.failed} ({self.store.path}). Listening goes on; this conversation is kept in "
+            "memory and saved as soon as there is space again."
+        )
+        log.error("%s (%s)", msg, e)
+        if self._on_status is not None:
+            self._on_status(False, msg)
+
+    def _hold(self, ev: Any) -> None:
+        if type(ev).__name__ not in _RECORDED:
+            return
+        if len(self._held) >= MAX_HELD:
+            self.dropped += 1
+            return
+        self._held.append(ev)
 
     def _record(self, ev: Any) -> None:
         from voiceassist import events as E
@@ -108,3 +179,18 @@ class StoreRecorder:
             self.store.update_utterance(sid, seg, reply=ev.text if self.keep_transcripts else None, reply_tone=ev.tone)
         elif isinstance(ev, E.PipelineStopped):
             self.store.end_session(sid)
+
+
+_RECORDED = {
+    "StageReady",
+    "SpeechSegment",
+    "Transcript",
+    "SpeechEmotion",
+    "TextEmotion",
+    "FusedEmotion",
+    "MoodUpdate",
+    "AlertRaised",
+    "Reply",
+    "PipelineStopped",
+}
+"""The events ``_record`` writes (the others are not held while the disk is full)."""

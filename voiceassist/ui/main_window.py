@@ -66,6 +66,10 @@ class MainWindow(QMainWindow):
         self.fallbacks.setWordWrap(True)
         self.fallbacks.setStyleSheet("background: #eef5ff; color: #1c3d6b; padding: 4px")
         self.fallbacks.setVisible(False)
+        self.saving = QLabel()  # the store cannot be written (a full disk): said until saving resumes
+        self.saving.setWordWrap(True)
+        self.saving.setStyleSheet("background: #fff4e5; color: #6b3d00; padding: 4px; font-weight: bold")
+        self.saving.setVisible(False)
         from voiceassist.paths import models_dir
 
         self.offer = ModelOffer(models_dir(cfg.paths.models_dir))  # Emotion2Vec+, one step away
@@ -90,6 +94,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.addWidget(self.consent)
         lay.addWidget(self.fallbacks)
+        lay.addWidget(self.saving)
         lay.addWidget(self.offer)
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs)
@@ -279,6 +284,15 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, E.AlertRaised) and not ev.suppressed:
             self.banner.setText(f"{tr('Alert')} [{ev.severity}]: {ev.rule}")
             self.banner.setVisible(True)
+        elif isinstance(ev, E.StoreStatus):
+            if ev.saving:
+                self.status.setText(tr("Saving again: this conversation is stored."))
+            else:
+                self.saving.setText(
+                    f"{tr('Not saving')}: {tr(ev.reason)}. "
+                    + tr("Listening goes on; what is said is kept in memory and saved when there is space again.")
+                )
+            self.saving.setVisible(not ev.saving)
         elif isinstance(ev, E.StageError) and ev.stage == "input":
             self.status.setText(f"{tr('Microphone problem')}: {ev.message}")
         elif isinstance(ev, E.SourceEnded) and current:
