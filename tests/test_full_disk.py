@@ -27,7 +27,8 @@ from voiceassist.bus import Collector
 from voiceassist.config import AlertsConfig, Config
 from voiceassist.logs import PrivateRotatingFileHandler
 from voiceassist.pipeline import Models
-from voiceassist.storage import SessionStore, StoreRecorder, recorder as recorder_mod
+from voiceassist.storage import SessionStore, StoreRecorder
+from voiceassist.storage import recorder as recorder_mod
 
 SENTENCES = [
     ("Good morning, how are you today?", "en"),
@@ -241,7 +242,8 @@ def test_the_log_file_full_is_said_once_and_written_again_when_it_can(tmp_path: 
             pytest.skip("no /dev/full")
         reopen = h._open
         h.stream.close()
-        h._open = lambda: open("/dev/full", "w", encoding="utf-8")  # every write: ENOSPC
+        # every write: ENOSPC (the handler closes what it opened)
+        h._open = lambda: open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115
         h.stream = h._open()
         for i in range(5):
             logger.warning("lost %d", i)

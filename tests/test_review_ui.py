@@ -165,6 +165,30 @@ def test_live_gauges_curves_and_volatility_words(qtbot, tmp_path: Path):
     assert list(curve_connections(t)) == [1, 1, 0, 1, 0, 0]
 
 
+def test_the_live_chat_keeps_its_last_lines_over_a_long_session(qtbot, tmp_path: Path, monkeypatch):
+    """A day-long session: the chat keeps the last CHAT_LIMIT lines (not one per turn for ever), and the
+    turns it still shows can still be corrected."""
+    from voiceassist import events as E
+    from voiceassist.ui import live as live_mod
+
+    monkeypatch.setattr(live_mod, "CHAT_LIMIT", 6)
+    live = live_mod.LiveTab(_cfg(tmp_path))
+    qtbot.addWidget(live)
+    scores = np.full(9, 1 / 9)
+    for seg in range(1, 11):
+        words = dict(language_probability=1.0, start_s=0.0, end_s=1.0, no_speech_prob=0.0, avg_logprob=0.0)
+        live.on_event(E.Transcript(segment_id=seg, text=f"turn {seg}", language="en", backend="", **words))
+        fused = dict(speech=None, text=None, speech_weight=0.5, text_weight=0.5, rule="", start_s=0.0, end_s=1.0)
+        live.on_event(E.FusedEmotion(segment_id=seg, scores=scores, label="sad", confidence=0.6, language="en",
+                                     fallback_action=None, suggested_response=None, **fused))  # fmt: skip
+        live.on_event(E.Reply(segment_id=seg, text=f"reply {seg}", language="en", tone="gentle", strategy="",
+                              intent=None, source="strategy"))  # fmt: skip
+    rows = [live.chat.item(i).text() for i in range(live.chat.count())]
+    assert len(rows) == 6 and rows[0].startswith("You: turn 8") and rows[-1].startswith("Assistant")
+    assert sorted(live.turn_info) == [8, 9, 10] and not live.pending
+    assert all(live.chat.row(info["item"]) >= 0 for info in live.turn_info.values())
+
+
 def test_range_presets_and_the_compared_range(qtbot, months: SessionStore, tmp_path: Path):
     from voiceassist.ui.review import ReviewTab
 

@@ -38,6 +38,8 @@ from voiceassist.ui.partials import PartialLines
 WINDOW_S = 10.0
 GAP_S = 0.3
 """Frames further apart than this are not joined by the curves: a silence (or a gap) between utterances."""
+CHAT_LIMIT = 400
+"""Lines the live chat keeps (a long session: the oldest go; the store and the Timeline keep them all)."""
 
 
 def tr(text: str) -> str:
@@ -202,6 +204,7 @@ class LiveTab(QWidget):
             if self.chat.row(item) < 0:
                 self.chat.addItem(item)
             self.pending[ev.segment_id or 0] = item
+            self.trim_chat()
             self.chat.scrollToBottom()
         elif isinstance(ev, E.FusedEmotion):
             self._on_fused(ev)
@@ -210,12 +213,23 @@ class LiveTab(QWidget):
             item.setForeground(QBrush(QColor("#2c3e50")))
             item.setBackground(QBrush(QColor("#eef5ff")))
             self.chat.addItem(item)
+            self.trim_chat()
             self.chat.scrollToBottom()
         elif isinstance(ev, E.MoodUpdate):
             self.valence.setValue(ev.state.valence)
             self.arousal.setValue(ev.state.arousal)
             value = float(ev.state.metric(self.cfg.alerts.metric) or 0.0)
             self.show_volatility(value)
+
+    def trim_chat(self) -> None:
+        """Keep the last ``CHAT_LIMIT`` lines: a day-long session would otherwise grow the list (and the
+        window's memory) without end. Everything stays in the store; the Timeline tab shows all of it."""
+        while self.chat.count() > CHAT_LIMIT:
+            item = self.chat.takeItem(0)
+            for seg in [s for s, info in self.turn_info.items() if info["item"] is item]:
+                del self.turn_info[seg]
+            for seg in [s for s, it in self.pending.items() if it is item]:
+                del self.pending[seg]
 
     def show_volatility(self, value: float) -> None:
         """The bar, its colour, and the line in words: steady / changing / very changeable, and how close it

@@ -32,10 +32,18 @@ def tr(text: str) -> str:
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, cfg: Any, config_path: Path, store: SessionStore | None, source_factory: Any, zh: bool = False
+        self,
+        cfg: Any,
+        config_path: Path,
+        store: SessionStore | None,
+        source_factory: Any,
+        zh: bool = False,
+        models: Any = None,
     ) -> None:
+        """``models``: loaded models every listening session runs on (None: each session loads its own)."""
         super().__init__()
         self.cfg = cfg
+        self.models = models
         self.store = store
         self.source_factory = source_factory
         self.session: Any = None
@@ -135,7 +143,7 @@ class MainWindow(QMainWindow):
         except Exception as e:
             self.status.setText(str(e))
             return
-        session = Session(self.cfg, source, store=self.store)
+        session = Session(self.cfg, source, store=self.store, models=self.models)
         session.subscribe(lambda ev: self.bridge((generation, ev)))
         self.feedback_session = session
         self._show_calibration()
