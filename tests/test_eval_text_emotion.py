@@ -15,10 +15,14 @@ import pytest
 from voiceassist.cli import main
 from voiceassist.emotion import EmotionEstimate, create_text_backend
 from voiceassist.emotion.head import (
+    FEATURES,
+    FEATURES_BEFORE_CUES,
     N_FEATURES,
     EmbeddedHeadTextBackend,
+    Featurizer,
     Head,
     head_meta,
+    read_head_folder,
 )
 from voiceassist.emotion.labels import INDEX, LABELS
 from voiceassist.emotion.text import LexiconTextBackend
@@ -29,19 +33,20 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL_TSV = ROOT / "tests" / "data" / "text_emotion_eval.tsv"
 
 
-def write_random_head(folder: Path, seed: int = 0) -> Path:
+def write_random_head(folder: Path, seed: int = 0, features: tuple[tuple[str, int], ...] = FEATURES) -> Path:
     """A valid embedded-head folder (random weights) written the way training writes one."""
     rng = np.random.default_rng(seed)
     classes = ("angry", "happy", "neutral", "sad")
+    n = sum(size for _, size in features)
     head = Head(
-        mean=np.zeros(N_FEATURES),
-        scale=np.ones(N_FEATURES),
-        layers=((rng.normal(size=(N_FEATURES, len(classes))), np.zeros(len(classes))),),
+        mean=np.zeros(n),
+        scale=np.ones(n),
+        layers=((rng.normal(size=(n, len(classes))), np.zeros(len(classes))),),
         classes=classes,
     )
     folder.mkdir(parents=True)
     head.save(folder / "head.npz")
-    meta = head_meta(head, folder / "head.npz", "query", "logreg")
+    meta = head_meta(head, folder / "head.npz", "query", "logreg", features)
     (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     return folder
 
@@ -107,6 +112,16 @@ def test_metrics_agree_with_scikit_learn_and_count_a_class_only_predicted():
     assert m["per_class"]["surprised"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 1}
 
 
+def test_other_is_counted_when_said_for_a_sentence_of_the_seven():
+    gold = ["sad", "other", "happy", "sad"]
+    probs = [_probs("other", 0.7, "sad"), _probs("other", 0.8, "sad"), _probs("happy", 0.9, "sad"),
+             _probs("sad", 0.6, "other")]  # fmt: skip
+    by = metrics_by_language(gold, ["en", "en", "zh", "zh"], probs)
+    counts = evaluate_module.other_for_the_seven(by)
+    assert counts == {"all": {"sentences": 3, "called_other": 1}, "en": {"sentences": 1, "called_other": 1},
+                      "zh": {"sentences": 2, "called_other": 0}}  # fmt: skip
+
+
 def test_metrics_per_language():
     by = metrics_by_language([g for g, _, _ in HAND], [lang for _, lang, _ in HAND], [p for _, _, p in HAND])
     assert list(by) == ["all", "en", "zh"]
@@ -145,6 +160,8 @@ def test_eval_command_reports_the_hand_computed_numbers(tmp_path: Path, monkeypa
     assert report["metrics"]["all"]["macro_f1"] == pytest.approx(MACRO_F1, abs=1e-6)
     assert report["metrics"]["all"]["ece"] == pytest.approx(ECE, abs=1e-6)
     assert report["metrics"]["en"]["n"] == 3 and report["data"]["rows"] == 6
+    assert report["other_for_the_seven"]["all"] == {"sentences": 6, "called_other": 0}
+    assert '"other" said for 0 of 6 sentences of the seven main classes' in printed
     confusion = json.loads((out / "confusion.json").read_text(encoding="utf-8"))
     assert set(confusion) == {"all", "en", "zh"} and np.array(confusion["all"]["matrix"]).sum() == 6
     for png in ("confusion.png", "reliability.png"):
@@ -231,6 +248,45 @@ def test_head_round_trip_and_shape_checks(tmp_path: Path):
     bad = Head(head.mean[:10], head.scale[:10], head.layers, head.classes)
     with pytest.raises(Exception, match="do not chain"):
         bad.check(folder / "head.npz")
+
+
+def test_the_other_offset_and_the_per_language_temperatures_round_trip(tmp_path: Path):
+    folder = write_random_head(tmp_path / "m")
+    head = Head.load(folder / "head.npz")
+    x = np.random.default_rng(2).normal(size=(4, N_FEATURES))
+    zh = [False, True, False, True]
+    assert head.bias is None and head.lang_temperature is None
+    assert np.allclose(head.proba(x, zh=zh), head.proba(x))  # no per-language temperature: the one
+    offset = np.array([0.0, -2.0, 0.0, 0.0])  # happy
+    tuned = head.replace(bias=offset, temperature=1.2, lang_temperature=(0.8, 1.5))
+    tuned.save(tmp_path / "tuned.npz")
+    back = Head.load(tmp_path / "tuned.npz")
+    assert back.lang_temperature == (0.8, 1.5) and np.array_equal(back.bias, offset)
+    p = back.proba(x, zh=zh)
+    assert np.allclose(p[0], head.replace(bias=offset, temperature=0.8).proba(x[:1])[0])  # English row
+    assert np.allclose(p[1], head.replace(bias=offset, temperature=1.5).proba(x[1:2])[0])  # Chinese row
+    assert np.allclose(back.proba(x), head.replace(bias=offset, temperature=1.2).proba(x))  # language unknown
+    assert np.all(p[:, INDEX["happy"]] < back.replace(bias=None).proba(x, zh=zh)[:, INDEX["happy"]])
+    meta = head_meta(back, tmp_path / "tuned.npz", "query", "logreg")
+    assert meta["class_bias"] == {"happy": -2.0} and meta["temperature_by_language"] == {"en": 0.8, "zh": 1.5}
+    with pytest.raises(Exception, match="bias has shape"):
+        head.replace(bias=np.zeros(3)).check(folder / "head.npz")
+
+
+def test_a_head_trained_before_the_cue_features_still_loads(tmp_path: Path):
+    old = write_random_head(tmp_path / "old", features=FEATURES_BEFORE_CUES)
+    meta, head = read_head_folder(old)
+    assert head.mean.shape == (396,) and [f["name"] for f in meta["features"]][-1] == "is_zh"
+    rows, _ = Featurizer(layout=FEATURES_BEFORE_CUES).lexicon_block(["I'm not worried any more"], ["en"])
+    assert rows.shape == (1, 12)
+    rows, _ = Featurizer().lexicon_block(["I'm not worried any more"], ["en"])
+    assert rows.shape == (1, N_FEATURES - 384)
+    meta_path = old / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["features"] = meta["features"][:4]  # a layout no version wrote
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(Exception, match="feature layout"):
+        read_head_folder(old)
 
 
 @pytest.mark.slow

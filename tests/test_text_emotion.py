@@ -1,5 +1,6 @@
 """Text emotion: the lexicon backend (negation, degree words, keywords, both languages), its accuracy on
-our labelled set, and the transformers backend on a tiny random classifier built here."""
+our labelled set, the cue features the trained head reads (a feeling that is over, blame, the unexpected,
+sarcasm, "other"), and the transformers backend on a tiny random classifier built here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from voiceassist.emotion import EmotionModelError, create_text_backend
+from voiceassist.emotion.cues import CUE_GROUPS, CUE_NAMES, cue_features, load_cues
 from voiceassist.emotion.labels import INDEX, MAIN_LABELS
 from voiceassist.emotion.text import LexiconTextBackend, TransformersTextBackend
 
@@ -113,6 +115,64 @@ def test_precision_recall_floor_on_the_evaluation_set(lexicon: LexiconTextBacken
         assert r >= 0.65, f"{cls}: recall {r:.2f}"
     acc = sum(lexicon.analyze(t, lang).label == lab for lab, lang, t in rows) / len(rows)
     assert acc >= 0.8
+
+
+def test_read_keeps_the_mass_of_negated_emotion_words_by_their_label(lexicon: LexiconTextBackend):
+    worried = lexicon.read("I'm not worried any more.", "en")
+    assert worried.negated[INDEX["fearful"]] == pytest.approx(1.0) and worried.negated.sum() == pytest.approx(1.0)
+    assert worried.estimate.scores == pytest.approx(lexicon.analyze("I'm not worried any more.", "en").scores)
+    assert lexicon.read("我已经不生气了", "zh").negated[INDEX["angry"]] > 0
+    assert lexicon.read("I'm worried.", "en").negated.sum() == 0
+
+
+def _cues(lexicon: LexiconTextBackend, text: str, lang: str) -> dict[str, float]:
+    return dict(zip(CUE_NAMES, cue_features(lexicon.read(text, lang), text), strict=True))
+
+
+def test_cue_features_read_a_feeling_that_is_over(lexicon: LexiconTextBackend):
+    over = _cues(lexicon, "I'm not scared of the dentist any more.", "en")
+    assert over["negated_fearful"] > 0 and over["change"] >= 1 and over["negated_and_changed"] > 0
+    now = _cues(lexicon, "I'm scared of the dentist.", "en")
+    assert now["negated_fearful"] == now["change"] == now["negated_and_changed"] == 0
+    zh = _cues(lexicon, "他跟我道歉以后，我就不生气了。", "zh")
+    assert zh["negated_angry"] > 0 and zh["negated_and_changed"] > 0
+    assert _cues(lexicon, "我不再担心考试了", "zh")["negated_and_changed"] > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "cue"),
+    [
+        ("The plumber charged me again for a job he promised was free.", "en", "blame"),
+        ("凭什么每次都是我加班，他明明早就做完了。", "zh", "blame"),
+        ("Out of nowhere my old teacher turned up at the door.", "en", "unexpected"),
+        ("我妈居然学会了开车，真没想到。", "zh", "unexpected"),
+        ("I've read the form three times and I'm still confused.", "en", "other_feeling"),
+        ("两个都挺好，我纠结了一个星期。", "zh", "other_feeling"),
+    ],
+)
+def test_cue_features_count_the_cue_groups(lexicon: LexiconTextBackend, text: str, lang: str, cue: str):
+    plain = _cues(lexicon, "The meeting starts at three.", "en")
+    assert _cues(lexicon, text, lang)[cue] >= 1 and plain[cue] == 0
+
+
+def test_sarcasm_is_a_pleased_opener_before_something_bad(lexicon: LexiconTextBackend):
+    sarcastic = _cues(lexicon, "Lovely, the train is late again and nobody tells us anything.", "en")
+    assert sarcastic["sarcasm_opener"] == 1 and sarcastic["sarcasm"] == 1
+    pleased = _cues(lexicon, "Lovely weather today, we had a picnic in the park.", "en")
+    assert pleased["sarcasm_opener"] == 1 and pleased["sarcasm"] == 0
+    late = _cues(lexicon, "The train is late again, lovely.", "en")  # not an opener
+    assert late["sarcasm_opener"] == 0
+    assert _cues(lexicon, "太贴心了，快递又给我扔在门外淋雨了。", "zh")["sarcasm"] == 1
+    assert _cues(lexicon, "等一下，周六要上班？", "zh")["question"] == 1
+
+
+def test_the_cue_file_is_checked(tmp_path: Path):
+    groups = load_cues()
+    assert set(groups) == set(CUE_GROUPS) and all(groups[g] for g in CUE_GROUPS)
+    bad = tmp_path / "cues.toml"
+    bad.write_text('[blame]\nen = ["again"]\n', encoding="utf-8")
+    with pytest.raises(EmotionModelError, match="expected"):
+        load_cues(str(bad))
 
 
 @pytest.fixture(scope="module")

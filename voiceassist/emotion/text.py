@@ -16,6 +16,7 @@ import pickle
 import re
 import sys
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ _DUTIR = (
     ("好", "happy", 0.5),
     ("恶", "disgusted", 0.5),
 )
-_NEGATIVE = {"angry", "disgusted", "fearful", "sad"}
+NEGATIVE = {"angry", "disgusted", "fearful", "sad"}
 _PRIOR = np.full(N_LABELS, 0.03)
 _PRIOR[INDEX["neutral"]] = 0.6
 _PRIOR[INDEX["other"]] = _PRIOR[INDEX["unknown"]] = 0.005
@@ -185,6 +186,16 @@ def _lookup(token: str, words: dict[str, Weights], lang: str) -> Weights | None:
     return None
 
 
+@dataclass(frozen=True)
+class LexiconReading:
+    """What the lexicon read in a sentence: its estimate, the emotion mass it rests on (after negation), and
+    the mass of the emotion words that were negated, by the label of the word ("not worried": fearful)."""
+
+    estimate: EmotionEstimate
+    mass: np.ndarray
+    negated: np.ndarray
+
+
 class LexiconTextBackend:
     name = "lexicon"
     description = "emotion lexicons NRC + DUTIR (embedded default)"
@@ -200,6 +211,10 @@ class LexiconTextBackend:
         _tokens("预热", "zh")  # jieba builds its prefix dictionary on first use (about 1 s)
 
     def analyze(self, text: str, language: str = "") -> EmotionEstimate:
+        return self.read(text, language).estimate
+
+    def read(self, text: str, language: str = "") -> LexiconReading:
+        """The estimate, and what the cue features need besides: the mass of the negated emotion words."""
         if self._lex is None:
             self.load()
         assert self._lex is not None
@@ -207,7 +222,7 @@ class LexiconTextBackend:
         lex = self._lex[lang]
         words, ints, negs = lex["words"], lex["intensifiers"], lex["negators"]
         toks = _tokens(text, lang)
-        mass = np.zeros(N_LABELS)
+        mass, negated_mass = np.zeros(N_LABELS), np.zeros(N_LABELS)
         keywords: list[tuple[float, str]] = []
         for i, tok in enumerate(toks):
             negated_prefix = False
@@ -233,6 +248,7 @@ class LexiconTextBackend:
             for label, weight in w.items():
                 contrib[INDEX[label]] += weight * scale
             if negated:
+                negated_mass += contrib
                 contrib = _negate(contrib)
             mass += contrib
             word = tok if not negated or negated_prefix else f"not {tok}" if lang == "en" else f"不{tok}"
@@ -241,9 +257,10 @@ class LexiconTextBackend:
         scores = scores / scores.sum()
         evidence = float(1.0 - np.exp(-max(0.0, mass.sum() - mass[INDEX["neutral"]])))
         keywords.sort(key=lambda kw: -kw[0])
-        return EmotionEstimate(
+        est = EmotionEstimate(
             scores=scores, backend=self.description, keywords=tuple(k for _, k in keywords), evidence=evidence
         )
+        return LexiconReading(est, mass, negated_mass)
 
 
 def _negate(contrib: np.ndarray) -> np.ndarray:
@@ -254,7 +271,7 @@ def _negate(contrib: np.ndarray) -> np.ndarray:
     happy = contrib[INDEX["happy"]]
     out[INDEX["sad"]] += 0.9 * happy
     out[INDEX["neutral"]] += 0.1 * happy
-    for label in _NEGATIVE:
+    for label in NEGATIVE:
         out[INDEX[label]] += 0.15 * contrib[INDEX[label]]
         out[INDEX["neutral"]] += 0.5 * contrib[INDEX[label]]
     out[INDEX["neutral"]] += contrib[INDEX["surprised"]]

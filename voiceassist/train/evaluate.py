@@ -4,7 +4,8 @@ A model is ``lexicon`` (the lexicon backend) or a model folder, opened the way t
 ``emotion.text_model`` (``create_text_backend``: model.json's kind picks the backend). Every sentence goes
 through the backend's ``analyze`` one at a time, as in the assistant, so the timing is the per-sentence
 latency. The report has accuracy, macro-F1, per-class precision/recall/F1/support, the confusion matrix
-and the calibration (ECE over 15 bins, reliability table) for all rows and per language.
+and the calibration (ECE over 15 bins, reliability table) for all rows and per language (the same confidence
+should mean the same in both), and how often "other" was said for a sentence of the seven main classes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy.typing as npt
 
 from voiceassist.config_file import write_atomic
 from voiceassist.emotion import EmotionModelError, TextEmotionBackend, create_text_backend
+from voiceassist.emotion.labels import INDEX, LABELS, MAIN_LABELS
 from voiceassist.train import TrainError, report_dir
 from voiceassist.train.dataset import DataFile, Example
 from voiceassist.train.metrics import format_table, metrics_by_language
@@ -77,6 +79,7 @@ def evaluate(spec: str, data: DataFile, cfg: Any = None) -> dict[str, Any]:
         raise TrainError(f"{data.path}: no rows to evaluate on")
     pred = predict(open_model(spec, cfg), data.examples)
     ex = data.examples
+    metrics = metrics_by_language([e.label for e in ex], [e.lang for e in ex], pred.probs)
     return {
         "model": spec,
         "backend": pred.description,
@@ -84,8 +87,24 @@ def evaluate(spec: str, data: DataFile, cfg: Any = None) -> dict[str, Any]:
         "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "load_s": round(pred.load_s, 3),
         "ms_per_sentence": round(pred.ms_per_sentence, 2),
-        "metrics": metrics_by_language([e.label for e in ex], [e.lang for e in ex], pred.probs),
+        "metrics": metrics,
+        "other_for_the_seven": other_for_the_seven(metrics),
     }
+
+
+def other_for_the_seven(metrics: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per scope: the sentences whose true label is one of the seven main classes, and how many of them the
+    model called "other" (it should say "other" only for a feeling clearly outside the seven)."""
+    seven = [LABELS.index(label) for label in MAIN_LABELS]
+    out = {}
+    for scope, m in metrics.items():
+        if m.get("n"):
+            matrix = np.array(m["confusion"]["matrix"])
+            out[scope] = {
+                "sentences": int(matrix[seven].sum()),
+                "called_other": int(matrix[seven, INDEX["other"]].sum()),
+            }
+    return out
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -93,7 +112,13 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['model']} ({report['backend']}) on {report['data']['path']}: {report['data']['rows']} rows; "
         f"load {report['load_s']:.2f} s, {report['ms_per_sentence']:.1f} ms per sentence"
     )
-    return format_table(report["metrics"], head)
+    lines = [format_table(report["metrics"], head)]
+    for scope, c in report.get("other_for_the_seven", {}).items():
+        if c["sentences"]:
+            lines.append(
+                f'{scope}: "other" said for {c["called_other"]} of {c["sentences"]} sentences of the seven main classes'
+            )
+    return "\n".join(lines)
 
 
 def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
