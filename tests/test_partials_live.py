@@ -70,7 +70,7 @@ def test_a_pause_inside_a_sentence_does_not_cut_it(tmp_path, whisper_backend):
     trailing = espeak('I went to the market and <break time="700ms"/> bought some apples.', rate=150, ssml=True)
     path = write_wav(tmp_path / "trailing.wav", np.concatenate([silence(0.5), trailing, silence(1.5)]))
     counts = {}
-    for mode in ("fixed", "adaptive"):
+    for mode in ("fixed", "adaptive", "semantic"):
         cfg = Config()
         cfg.vad.hangover_ms = 600
         cfg.turn.end_of_turn = mode  # type: ignore[assignment]
@@ -78,4 +78,22 @@ def test_a_pause_inside_a_sentence_does_not_cut_it(tmp_path, whisper_backend):
         counts[mode] = len(c.of(SpeechSegment))
         words = " ".join(tr.text for tr in c.of(Transcript)).lower()
         assert "market" in words and "apples" in words, (mode, words)
-    assert counts == {"fixed": 2, "adaptive": 1}
+    assert counts == {"fixed": 2, "adaptive": 1, "semantic": 1}
+
+
+def test_a_person_who_stops_to_think_mid_sentence_is_not_interrupted(tmp_path, whisper_backend):
+    """A pause to think after "about" (0.65 s of break, longer with the voice's own gap; "about" is on no
+    word list, so the trailing-word rule cannot tell): the end-of-turn model reads the words as unfinished
+    and waits; the fixed hangover cuts the sentence in two."""
+    said = espeak('I have been thinking about <break time="650ms"/> my mother a lot this week.', rate=150, ssml=True)
+    path = write_wav(tmp_path / "think.wav", np.concatenate([silence(0.5), said, silence(1.5)]))
+    counts = {}
+    for mode in ("fixed", "semantic"):
+        cfg = Config()
+        cfg.vad.hangover_ms = 600
+        cfg.turn.end_of_turn = mode  # type: ignore[assignment]
+        c = live(path, whisper_backend, cfg)
+        counts[mode] = len(c.of(SpeechSegment))
+        words = " ".join(tr.text for tr in c.of(Transcript)).lower()
+        assert "thinking" in words and "mother" in words, (mode, words)
+    assert counts == {"fixed": 2, "semantic": 1}

@@ -72,9 +72,18 @@ def pitch_falls(audio: npt.NDArray[np.float32], tail_s: float = 0.4, drop_st: fl
     return bool(np.median(st[-tail_n:]) <= np.median(st) - drop_st)
 
 
-def hangover_ms(turn: TurnConfig, vad: VadConfig, text: str, language: str, falling: bool | None) -> int:
-    """Silence (ms) that ends this turn, from the words so far and whether the pitch fell at the end."""
+def hangover_ms(
+    turn: TurnConfig, vad: VadConfig, text: str, language: str, falling: bool | None, p_finished: float | None = None
+) -> int:
+    """Silence (ms) that ends this turn, from the words so far, whether the pitch fell at the end, and (the
+    semantic end of turn) the end-of-turn model's P(finished); None: no model, the trailing-word rule."""
     if turn.end_of_turn == "fixed":
+        return vad.hangover_ms
+    if turn.end_of_turn == "semantic" and p_finished is not None and text.strip():
+        if p_finished >= turn.finished_above and (falling is not False or is_question(text)):
+            return min(turn.complete_hangover_ms, vad.hangover_ms)
+        if p_finished <= turn.unfinished_below:
+            return max(turn.trailing_hangover_ms, vad.hangover_ms)
         return vad.hangover_ms
     kind = completeness(text, language)
     if kind == "trailing":

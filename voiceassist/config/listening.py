@@ -83,14 +83,23 @@ class VadConfig:
 class TurnConfig:
     """When the person has finished speaking, and the words shown while they speak."""
 
-    end_of_turn: Literal["adaptive", "fixed"] = "adaptive"
-    """fixed: every utterance ends after vad.hangover_ms of silence. adaptive: the words heard so far decide
-    (a complete sentence ending on a falling pitch: complete_hangover_ms; a trailing "and", "because",
-    "um", "然后", "就是"...: trailing_hangover_ms; otherwise vad.hangover_ms)."""
-    complete_hangover_ms: int = 350
-    """Silence that ends a turn whose words form a complete sentence and whose pitch falls at the end."""
+    end_of_turn: Literal["semantic", "adaptive", "fixed"] = "semantic"
+    """fixed: every utterance ends after vad.hangover_ms of silence. semantic: the end-of-turn model reads
+    the words heard so far (voiceassist/asr/eot.py): finished (P >= finished_above, and the pitch did not
+    stay up unless it is a question): complete_hangover_ms; mid-thought (P <= unfinished_below):
+    trailing_hangover_ms; unsure: vad.hangover_ms. Without the model it acts as adaptive: the trailing-word
+    rule (a complete sentence on a falling pitch: complete_hangover_ms; a trailing "and", "because", "um",
+    "然后", "就是"...: trailing_hangover_ms; otherwise vad.hangover_ms)."""
+    complete_hangover_ms: int = 250
+    """Silence that ends a turn the words say is finished (and whose pitch falls, or is a question)."""
     trailing_hangover_ms: int = 1000
-    """Silence that ends a turn whose words trail off on a conjunction or a filler."""
+    """Silence that ends a turn whose words are mid-thought (trailing off on a conjunction or a filler)."""
+    finished_above: float = 0.8
+    """semantic: P(finished) at or above which the turn counts as finished (chosen on the dev cuts: at most
+    5% of unfinished ones reach it in each language; resources/models/end_of_turn/MODEL_CARD.md)."""
+    unfinished_below: float = 0.05
+    """semantic: P(finished) at or below which the person is mid-thought (at most 5% of the dev turns and
+    single sentences in each language wait that long)."""
     speculative_pause_ms: int = 200
     """Start transcribing at a pause this long instead of waiting for the end of the turn; the work is
     thrown away if the person goes on (0: off)."""
@@ -100,7 +109,10 @@ class TurnConfig:
     """At most one partial transcript per this much new speech."""
 
     def validate(self) -> None:
-        require(self.end_of_turn in ("adaptive", "fixed"), "turn.end_of_turn", "adaptive or fixed")
+        modes = ("semantic", "adaptive", "fixed")
+        require(self.end_of_turn in modes, "turn.end_of_turn", "semantic, adaptive or fixed")
+        require(0 <= self.unfinished_below < self.finished_above <= 1, "turn.finished_above",
+                "above turn.unfinished_below, both in [0, 1]")  # fmt: skip
         require(90 <= self.complete_hangover_ms <= 10000, "turn.complete_hangover_ms", "between 90 and 10000")
         require(90 <= self.trailing_hangover_ms <= 10000, "turn.trailing_hangover_ms", "between 90 and 10000")
         require(0 <= self.speculative_pause_ms <= 5000, "turn.speculative_pause_ms", "between 0 and 5000")

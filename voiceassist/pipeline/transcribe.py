@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voiceassist.asr import AsrBackend, AsrResult
+from voiceassist.asr.eot import EndOfTurnModel
 from voiceassist.asr.turn import hangover_ms, pitch_falls
 from voiceassist.audio.chunk import AudioChunk
 from voiceassist.audio.vad import Segmenter
@@ -70,7 +71,7 @@ class EarlyTurn:
         self.turn = cfg.turn
         self.offer = offer
         self.asr_busy = asr_busy
-        self.adaptive = cfg.turn.end_of_turn == "adaptive" and cfg.turn.speculative_pause_ms > 0
+        self.adaptive = cfg.turn.end_of_turn != "fixed" and cfg.turn.speculative_pause_ms > 0
         self.default_ms = cfg.vad.hangover_ms
         # While the speculative pass runs, the turn is held open (up to this): its words decide how long
         # the silence must be, and the final transcript cannot come sooner than they do anyway.
@@ -158,6 +159,8 @@ class AsrStage:
         self._live_voice = live_voice
         self._spec: tuple[int, np.ndarray, AsrResult] | None = None  # (segment id, audio, result)
         self.reused = 0
+        # the semantic end of turn's model: owned here, read on the ASR worker (loaded on first use)
+        self.eot = EndOfTurnModel() if cfg.turn.end_of_turn == "semantic" and early is not None else None
 
     def handle(self, item: SpeechSegment | Preview) -> Iterable[Event]:
         if isinstance(item, Preview):
@@ -219,7 +222,8 @@ class AsrStage:
         if p.speculative:
             self._spec = (p.segment_id, p.audio.samples, r)
             falling = pitch_falls(p.audio.as_float32()) if r.text else None
-            ms = hangover_ms(self.cfg.turn, self.cfg.vad, r.text, r.language, falling)
+            p_finished = self.eot.probability_or_none(r.text, r.language) if self.eot is not None else None
+            ms = hangover_ms(self.cfg.turn, self.cfg.vad, r.text, r.language, falling, p_finished)
             early.hint(Hint(p.segment_id, p.voiced_key, ms))
         if self._live_voice is not None and r.encoder is not None and p.segment_id > early.closed_upto:
             self._live_voice(LiveVoiceFrames(p.segment_id, r.encoder, p.audio.start_s, p.audio.captured_at))

@@ -66,7 +66,8 @@ class SettingsTab(QWidget):
         self.hangover.setSingleStep(50)
         self.hangover.setValue(cfg.vad.hangover_ms)
         self.end_of_turn = QCheckBox(tr('Judge from my words when I have finished (waits longer after "and", "um")'))
-        self.end_of_turn.setChecked(cfg.turn.end_of_turn == "adaptive")
+        self.end_of_turn.setChecked(cfg.turn.end_of_turn != "fixed")
+        self._judged_by = cfg.turn.end_of_turn if cfg.turn.end_of_turn != "fixed" else "semantic"
         self.partials = QCheckBox(tr("Show my words while I speak"))
         self.partials.setChecked(cfg.turn.partials)
         self.language = QComboBox()
@@ -350,7 +351,7 @@ class SettingsTab(QWidget):
             "audio": {"input_device": self.input_device.currentData() or ""},
             "vad": {"aggressiveness": self.aggressiveness.value(), "hangover_ms": self.hangover.value()},
             "turn": {
-                "end_of_turn": "adaptive" if self.end_of_turn.isChecked() else "fixed",
+                "end_of_turn": self._judged_by if self.end_of_turn.isChecked() else "fixed",
                 "partials": self.partials.isChecked(),
             },
             "asr": {"language": self.language.currentData(), "model": self.asr_model.currentData()},
