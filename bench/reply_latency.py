@@ -1,30 +1,35 @@
-"""End of the person's speech -> first sample of the spoken reply: today's fixed-hangover pipeline against
-the early end of turn, side by side in one run; partial-transcript lag; utterances cut in two; final WER.
+"""End of the person's speech -> first sample of the spoken reply, in English and Mandarin: the fixed
+hangover, the trailing-word rule and the semantic end of turn side by side in one run; partial-transcript
+lag; utterances cut in two; final WER (English) and CER (Mandarin).
 
-Run:  .venv/bin/python bench/reply_latency.py [--rounds 2] [--barge-in]
+Run:  .venv/bin/python bench/reply_latency.py [--rounds 1] [--zh AISHELL_DEV/manifest.jsonl] [--barge-in]
 
-A PulseAudio daemon with two null sinks is started (as in the tests): espeak-ng utterances are played into
-the sink the 'microphone' records, in real time; the assistant's replies go to the other sink. The whole
-app pipeline runs with the embedded models (Whisper base on CPU, prosody and the trained text-emotion
-head, strategy replies, the Piper voice). Two configurations take turns, utterance by utterance, so they
-share the machine's noise:
+A PulseAudio daemon with two null sinks is started (as in the tests): the utterances are played into the
+sink the 'microphone' records, in real time; the assistant's replies go to the other sink. The whole app
+pipeline runs with the embedded models (Whisper base on CPU, language detected among zh and en, the voice
+head or prosody, the trained text-emotion head, strategy replies, the Piper voice for English and espeak-ng
+for Mandarin). The configurations take turns, utterance by utterance, so they share the machine's noise:
 
-- **fixed** (today before this change): ``turn.end_of_turn=fixed``, no speculative pass, no partials,
-  Whisper's full 30 s encoder window;
-- **early** (the defaults now): adaptive end of turn, the speculative pass at a 200 ms pause, partials,
-  a 10 s encoder window.
+- **fixed**: ``turn.end_of_turn=fixed``, no speculative pass, no partials, Whisper's full 30 s window;
+- **rule** (before the end-of-turn model): the trailing-word rule (``adaptive``), 350 ms after a complete
+  sentence on a falling pitch, the speculative pass at a 200 ms pause, partials, the 10 s window;
+- **semantic** (the defaults now): the end-of-turn model decides (250 ms when sure the person finished,
+  1000 ms when mid-thought, the usual 500 ms when unsure).
 
-For every utterance: end of speech (last voiced frame captured) -> SpeechSegment (the hangover) ->
-Transcript -> FusedEmotion -> Reply -> first sample; partial lag (audio captured -> PartialTranscript).
-Sentences: 10 plain ones, and 4 with a 0.4 s pause inside (SSML break, continuing intonation) that must
-stay one utterance. Targets: median end of speech -> first sample <= 1.0 s (stretch 0.8 s), partial lag
-median <= 1.5 s, no more cuts than fixed, final WER unchanged. Then, with --barge-in, the barge-in stop time.
+Utterances: 10 English sentences and 10 with a 0.4 s pause inside (SSML break, continuing intonation) that
+must stay one utterance; the same for Mandarin (espeak-ng); with ``--zh``, 10 real read Mandarin sentences
+of AISHELL-1 (the dev speaker, under 7 s). For every utterance: end of speech (last voiced frame
+captured) -> SpeechSegment (the hangover) -> Transcript -> FusedEmotion -> Reply -> first sample; partial
+lag (audio captured -> PartialTranscript). Targets: median end of speech -> first sample <= 0.5 s in each
+language, no more cuts than fixed, final WER/CER unchanged. Then, with --barge-in, the barge-in stop time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -57,13 +62,36 @@ PAUSED = [  # (SSML for espeak-ng, reference text)
     ('My brother said <break time="400ms"/> that he would visit.', "My brother said that he would visit."),
     ('When I got home <break time="400ms"/> the lights were all off.', "When I got home the lights were all off."),
     ('I think that <break time="400ms"/> I need a longer holiday.', "I think that I need a longer holiday."),
+    ('Yesterday my neighbour <break time="400ms"/> knocked on my door.', "Yesterday my neighbour knocked on my door."),
+    ('I would like to <break time="400ms"/> call my daughter tonight.', "I would like to call my daughter tonight."),
+    ('The doctor told me <break time="400ms"/> to rest for a week.', "The doctor told me to rest for a week."),
+    ('After dinner we went <break time="400ms"/> for a long walk.', "After dinner we went for a long walk."),
+    ('I keep forgetting <break time="400ms"/> where I put my keys.', "I keep forgetting where I put my keys."),
+    ('My best friend is moving <break time="400ms"/> to another city.', "My best friend is moving to another city."),
+]  # fmt: skip
+SENTENCES_ZH = [
+    "我这个星期一直觉得很累。", "工作上的事情让我压力很大。", "你能给我推荐一部电影吗？", "我晚上总是睡不着觉。",
+    "今天我们在海边玩得很开心。", "房东扣了我的押金，我很生气。", "星期五的考试让我很紧张。",
+    "没想到今天遇到了老同学。", "明天提醒我给花浇水。", "我和姐姐打了一个小时的电话。",
+]  # fmt: skip
+PAUSED_ZH = [  # a 0.4 s pause inside, after a word that cannot end the sentence
+    "我昨天去超市<break time=\"400ms\"/>买了一些水果。", "我哥哥说他<break time=\"400ms\"/>下个月来看我。",
+    "我回到家的时候<break time=\"400ms\"/>灯都关着。", "我觉得我需要<break time=\"400ms\"/>好好休息一下。",
+    "我的邻居昨天<break time=\"400ms\"/>来敲我家的门。", "我想给我的<break time=\"400ms\"/>女儿打个电话。",
+    "医生让我在家<break time=\"400ms\"/>休息一个星期。", "吃完晚饭我们<break time=\"400ms\"/>出去散了步。",
+    "我老是忘记把<break time=\"400ms\"/>钥匙放在哪里。", "我最好的朋友要搬到<break time=\"400ms\"/>别的城市了。",
 ]  # fmt: skip
 CONFIGS = {
     "fixed": [
         "turn.end_of_turn=fixed", "turn.speculative_pause_ms=0", "turn.partials=false", "asr.encoder_window_s=30",
     ],
-    "early": [],
+    "rule": ["turn.end_of_turn=adaptive", "turn.complete_hangover_ms=350"],
+    "semantic": [],
 }  # fmt: skip
+
+
+def plain(ssml: str) -> str:
+    return re.sub(r"<[^>]+>", "", ssml).strip()
 
 
 def start_pulse(tmp: Path) -> int:
@@ -105,16 +133,16 @@ class Run:
         from voiceassist.config import load_config
         from voiceassist.session import Session
 
-        base = ["audio.input_device=pulse", "tts.output_device=pulse", "asr.language=en", "tts.barge_in=true"]
+        base = ["audio.input_device=pulse", "tts.output_device=pulse", "tts.barge_in=true"]
         self.name, self.cfg = name, load_config(None, base + overrides)
         self.col = Collector()
         self.session = Session(
             self.cfg, MicSource("pulse", self.cfg.audio.block_ms, self.cfg.audio.queue_seconds, 6.0), speak=True
         )
         self.session.bus.subscribe(self.col)
-        self.turns: list[tuple[str, int, int]] = []  # (reference, first segment id, last segment id)
+        self.turns: list[tuple[str, int, int, str]] = []  # (reference, first segment id, last one, language)
 
-    def say(self, wav: Path, reference: str) -> None:
+    def say(self, wav: Path, reference: str, lang: str) -> None:
         from voiceassist.events import PlaybackEnded, SpeechSegment
 
         first = max((e.segment_id for e in self.col.of(SpeechSegment)), default=0) + 1
@@ -125,20 +153,23 @@ class Run:
             time.sleep(0.05)
         time.sleep(0.6)
         last = max((e.segment_id for e in self.col.of(SpeechSegment)), default=0)
-        self.turns.append((reference, first, last))
+        self.turns.append((reference, first, last, lang))
 
 
-def rows_of(run: Run) -> tuple[list[dict[str, float]], list[float], int, float]:
+def rows_of(run: Run, lang: str) -> tuple[list[dict[str, float]], list[float], int, float, int]:
+    """One language's turns: timed rows, partial lags, turns cut in two, WER (en) or CER (zh), turns."""
+    from bench.mandarin_dev import clean
     from voiceassist.events import FusedEmotion, PartialTranscript, PlaybackStarted, Reply, SpeechSegment, Transcript
 
     c = run.col
+    turns = [t for t in run.turns if t[3] == lang]
     segs = {e.segment_id: e for e in c.of(SpeechSegment)}
     trs = {e.segment_id: e for e in c.of(Transcript)}
     fused = {e.segment_id: e for e in c.of(FusedEmotion)}
     replies = {e.segment_id: e for e in c.of(Reply)}
     starts = {e.segment_id: e for e in c.of(PlaybackStarted)}
     rows = []
-    for _ref, first, last in run.turns:
+    for _ref, first, last, _ in turns:
         if first != last:
             continue  # cut in two: counted below, not timed
         s, tr, f, r, st = segs.get(first), trs.get(first), fused.get(first), replies.get(first), starts.get(first)
@@ -150,20 +181,20 @@ def rows_of(run: Run) -> tuple[list[dict[str, float]], list[float], int, float]:
             "reply": r.t - f.t, "tts+output": st.first_sample_at - r.t, "total": st.first_sample_at - end,
             "transcript": tr.t - end, "early": float(tr.early),
         })  # fmt: skip
-    lags = [p.t - p.captured_at for p in c.of(PartialTranscript)]
-    cuts = sum(last > first for _, first, last in run.turns)
-    refs = [normalise_en(ref) for ref, _, _ in run.turns]
-    hyps = [
-        normalise_en(" ".join(trs[i].text for i in range(first, last + 1) if i in trs)) for _, first, last in run.turns
-    ]
-    return rows, lags, cuts, corpus_rate(refs, hyps, "en")
+    ids = {i for _, first, last, _ in turns for i in range(first, last + 1)}
+    lags = [p.t - p.captured_at for p in c.of(PartialTranscript) if p.segment_id in ids]
+    cuts = sum(last > first for _, first, last, _ in turns)
+    norm = normalise_en if lang == "en" else clean
+    refs = [norm(ref) for ref, _, _, _ in turns]
+    hyps = [norm(" ".join(trs[i].text for i in range(first, last + 1) if i in trs)) for _, first, last, _ in turns]
+    return rows, lags, cuts, corpus_rate(refs, hyps, lang), len(turns)
 
 
 def words_of(run: Run) -> list[str]:
     from voiceassist.events import Transcript
 
     trs = {e.segment_id: e.text for e in run.col.of(Transcript)}
-    return [" | ".join(trs.get(i, "?") for i in range(first, last + 1)) for _, first, last in run.turns]
+    return [" | ".join(trs.get(i, "?") for i in range(first, last + 1)) for _, first, last, _ in run.turns]
 
 
 KEYS = ["utt_s", "hangover", "asr", "emotion", "reply", "tts+output", "total", "transcript", "early"]
@@ -183,6 +214,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=1, help="times through the sentence list")
     ap.add_argument("--barge-in", action="store_true")
+    ap.add_argument("--zh", type=Path, help="AISHELL-1 dev manifest.jsonl: 10 real Mandarin sentences join")
     args = ap.parse_args()
     if shutil.which("pulseaudio") is None:
         sys.exit("needs pulseaudio (scripts/test installs it)")
@@ -196,26 +228,31 @@ def main() -> None:
         tmp = Path(tmpdir)
         pid = start_pulse(tmp)
         try:
-            items = [(espeak(s), s) for s in SENTENCES] + [(espeak(x, ssml=True), ref) for x, ref in PAUSED]
+            items = [(espeak(s), s, "en") for s in SENTENCES]
+            items += [(espeak(x, ssml=True), ref, "en") for x, ref in PAUSED]
+            items += [(espeak(s, voice="cmn"), s, "zh") for s in SENTENCES_ZH]
+            items += [(espeak(x, voice="cmn", ssml=True), plain(x), "zh") for x in PAUSED_ZH]
+            items += real_mandarin(args.zh) if args.zh else []
             wavs = [
-                (write_wav(tmp / f"u{i}.wav", np.concatenate([silence(0.3), a, silence(0.2)])), ref)
-                for i, (a, ref) in enumerate(items)
+                (write_wav(tmp / f"u{i}.wav", np.concatenate([silence(0.3), a, silence(0.2)])), ref, lang)
+                for i, (a, ref, lang) in enumerate(items)
             ]
-            # both sessions listen to the one microphone; the one whose turn it is not hears silence
+            # the sessions listen to the one microphone; those whose turn it is not hear silence
             runs = {name: Run(name, ov) for name, ov in CONFIGS.items()}
             for run in runs.values():
                 run.session.start()
                 print(run.name, "models:", "; ".join(f"{e.stage}: {e.description}" for e in run.col.of(StageReady)))
             for _ in range(args.rounds):
-                for wav, ref in wavs:
+                for wav, ref, lang in wavs:
                     for run in runs.values():
                         for o in runs.values():
                             o.session.send(SetInput(o is run))
-                        run.say(wav, ref)
+                        run.say(wav, ref, lang)
             bi: list[float] = []
             if args.barge_in:
-                run = runs["early"]
-                runs["fixed"].session.send(SetInput(False))
+                run = runs["semantic"]
+                for o in runs.values():
+                    o.session.send(SetInput(False))
                 run.session.send(SetInput(True))
                 for i in range(3):
                     q = espeak("I feel so down today and I cannot sleep at night.")
@@ -235,30 +272,51 @@ def main() -> None:
         finally:
             subprocess.run(["kill", str(pid)], check=False)
 
-    summary = {}
-    for name, run in runs.items():
-        rows, lags, cuts, wer = rows_of(run)
-        med = report(name, rows)
-        summary[name] = (med, lags, cuts, wer, len(run.turns))
-    print("\n== side by side (medians)")
-    print(f"{'':28s} {'fixed':>10s} {'early':>10s} {'ratio':>8s}")
-    f, e = summary["fixed"], summary["early"]
-    for k in ("hangover", "asr", "transcript", "total"):
-        print(f"{'end of speech -> ' + k:28s} {f[0][k]:10.3f} {e[0][k]:10.3f} {e[0][k] / f[0][k]:8.2f}")
-    lag = statistics.median(e[1]) if e[1] else float("nan")
-    print(f"{'partial lag (s)':28s} {'-':>10s} {lag:10.3f}   ({len(e[1])} partials)")
-    print(f"{'utterances cut in two':28s} {f[2]:10d} {e[2]:10d}   (of {f[4]} turns, {len(PAUSED)} with a 0.4 s pause)")
-    print(f"{'final WER':28s} {f[3]:10.3f} {e[3]:10.3f}")
-    print(f"{'finals ready at the pause':28s} {'-':>10s} {e[0]['early']:10.2f}")
-    print(f"\ntarget: early total median <= 1.0 s (stretch 0.8): {e[0]['total']:.3f} s")
-    print("\n== turns transcribed differently (fixed | early)")
-    for (ref, *_), a, b in zip(runs["fixed"].turns, words_of(runs["fixed"]), words_of(runs["early"]), strict=True):
-        if a != b:
-            print(f"  {ref}\n    fixed: {a}\n    early: {b}")
+    names = list(CONFIGS)
+    for lang in ("en", "zh"):
+        summary = {}
+        for name, run in runs.items():
+            rows, lags, cuts, err, n = rows_of(run, lang)
+            summary[name] = (report(f"{name}, {lang}", rows), lags, cuts, err, n)
+        print(f"\n== {lang}: side by side (medians, seconds; ratio: semantic / fixed)")
+        print(f"{'':28s} " + " ".join(f"{n:>10s}" for n in names) + f" {'ratio':>8s}")
+        for k in ("hangover", "asr", "transcript", "total"):
+            vals = [summary[n][0][k] for n in names]
+            print(
+                f"{'end of speech -> ' + k:28s} " + " ".join(f"{v:10.3f}" for v in vals) + f" {vals[-1] / vals[0]:8.2f}"
+            )
+        lag = [statistics.median(summary[n][1]) if summary[n][1] else float("nan") for n in names]
+        print(f"{'partial lag (s)':28s} " + " ".join(f"{v:10.3f}" for v in lag))
+        print(f"{'utterances cut in two':28s} " + " ".join(f"{summary[n][2]:10d}" for n in names)
+              + f"   (of {summary[names[0]][4]} turns, 10 with a 0.4 s pause)")  # fmt: skip
+        print(
+            f"{'final ' + ('WER' if lang == 'en' else 'CER'):28s} " + " ".join(f"{summary[n][3]:10.3f}" for n in names)
+        )
+        print(f"{'finals ready at the pause':28s} " + " ".join(f"{summary[n][0]['early']:10.2f}" for n in names))
+        print(f"target: semantic total median <= 0.5 s: {summary['semantic'][0]['total']:.3f} s")
+    print("\n== turns transcribed differently (" + " | ".join(names) + ")")
+    words = {n: words_of(r) for n, r in runs.items()}
+    for i, (ref, *_) in enumerate(runs["fixed"].turns):
+        said = [words[n][i] for n in names]
+        if len(set(said)) > 1:
+            print(f"  {ref}\n" + "".join(f"    {n}: {w}\n" for n, w in zip(names, said, strict=True)), end="")
     if bi:
         print(
             f"barge-in: decision -> output silenced: {', '.join(f'{x * 1000:.0f}' for x in bi)} ms (target <= 150 ms)"
         )
+
+
+def real_mandarin(manifest: Path) -> list[tuple[np.ndarray, str, str]]:
+    """10 AISHELL-1 dev sentences under 7 s, spread over the set, as int16 audio."""
+    import soundfile as sf
+
+    rows = [json.loads(x) for x in manifest.read_text(encoding="utf-8").splitlines() if x.strip()]
+    out = []
+    for r in rows[:: max(1, len(rows) // 40)]:
+        audio, sr = sf.read(str(manifest.parent / r["path"]), dtype="int16")
+        if sr == 16000 and len(audio) < 7 * sr and len(out) < 10:
+            out.append((audio, r["text"], "zh"))
+    return out
 
 
 if __name__ == "__main__":
