@@ -33,7 +33,9 @@ def test_catalogue_covers_the_required_models():
     c = mm.catalogue()
     assert {
         "whisper-tiny",
+        "whisper-small",
         "whisper-large-v3",
+        "whisper-large-v3-turbo",
         "emotion2vec_plus_seed",
         "emotion2vec_plus_base",
         "emotion2vec_plus_large",
@@ -42,6 +44,9 @@ def test_catalogue_covers_the_required_models():
         "llm-qwen2.5-0.5b",
     } <= set(c)
     assert c["emotion2vec_plus_large"].ms == "iic/emotion2vec_plus_large"
+    # what `models pull` writes is where asr.model finds it (faster-whisper's own names for these)
+    assert c["whisper-large-v3-turbo"].folder == "large-v3-turbo" and c["whisper-small"].folder == "small"
+    assert c["whisper-large-v3-turbo"].hf == "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
 
 
 def test_pull_checks_and_installs_atomically(hub: FakeHub, cat, tmp_path: Path):

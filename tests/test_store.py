@@ -45,7 +45,7 @@ def recorded(tmp_path: Path, two_utterances) -> tuple[SessionStore, int]:
         FileSource(path),
         store=store,
         source_name="test",
-        models=Models(asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心", "zh")])),
+        models=Models(asr=ScriptedAsr([("I feel so lonely", "en"), ("我今天很开心，跑了3公里", "zh")])),
     )
     p.start()
     assert p.wait(120)
@@ -73,6 +73,8 @@ def test_a_session_is_written_as_it_goes(recorded):
     u1, u2 = store.utterances(sid)
     assert u1["text"] == "I feel so lonely" and u1["fused_label"] == "sad" and u1["reply"]
     assert u2["language"] == "zh" and u2["fused"]["label"] == u2["fused_label"]
+    # numbers both ways: what the recogniser wrote (shown), and what text emotion and the reply read
+    assert u2["text"] == "我今天很开心，跑了3公里" and u2["text_emotion"]["words_read"] == "我今天很开心,跑了三公里"
     assert u1["speech"]["backend"].startswith("prosody") and u1["text_emotion"]["label"] == "sad"
     assert u1["embedding"].shape == (12,) and u1["embedding_dim"] == 12
     assert u1["audio"] is not None and len(u1["audio"]) > 16000  # keep_audio was on
@@ -88,7 +90,7 @@ def test_export_delete_and_retention(recorded, tmp_path: Path):
     json.dumps(doc)  # serialisable
     assert len(doc["utterances"]) == 2 and doc["utterances"][0]["text"] == "I feel so lonely"
     csv_text = store.export_csv(sid)
-    assert csv_text.splitlines()[0].startswith("segment_id,start_s") and "我今天很开心" in csv_text
+    assert csv_text.splitlines()[0].startswith("segment_id,start_s") and "我今天很开心，跑了3公里" in csv_text
     files = store.export_embeddings(sid, tmp_path / "emb")
     assert len(files) == 2 and np.load(files[0]).shape == (12,)
     old = store.start_session("old", now=time.time() - 40 * 86400)

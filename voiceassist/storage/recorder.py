@@ -147,6 +147,8 @@ class StoreRecorder:
             est = ev.estimate.to_json()
             if not self.keep_transcripts:  # the emotion words are words of the conversation
                 est = {k: v for k, v in est.items() if k != "keywords"}
+            else:  # numbers both ways: the transcript keeps what the recogniser wrote, this what was read
+                est["words_read"] = ev.text
             self.store.update_utterance(sid, seg, text_emotion=_json(est))
         elif isinstance(ev, E.FusedEmotion):
             from voiceassist.emotion.labels import as_dict, valence_arousal
