@@ -24,6 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stalls import StallMeter
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.conftest import espeak, silence, write_wav
@@ -38,7 +41,6 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     from voiceassist import events as E
@@ -69,30 +71,15 @@ def main() -> None:
     win = MainWindow(cfg, tmp / "config.toml", store, make_source_factory(cfg, wav))
     win.show()
 
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
+    meter = StallMeter()
+    gaps, tick_times = meter.gaps, meter.times
     ready_at: list[float] = []  # when the models were ready (SourceStarted): loading them is another phase
-    tick_times: list[float] = []
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        gaps.append((now - last[0]) / 1e6)
-        tick_times.append(now / 1e9)
-        last[0] = now
 
     def mark(item) -> None:
         if isinstance(item[1], E.SourceStarted):
-            ready_at.append(clock.nsecsElapsed() / 1e9)
+            ready_at.append(meter.now_s())
 
     win.bridge.event.connect(mark)
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
 
     def run_for(seconds: float, until=None) -> None:
         end = time.monotonic() + seconds
@@ -102,9 +89,7 @@ def main() -> None:
 
     run_for(10.0)
     idle = gaps[1:]
-    gaps.clear()
-    tick_times.clear()
-    last[0] = clock.nsecsElapsed()
+    meter.restart()
     win.start_listening()
     run_for(120.0, until=lambda: not win.listening and len(gaps) > 100)
     ready = ready_at[0] if ready_at else 0.0

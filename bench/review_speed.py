@@ -26,11 +26,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stalls import StallMeter
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main() -> None:
-    from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     from voiceassist.config import load_config
@@ -77,24 +79,11 @@ def main() -> None:
     print(f"one session ({len(timeline.utterances)} utterances):   {s * 1000:7.1f} ms (max {max(single) * 1000:.1f})")
     print(f"ratio across / one: {a / s:.1f}x")
 
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        gaps.append((now - last[0]) / 1e6)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
+    meter = StallMeter()
+    gaps = meter.gaps
 
     def scroll(widget, plot, lo: float, hi: float, window: float, steps: int = 120) -> tuple[list[float], list[float]]:
-        gaps.clear()
-        last[0] = clock.nsecsElapsed()
+        meter.restart()
         per_step = []
         for x in np.linspace(lo, hi - window, steps):
             t = time.perf_counter()

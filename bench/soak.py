@@ -33,6 +33,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stalls import StallMeter
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.conftest import espeak, silence
@@ -148,7 +151,6 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     from voiceassist import events as E
@@ -190,20 +192,8 @@ def main() -> None:
             counts["stopped"] += 1
 
     win.bridge.event.connect(count)
-    clock = QElapsedTimer()
-    clock.start()
-    gaps: list[float] = []
-    last = [clock.nsecsElapsed()]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        gaps.append((now - last[0]) / 1e6)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
+    meter = StallMeter()
+    gaps = meter.gaps
 
     def pump(until, limit_s: float) -> None:
         end = time.monotonic() + limit_s
@@ -214,8 +204,7 @@ def main() -> None:
     def stall_minute() -> list[float]:
         source.speed = 1.0
         pump(lambda: False, 2.0)  # the backlog of the fast part drains first
-        gaps.clear()
-        last[0] = clock.nsecsElapsed()
+        meter.restart()
         pump(lambda: False, args.stall_s)
         return list(gaps[1:])
 
