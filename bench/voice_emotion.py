@@ -53,7 +53,8 @@ def scores_line(name: str, gold: list[str], pred: list[str], classes: tuple[str,
         fp = sum(g != c and p == c for g, p in zip(gold, pred, strict=True))
         fn = sum(g == c and p != c for g, p in zip(gold, pred, strict=True))
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    ca = float(np.mean([(AROUSAL[INDEX[g]] > 0) == (AROUSAL[INDEX[p]] > 0) for g, p in zip(gold, pred, strict=True)]))
+    pairs = zip(gold, pred, strict=True)  # a clip that gave no utterance ("none") is neither calm nor agitated
+    ca = float(np.mean([p in INDEX and (AROUSAL[INDEX[g]] > 0) == (AROUSAL[INDEX[p]] > 0) for g, p in pairs]))
     row = {"set": name, "n": len(gold), "accuracy": acc, "macro_f1": float(np.mean(f1s)), "calm_vs_agitated": ca}
     print(f"  {name:34s} n={len(gold):4d}  acc {acc:.3f}  macro-F1 {row['macro_f1']:.3f}  calm/agitated {ca:.3f}")
     return row
@@ -97,6 +98,20 @@ def fused_through_the_app(clips: list[Clip]) -> dict[str, list[str]]:
         out["fused"].append(last["fused"]["label"] if last else "none")
         out["voice"].append((last.get("speech") or {}).get("label", "none") if last else "none")
         out["words"].append((last.get("text") or {}).get("label", "none") if last else "none")
+    return out
+
+
+def cached_app_run(clips: list[Clip], manifest: Path, cache: Path | None, model: Path) -> dict[str, list[str]]:
+    """``fused_through_the_app``, kept in ``cache`` (for this manifest and this head) when there is one."""
+    import hashlib
+
+    key = hashlib.sha256(manifest.read_bytes() + (model / "head.npz").read_bytes()).hexdigest()[:16]
+    where = cache / f"app-{manifest.parent.name}-{key}.json" if cache is not None else None
+    if where is not None and where.is_file():
+        return dict(json.loads(where.read_text()))
+    out = fused_through_the_app(clips)
+    if where is not None:
+        where.write_text(json.dumps(out))
     return out
 
 
@@ -183,12 +198,18 @@ def main() -> None:
         g = [c.emotion for c in ev]
         classes = tuple(sorted(set(g)))
         print(f"\n== cross-corpus: {path.name} ({len(ev)} clips), each clip alone")
-        scores_line("voice head", g, head_labels(head, feats, ev), classes)
-        scores_line("prosody estimate (before)", g, prosody_labels(ev), classes)
+        got = {"voice head": head_labels(head, feats, ev), "prosody estimate (before)": prosody_labels(ev)}
         if not args.no_app:
-            app = fused_through_the_app(ev)
-            for k in ("fused", "voice", "words"):
-                scores_line(f"the app, {k} (analyze)", g, app[k], classes)
+            app = cached_app_run(ev, path, args.cache, args.model)
+            got.update({f"the app, {k} (analyze)": app[k] for k in ("fused", "voice", "words")})
+        for name, pred in got.items():
+            scores_line(name, g, pred, classes)
+        shared = [i for i, x in enumerate(g) if x in head.head.classes]
+        if len(shared) < len(g):  # the emotions the head knows (the target is on six)
+            print(f"  -- the {len(shared)} clips of the head's {len(head.head.classes)} emotions:")
+            for name, pred in got.items():
+                sub = tuple(sorted(set(g) & set(head.head.classes)))
+                scores_line(name, [g[i] for i in shared], [pred[i] for i in shared], sub)
     if args.calm:
         cc = calm_clips(args.calm)
         print(f"\n== calm read speech: {args.calm.parent.name} ({len(cc)} clips): share neutral, share calm")

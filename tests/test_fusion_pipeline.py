@@ -1,6 +1,6 @@
 """Fusion end to end (issue 14): sentences spoken by the embedded Piper voice, in a style that goes with the
-speaker's emotion (synthetic acted prosody), through ``analyze`` with the embedded defaults (Whisper base,
-the prosody arousal estimate, the trained text-emotion head).
+speaker's emotion (synthetic acted prosody), through ``analyze`` (Whisper base, the trained text-emotion
+head), with the prosody arousal estimate as the voice, and with the embedded default voice (the voice head).
 
 - The rule's guarantee: with an arousal-only voice the words decide, and at the default strength
   (``emotion.arousal_shift`` = 0.1; anything up to 0.25; arousal clipped to +-2) the voice can scale two
@@ -71,8 +71,8 @@ def _lead_violations(segments: list[dict[str, Any]]) -> tuple[int, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def spoken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The sentences spoken in turn, 1 s of silence around each, analysed in one Session."""
+def spoken_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sentences spoken in turn, 1 s of silence around each."""
     with pytest.MonkeyPatch.context() as mp:  # the styles as tones of the voice, for this fixture only
         for name, voice in STYLES.items():
             mp.setitem(TONES, f"acted-{name}", voice)
@@ -83,9 +83,12 @@ def spoken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             audio = piper.render(text, f"acted-{emotion}")
             parts += [soxr.resample(audio, piper.sample_rate, SR).astype(np.float32), np.zeros(SR, np.float32)]
     samples = np.clip(np.rint(np.concatenate(parts) * 32767), -32768, 32767).astype(np.int16)
-    path = write_wav(tmp_path_factory.mktemp("fusion") / "spoken.wav", samples)
-    cfg = load_config(None, ["reply.enabled=false"])
-    assert cfg.emotion.arousal_shift <= 0.25  # the guarantee below holds for the default strength (0.1) and up to 0.25
+    return write_wav(tmp_path_factory.mktemp("fusion") / "spoken.wav", samples)
+
+
+def _analyze(path: Path, *overrides: str) -> dict[str, Any]:
+    """The recording analysed in one Session."""
+    cfg = load_config(None, ["reply.enabled=false", *overrides])
     source = FileSource(Path(path), realtime=False)
     source.open()
     doc = analyze(cfg, source, str(path))
@@ -98,8 +101,41 @@ def spoken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return doc
 
 
+@pytest.fixture(scope="module")
+def spoken(spoken_wav: Path) -> dict[str, Any]:
+    """Analysed with the prosody arousal estimate as the voice (the embedded default before the voice head)."""
+    assert load_config(None, []).emotion.arousal_shift <= 0.25  # the guarantee below holds up to 0.25
+    return _analyze(spoken_wav, "emotion.speech_backend=prosody")
+
+
+@pytest.fixture(scope="module")
+def spoken_default(spoken_wav: Path) -> dict[str, Any]:
+    """Analysed with the embedded defaults: the voice head on Whisper's frames."""
+    return _analyze(spoken_wav)
+
+
+def _correct(segments: list[dict[str, Any]], side: str) -> int:
+    pairs = zip(segments, SENTENCES, strict=True)
+    return sum(seg["emotion"][side]["label"] == emotion for seg, (_, emotion, _) in pairs)
+
+
 @pytest.mark.slow
-def test_the_embedded_defaults_are_what_is_measured(spoken: dict[str, Any]) -> None:
+def test_with_the_voice_head_the_fused_label_is_at_least_as_right_as_the_words(spoken_default: dict[str, Any]) -> None:
+    """The voice head votes (it is not arousal only); on sentences whose words carry the emotion, the fused
+    label must not be worse than the words alone, and the clearly emotional ones stay their emotion."""
+    assert spoken_default["backends"]["speech-emotion"]["description"].startswith("voice-emotion head")
+    segments = spoken_default["segments"]
+    assert _correct(segments, "fused") >= _correct(segments, "text"), [
+        (s["text"], s["emotion"]["text"]["label"], s["emotion"]["speech"]["label"], s["emotion"]["fused"]["label"])
+        for s in segments
+    ]
+    got = {text: seg["emotion"]["fused"]["label"] for seg, (text, _, _) in zip(segments, SENTENCES, strict=True)}
+    wrong = {text: (emotion, got[text]) for text, emotion, clear in SENTENCES if clear and got[text] != emotion}
+    assert not wrong, wrong
+
+
+@pytest.mark.slow
+def test_the_prosody_voice_is_what_is_measured(spoken: dict[str, Any]) -> None:
     backends = spoken["backends"]
     assert backends["speech-emotion"]["description"] == "prosody arousal estimate (embedded default)"
     assert "trained emotion head" in backends["text-emotion"]["description"]
