@@ -83,6 +83,7 @@ class Pipeline:
         self._voice_baseline = voice_baseline
         self._asr: AsrBackend | None = None
         self._ser: SpeechEmotionBackend | None = None
+        self._live_from_asr = False  # a partial pass has given encoder frames: the live curves come from those
         self._ter: TextEmotionBackend | None = None
         self._stop = threading.Event()
         self._capture_thread: threading.Thread | None = None
@@ -281,11 +282,14 @@ class Pipeline:
     def _live_voice(self, lv: LiveVoiceFrames) -> None:
         """ASR worker: a partial pass's encoder frames: the live curves of a voice backend that reads them."""
         if self.live_frames and self._reads_asr_frames():
+            self._live_from_asr = True
             self._emotion_worker.offer(lv)
 
     def _offer_live(self, req: LiveRequest) -> None:
-        """Capture thread: the utterance heard so far, for a voice backend that reads the audio itself."""
-        if self._ser is not None and not self._ser.uses_asr_frames:
+        """Capture thread: the utterance heard so far, for a voice backend that reads the audio itself, and for
+        one that reads the recogniser's frames until those come (partials off, or a recogniser without an
+        encoder: its curves from the audio, at the same 50 frames a second, so the two join up)."""
+        if self._ser is not None and (not self._ser.uses_asr_frames or not self._live_from_asr):
             self._emotion_worker.offer(req)
 
     def _asr_busy(self) -> bool:
