@@ -90,6 +90,15 @@ CONFIGS = {
 }  # fmt: skip
 
 
+def pinyin(text: str) -> str:
+    """espeak-ng's Mandarin dictionary lacks most characters (it reads them out as English tone numbers):
+    speak tone-numbered pinyin through its pinyin voice, as the app's espeak fallback does (tts.to_pinyin);
+    SSML tags are kept."""
+    from voiceassist.tts import to_pinyin
+
+    return "".join(p if p.startswith("<") else to_pinyin(p) for p in re.split(r"(<[^>]+>)", text) if p)
+
+
 def plain(ssml: str) -> str:
     return re.sub(r"<[^>]+>", "", ssml).strip()
 
@@ -215,6 +224,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="times through the sentence list")
     ap.add_argument("--barge-in", action="store_true")
     ap.add_argument("--zh", type=Path, help="AISHELL-1 dev manifest.jsonl: 10 real Mandarin sentences join")
+    ap.add_argument("--only", choices=("en", "zh"), help="one language's utterances only")
     args = ap.parse_args()
     if shutil.which("pulseaudio") is None:
         sys.exit("needs pulseaudio (scripts/test installs it)")
@@ -230,8 +240,10 @@ def main() -> None:
         try:
             items = [(espeak(s), s, "en") for s in SENTENCES]
             items += [(espeak(x, ssml=True), ref, "en") for x, ref in PAUSED]
-            items += [(espeak(s, voice="cmn"), s, "zh") for s in SENTENCES_ZH]
-            items += [(espeak(x, voice="cmn", ssml=True), plain(x), "zh") for x in PAUSED_ZH]
+            zh = [] if args.only == "en" else SENTENCES_ZH
+            items = [] if args.only == "zh" else items
+            items += [(espeak(pinyin(s), voice="cmn-latn-pinyin"), s, "zh") for s in zh]
+            items += [(espeak(pinyin(x), voice="cmn-latn-pinyin", ssml=True), plain(x), "zh") for x in PAUSED_ZH if zh]
             items += real_mandarin(args.zh) if args.zh else []
             wavs = [
                 (write_wav(tmp / f"u{i}.wav", np.concatenate([silence(0.3), a, silence(0.2)])), ref, lang)
@@ -273,7 +285,7 @@ def main() -> None:
             subprocess.run(["kill", str(pid)], check=False)
 
     names = list(CONFIGS)
-    for lang in ("en", "zh"):
+    for lang in [x for x in ("en", "zh") if args.only in (None, x)]:
         summary = {}
         for name, run in runs.items():
             rows, lags, cuts, err, n = rows_of(run, lang)

@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import espeak, silence, write_wav
+from voiceassist.tts import to_pinyin
 
 SENTENCES = [
     ("I have been feeling really tired this week.", "en-us"),
@@ -86,7 +87,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         parts = [silence(0.5)]
         for text, voice in SENTENCES:
-            parts += [espeak(text, voice=voice), silence(1.2)]
+            said = espeak(to_pinyin(text), voice="cmn-latn-pinyin") if voice == "cmn" else espeak(text, voice=voice)
+            parts += [said, silence(1.2)]
         path = write_wav(Path(tmp) / "talk.wav", np.concatenate(parts))
         for r in range(args.rounds):
             for name, wait in modes:

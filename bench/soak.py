@@ -39,6 +39,7 @@ from bench.stalls import StallMeter
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.conftest import espeak, silence
+from voiceassist.tts import to_pinyin
 from voiceassist.asr.base import AsrResult
 from voiceassist.audio.base import AudioSource, SourceInfo
 from voiceassist.audio.chunk import SAMPLE_RATE, AudioChunk
@@ -60,7 +61,7 @@ def conversation() -> tuple[np.ndarray, list[tuple[int, str, str]]]:
     """About 70 s of speech and pauses; and (length in samples, text, language) of each sentence."""
     parts, script = [silence(0.6)], []
     for text, lang, voice in SENTENCES:
-        audio = espeak(text, voice=voice)
+        audio = espeak(to_pinyin(text), voice="cmn-latn-pinyin") if voice == "cmn" else espeak(text, voice=voice)
         parts += [audio, silence(1.4)]
         script.append((len(audio), text, lang))
     a, b = espeak(PAUSED[0]), espeak(PAUSED[1])
