@@ -39,10 +39,10 @@ from bench.stalls import StallMeter
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.conftest import espeak, silence
-from voiceassist.tts import to_pinyin
 from voiceassist.asr.base import AsrResult
 from voiceassist.audio.base import AudioSource, SourceInfo
 from voiceassist.audio.chunk import SAMPLE_RATE, AudioChunk
+from voiceassist.tts import to_pinyin
 
 SENTENCES = [
     ("Good morning, I slept really well last night.", "en", "en-us"),
