@@ -12,9 +12,10 @@ import soundfile as sf
 
 DATA = Path(__file__).parent / "data" / "aishell_dev"
 CER_BOUND = 0.25
-"""The whole dev speaker (380 utterances) is at 0.145 with these defaults (docs/benchmarks.md); these 12 at
-about BOUND_NOTE. The bound leaves room for other CPUs, and fails on a broken Mandarin path (a wrong
-language, traditional characters, numbers left as digits, a lost prompt: each costs far more)."""
+"""120 utterances of the dev speaker are at 0.145 with these defaults (docs/benchmarks.md); these 12 at 0.157
+(GENERIC) and 0.163 (AVX2) on this machine (its CPU has no AVX-512). The bound leaves room for other CPUs,
+and fails on a broken Mandarin path (a wrong language, traditional characters, numbers left as digits, a
+lost prompt: each costs far more)."""
 
 
 def clean(text: str) -> str:
