@@ -30,6 +30,21 @@ def live(path: Path, asr, cfg: Config | None = None) -> Collector:
     return c
 
 
+def utterances_by_mode(path: Path, asr, modes: tuple[str, ...], said: tuple[str, ...]) -> dict[str, int]:
+    """Utterances the recording became under each ``turn.end_of_turn`` (a 600 ms usual hangover); every
+    mode must still hear the words ``said``."""
+    counts = {}
+    for mode in modes:
+        cfg = Config()
+        cfg.vad.hangover_ms = 600
+        cfg.turn.end_of_turn = mode  # type: ignore[assignment]
+        c = live(path, asr, cfg)
+        counts[mode] = len(c.of(SpeechSegment))
+        words = " ".join(tr.text for tr in c.of(Transcript)).lower()
+        assert all(w in words for w in said), (mode, words)
+    return counts
+
+
 def test_partials_come_before_their_final_and_the_final_is_what_the_final_pass_writes(tmp_path, whisper_backend):
     speech = espeak("I have been feeling really tired this week and I do not know why.", rate=150)
     path = write_wav(tmp_path / "long.wav", np.concatenate([silence(0.5), speech, silence(1.5)]))
@@ -69,15 +84,7 @@ def test_a_pause_inside_a_sentence_does_not_cut_it(tmp_path, whisper_backend):
 
     trailing = espeak('I went to the market and <break time="700ms"/> bought some apples.', rate=150, ssml=True)
     path = write_wav(tmp_path / "trailing.wav", np.concatenate([silence(0.5), trailing, silence(1.5)]))
-    counts = {}
-    for mode in ("fixed", "adaptive", "semantic"):
-        cfg = Config()
-        cfg.vad.hangover_ms = 600
-        cfg.turn.end_of_turn = mode  # type: ignore[assignment]
-        c = live(path, whisper_backend, cfg)
-        counts[mode] = len(c.of(SpeechSegment))
-        words = " ".join(tr.text for tr in c.of(Transcript)).lower()
-        assert "market" in words and "apples" in words, (mode, words)
+    counts = utterances_by_mode(path, whisper_backend, ("fixed", "adaptive", "semantic"), ("market", "apples"))
     assert counts == {"fixed": 2, "adaptive": 1, "semantic": 1}
 
 
@@ -87,13 +94,5 @@ def test_a_person_who_stops_to_think_mid_sentence_is_not_interrupted(tmp_path, w
     and waits; the fixed hangover cuts the sentence in two."""
     said = espeak('I have been thinking about <break time="650ms"/> my mother a lot this week.', rate=150, ssml=True)
     path = write_wav(tmp_path / "think.wav", np.concatenate([silence(0.5), said, silence(1.5)]))
-    counts = {}
-    for mode in ("fixed", "semantic"):
-        cfg = Config()
-        cfg.vad.hangover_ms = 600
-        cfg.turn.end_of_turn = mode  # type: ignore[assignment]
-        c = live(path, whisper_backend, cfg)
-        counts[mode] = len(c.of(SpeechSegment))
-        words = " ".join(tr.text for tr in c.of(Transcript)).lower()
-        assert "thinking" in words and "mother" in words, (mode, words)
+    counts = utterances_by_mode(path, whisper_backend, ("fixed", "semantic"), ("thinking", "mother"))
     assert counts == {"fixed": 2, "semantic": 1}
