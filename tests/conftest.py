@@ -143,6 +143,12 @@ def virtual_mic(tmp_path: Path):
         def play(self, path: Path) -> subprocess.Popen:
             return subprocess.Popen(["paplay", "--device=vsink", str(path)], env=env)
 
+        def say(self, path: Path, timeout: float = 20.0) -> None:
+            """Play ``path`` into the microphone's sink and wait until it has been played."""
+            cmd = ["paplay", "--device=vsink", str(path)]
+            done = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout)
+            assert done.returncode == 0, f"paplay failed ({done.returncode}): {done.stderr.decode(errors='replace')}"
+
         def speakers_apart(self) -> None:
             subprocess.run(["pactl", "set-default-sink", "vspeaker"], env=env, check=True, timeout=10)
 

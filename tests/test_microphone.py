@@ -71,7 +71,7 @@ def test_live_pipeline_transcribes_microphone_speech(virtual_mic, whisper_backen
     p = Pipeline(Config(), MicSource("pulse"), models=Models(asr=whisper_backend))
     p.bus.subscribe(collector)
     p.start()
-    virtual_mic.play(path).wait(timeout=20)
+    virtual_mic.say(path)
     got_transcript = wait_until(lambda: collector.of(Transcript), 20, 0.1)
     p.stop()
     assert got_transcript, "no transcript within 20 s of the end of playback"

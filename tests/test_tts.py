@@ -152,8 +152,8 @@ def test_replies_are_spoken_and_the_assistant_does_not_answer_itself(virtual_mic
     p, col, asr = _live_pipeline([])
     p.start()
     try:
-        virtual_mic.play(wav).wait(20)
-        assert wait_until(lambda: col.of(PlaybackEnded), 40)
+        virtual_mic.say(wav)
+        assert wait_until(lambda: col.of(PlaybackEnded), 40), _seq(col)
     finally:
         p.stop()
     replies = col.of(Reply)
@@ -162,6 +162,17 @@ def test_replies_are_spoken_and_the_assistant_does_not_answer_itself(virtual_mic
     assert started and started[0].first_sample_at > replies[0].speech_end_at > 0
     assert len(col.of(Transcript)) == 1 and len(asr.calls) == 1  # its own voice was not transcribed
     assert any(d.reason == "assistant_speaking" for d in col.of(SpeechDiscarded))
+
+
+def _seq(col) -> list[tuple]:
+    """What the session did, in order (for a failing assertion's message)."""
+    skip = ("AudioLevel", "EmotionFrames", "PartialTranscript", "StoreStatus", "MoodUpdate")
+    detail = ("reason", "issue", "error", "message", "stage", "text")
+    return [
+        (type(e).__name__, e.segment_id, round(e.t, 2), *(str(getattr(e, k))[:60] for k in detail if hasattr(e, k)))
+        for e in col.events
+        if type(e).__name__ not in skip
+    ]
 
 
 def test_barge_in_stops_playback_and_the_person_is_heard(virtual_mic, tmp_path: Path):
@@ -177,20 +188,14 @@ def test_barge_in_stops_playback_and_the_person_is_heard(virtual_mic, tmp_path: 
     p, col, asr = _live_pipeline(["tts.barge_in=true", "tts.barge_in_ms=300", "tts.rate_scale=0.6"])
     p.start()
     try:
-        virtual_mic.play(first).wait(20)
-        ok = wait_until(lambda: col.of(PlaybackStarted), 30)
-        assert ok
+        virtual_mic.say(first)
+        assert wait_until(lambda: col.of(PlaybackStarted), 30), _seq(col)
         time.sleep(0.3)
-        virtual_mic.play(second).wait(20)
-        assert wait_until(lambda: len(col.of(Reply)) >= 2, 40)
+        virtual_mic.say(second)
+        assert wait_until(lambda: len(col.of(Reply)) >= 2, 40), _seq(col)
     finally:
         p.stop()
-    seq = [
-        (type(e).__name__, e.segment_id, round(e.t, 2))
-        for e in col.events
-        if type(e).__name__
-        in ("SpeechStarted", "SpeechSegment", "Reply", "PlaybackStarted", "PlaybackEnded", "BargeIn", "StageError")
-    ]
+    seq = _seq(col)
     barge = col.of(BargeIn)
     assert len(barge) == 1 and barge[0].stopped_after_s < 1.0, seq
     ended = col.of(PlaybackEnded)
