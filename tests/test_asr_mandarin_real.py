@@ -45,3 +45,32 @@ def test_real_mandarin_stays_under_the_character_error_bound():
         errors += Levenshtein.distance(ref, clean(got.text))
         chars += len(ref)
     assert errors / chars <= CER_BOUND, errors / chars
+
+
+@pytest.mark.slow
+def test_a_partial_is_the_cheap_pass_and_the_kept_words_the_full_one(whisper_backend):
+    """Partials of Mandarin are decoded greedily in the short window (a preview, replaced by the final);
+    the pass whose words are kept keeps Mandarin's beam and the full window. Both read Mandarin."""
+    from rapidfuzz.distance import Levenshtein
+
+    asr = whisper_backend
+    r = json.loads((DATA / "manifest.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    audio, _ = sf.read(str(DATA / r["path"]), dtype="float32")
+    seen: list[tuple[int, int]] = []  # (beam size, encoder window frames) of each decode
+    decode = asr.model.transcribe
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        seen.append((kw["beam_size"], asr.model.window_frames))
+        return decode(*a, **kw)
+
+    asr.model.transcribe = spy
+    try:
+        partial = asr.preview(audio, "auto")
+        final = asr.transcribe(audio, "auto")
+    finally:
+        del asr.model.transcribe
+    assert seen[0][0] == 1 and 0 < seen[0][1] < 3000, seen  # greedy, a window shorter than Whisper's 30 s
+    assert seen[-1] == (asr.cfg.beam_size_zh, 0), seen  # Mandarin's beam, the full window
+    ref = clean(r["text"])
+    for got in (partial, final):
+        assert got.language == "zh" and Levenshtein.distance(ref, clean(got.text)) / len(ref) <= 0.5, got.text

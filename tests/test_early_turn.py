@@ -234,6 +234,31 @@ def test_the_final_reuses_the_speculative_pass_on_the_same_audio_only():
     assert not tr2.early and asr.calls[-1] == len(longer) and tr2.text == f"{len(longer)} samples."
 
 
+class PreviewingAsr(CountingAsr):
+    """Has a cheap pass for partials (as Whisper does): which pass each preview took is recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.previews: list[int] = []
+
+    def preview(self, audio, language=None):
+        self.previews.append(len(audio))
+        return AsrResult("a preview.", "en", 1.0, 0.0, -0.1, False)
+
+
+def test_a_partial_takes_the_cheap_pass_and_the_speculative_one_the_final_pass():
+    asr = PreviewingAsr()
+    st, early, _ = stage(asr)
+    (p,) = st.handle(Preview(1, AudioChunk(loud(0.8), 0.0), False, 5))
+    assert p.text == "a preview." and asr.previews == [len(loud(0.8))] and asr.calls == []
+    audio = loud(1.0)
+    (spec,) = st.handle(Preview(1, AudioChunk(audio, 0.0), True, 9))  # reusable: the final's own pass
+    assert spec.text == f"{len(audio)} samples." and asr.calls == [len(audio)] and len(asr.previews) == 1
+    early.closed(1)
+    (tr,) = st.handle(final_of(1, audio.copy()))
+    assert tr.early and asr.calls == [len(audio)]
+
+
 def test_previews_of_an_ended_utterance_are_dropped_unseen_and_failures_dropped_quietly():
     asr = CountingAsr()
     st, early, _ = stage(asr)

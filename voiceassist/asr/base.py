@@ -58,3 +58,10 @@ class AsrBackend(Protocol):
         asr.languages) or None (the backend's configured asr.language). ``words``: word-level times too.
         Runs wholly in the calling thread."""
         ...
+
+
+def preview_pass(asr: AsrBackend, audio: np.ndarray, language: str | None) -> AsrResult:
+    """A partial transcript of speech still going on: the backend's cheap pass when it has one (an optional
+    ``preview(audio, language)``: Whisper decodes greedily in the short window), else its usual pass."""
+    cheap = getattr(asr, "preview", None)
+    return cheap(audio, language) if callable(cheap) else asr.transcribe(audio, language)

@@ -142,13 +142,16 @@ class FasterWhisperBackend:
             self._decode(quiet, self.cfg.language if self.cfg.language != "auto" else None)
         guard.gate(np.random.default_rng(0).normal(0, 0.01, 8000).astype(np.float32), self.cfg)
 
-    def _decode(self, audio: np.ndarray, language: str | None, prompt: bool = True, words: bool = False):  # type: ignore[no-untyped-def]
+    def _decode(  # type: ignore[no-untyped-def]
+        self, audio: np.ndarray, language: str | None, prompt: bool = True, words: bool = False, greedy: bool = False
+    ):
         assert self.model is not None
         zh = language == "zh"
+        beam = (self.cfg.beam_size_zh or self.cfg.beam_size) if zh else self.cfg.beam_size
         segments, info = self.model.transcribe(
             audio,
             language=language,
-            beam_size=(self.cfg.beam_size_zh or self.cfg.beam_size) if zh else self.cfg.beam_size,
+            beam_size=1 if greedy else beam,
             initial_prompt=(self.cfg.initial_prompt_zh or None) if prompt and zh else None,
             hotwords=" ".join(self.cfg.hotwords) or None,
             temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if self.cfg.temperature_fallback else 0.0,
@@ -184,10 +187,21 @@ class FasterWhisperBackend:
                 self.load()
             return self._transcribe(audio, self.cfg.language if language is None else language, words)
 
-    def _transcribe(self, audio: np.ndarray, asked: str, words: bool) -> AsrResult:
+    def preview(self, audio: np.ndarray, language: str | None = None) -> AsrResult:
+        """A partial transcript of speech still going on, shown greyed and then replaced: the cheap pass
+        (greedy, every language in the short window), so that it never keeps the worker from the pass whose
+        words are kept. Mandarin's final pass (beam 5, the full 30 s window) costs 3-5x more on a CPU."""
+        with self._lock:
+            if self.model is None:
+                self.load()
+            return self._transcribe(audio, self.cfg.language if language is None else language, False, preview=True)
+
+    def _transcribe(self, audio: np.ndarray, asked: str, words: bool, preview: bool = False) -> AsrResult:
         short = window_frames(len(audio), self.cfg.encoder_window_s)
         known = asked if asked != "auto" else None
         self.model.window_frames = short if known is None or known in self.cfg.short_window_languages else 0
+        if preview:
+            self.model.window_frames = short
         g = guard.gate(audio, self.cfg)
         if not g.decode:  # silence, noise, hum: Whisper never sees it (it would write text for it)
             language = known or self.cfg.languages[0]
@@ -196,11 +210,11 @@ class FasterWhisperBackend:
             language, probability = self.detect_language(audio)
         else:
             language, probability = known, 1.0
-        if language not in self.cfg.short_window_languages:
+        if language not in self.cfg.short_window_languages and not preview:
             self.model.window_frames = 0  # decoded in the full window (detected in the short one)
-        segments, _ = self._decode(audio, language, words=words)
+        segments, _ = self._decode(audio, language, words=words, greedy=preview)
         d = guard.decide(g, [(s.text, s.no_speech_prob, s.avg_logprob) for s in segments], self.cfg)
-        if language == "zh" and self.cfg.initial_prompt_zh and not "".join(d.texts).strip():
+        if language == "zh" and self.cfg.initial_prompt_zh and not "".join(d.texts).strip() and not preview:
             # The prompt must never make words disappear: on some short answers ("好的") Whisper ends at
             # once after it, or loops. The gate heard speech, so decode once more without it.
             segments, _ = self._decode(audio, language, prompt=False, words=words)

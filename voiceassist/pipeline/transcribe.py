@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voiceassist.asr import AsrBackend, AsrResult
+from voiceassist.asr import AsrBackend, AsrResult, preview_pass
 from voiceassist.asr.eot import EndOfTurnModel
 from voiceassist.asr.turn import hangover_ms, pitch_falls
 from voiceassist.audio.chunk import AudioChunk
@@ -213,7 +213,12 @@ class AsrStage:
             return  # the utterance has ended: its final pass is queued, this would only delay it
         t0 = time.monotonic()
         try:
-            r = self._backend().transcribe(p.audio.as_float32(), self.cfg.asr.language, self.cfg.asr.word_timestamps)
+            asr, audio, language = self._backend(), p.audio.as_float32(), self.cfg.asr.language
+            # the speculative pass is the final's own (reused when the turn ends there); a partial is cheap
+            if p.speculative:
+                r = asr.transcribe(audio, language, self.cfg.asr.word_timestamps)
+            else:
+                r = preview_pass(asr, audio, language)
         except Exception:
             log.warning("a %s pass failed (dropped)", "speculative" if p.speculative else "partial", exc_info=True)
             if p.speculative:  # the turn was held open for it: let it end the usual way
