@@ -17,11 +17,13 @@ read): each whole text is a finished turn; cuts of it are unfinished ones (the s
 ``sentence`` cuts are labelled **finished**, and so are up to two single sentences of a text of several
 (``single``): speech has no paragraphs, a person may stop after any whole sentence ("I feel lonely."), and a
 first version that labelled them unfinished learned that short complete sentences are unfinished (it gave
-"我今天特别累。" P = 0.01). ``clause`` cuts read as finished and are labelled as the data says (unfinished): the
-model learns they are uncertain. Mandarin cuts never end on 吗/吧/呢/啊 or on 了 inside a clause (those endings
-usually close a sentence). The final punctuation is redrawn for every example (a period, none, or now and
-then the original mark), as Whisper's partial transcripts end with a period mid-sentence or with nothing; a
-question mark is kept (most of the time) as the cue for a finished question.
+"我今天特别累。" P = 0.01). So is one ``tail`` of each text: from the start of a later clause to its end (a turn as
+short as one clause); without them the finished examples were long and the cuts short, and short statements
+still read as mid-thought (P 0.02-0.12). ``clause`` cuts read as finished and are labelled as the data says
+(unfinished): the model learns they are uncertain. Mandarin cuts never end on 吗/吧/呢/啊 or on 了 inside a clause
+(those endings usually close a sentence). The final punctuation is redrawn for every example (a period, none,
+or now and then the original mark), as Whisper's partial transcripts end with a period mid-sentence or with
+nothing; a question mark is kept (most of the time) as the cue for a finished question.
 
 Feature sets (voiceassist.asr.eot.FeatureSpec) are compared on dev; the regularisation of each is chosen by
 cross-validation on train, grouped by text. The best is written with model.json, weights.npz, metrics.json and
@@ -191,6 +193,9 @@ def make_examples(rows: list[dict[str, Any]], seed: int, mids: int = 2) -> list[
         if len(sentences) > 1:  # each sentence alone is a turn a person may well stop after ("I feel lonely.")
             for one in rng.sample(sentences, min(len(sentences), 2)):
                 out.append(Example(repunctuate(one, lang, rng), lang, 1, "single", g))
+        tails = clause_tails(text, lang)
+        for one in rng.sample(tails, min(len(tails), 1)):  # short statements end turns too ("我今天特别累。")
+            out.append(Example(repunctuate(one, lang, rng), lang, 1, "tail", g))
         by_kind: dict[str, list[str]] = {}
         for cut, kind in cuts_zh(text) if lang == "zh" else cuts_en(text):
             by_kind.setdefault(kind, []).append(cut)
@@ -198,6 +203,23 @@ def make_examples(rows: list[dict[str, Any]], seed: int, mids: int = 2) -> list[
             options = by_kind.get(kind, [])
             for cut in rng.sample(options, min(len(options), mids if kind == "mid" else 1)):
                 out.append(Example(repunctuate(cut, lang, rng), lang, int(kind in FINISHED_KINDS), kind, g))
+    return out
+
+
+_CLAUSE_SPLIT = re.compile(r"(?<=[,;:，；：、.!?。！？])\s*")
+
+
+def clause_tails(text: str, lang: str) -> list[str]:
+    """The text from the start of a later clause to its end: a turn as short as one clause that ends where
+    the text ends (finished). Without them the whole texts, long, are the finished examples and the cuts,
+    short, the unfinished ones, and the model learns that a short statement is unfinished."""
+    parts = [x for x in _CLAUSE_SPLIT.split(text.strip()) if x.strip()]
+    out = []
+    for k in range(1, len(parts)):
+        tail = ("" if lang == "zh" else " ").join(parts[k:]).strip()
+        size = len(re.sub(r"\W", "", tail)) if lang == "zh" else len(tail.split())
+        if size >= (4 if lang == "zh" else 3):
+            out.append(tail)
     return out
 
 
@@ -275,7 +297,7 @@ def evaluate(examples: list[Example], p: np.ndarray, lo: float, hi: float) -> di
                 "recall": round(tp / max(1, int(y.sum())), 4),
             }
         kinds = {}
-        for kind in ("whole", "single", *CUT_KINDS):
+        for kind in ("whole", "single", "tail", *CUT_KINDS):
             kq = np.array([p[i] for i in idx if examples[i].kind == kind])
             if len(kq):
                 kinds[kind] = {
@@ -501,7 +523,8 @@ def model_card(report: dict[str, Any], meta: dict[str, Any]) -> str:
         f"`data/seed/train.jsonl` ({s['train_texts']} texts -> {s['train_examples']} examples) and",
         f"`data/seed/dev.jsonl` ({s['dev_texts']} texts -> {s['dev_examples']} examples, held out, cut the same way",
         "with a fixed seed); the test split is not read. Each whole text is a finished turn, and so are up to",
-        "two single sentences of a text of several (`single`); cuts of it are unfinished (the speaker went on)",
+        "two single sentences of a text of several (`single`) and one tail of it from a later clause to its end",
+        "(`tail`: short statements end turns too); cuts of it are unfinished (the speaker went on)",
         "but for `sentence` ones: one of each kind a text has, and two `mid` cuts:",
         "",
         "- `function`: after a conjunction, preposition, article, possessive or filler (because, to, the, my;",
@@ -554,7 +577,7 @@ def model_card(report: dict[str, Any], meta: dict[str, Any]) -> str:
         "| zh n | zh mean P | zh finished / unsure / unfinished |",
         "|---|---:|---:|---|---:|---:|---|",
     ]
-    for kind in ("whole", "single", *CUT_KINDS):
+    for kind in ("whole", "single", "tail", *CUT_KINDS):
         cells = []
         for lang in ("en", "zh"):
             k = d[lang]["kinds"].get(kind)

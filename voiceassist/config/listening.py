@@ -97,9 +97,9 @@ class TurnConfig:
     finished_above: float = 0.8
     """semantic: P(finished) at or above which the turn counts as finished (chosen on the dev cuts: at most
     5% of unfinished ones reach it in each language; resources/models/end_of_turn/MODEL_CARD.md)."""
-    unfinished_below: float = 0.05
-    """semantic: P(finished) at or below which the person is mid-thought (at most 5% of the dev turns and
-    single sentences in each language wait that long)."""
+    unfinished_below: float = 0.2
+    """semantic: P(finished) at or below which the person is mid-thought (at most 5% of the dev turns, single
+    sentences and single clauses in each language wait that long)."""
     speculative_pause_ms: int = 200
     """Start transcribing at a pause this long instead of waiting for the end of the turn; the work is
     thrown away if the person goes on (0: off)."""
