@@ -225,3 +225,20 @@ def test_settings_download_button_installs_a_model(qtbot, cfg_path: Path, tmp_pa
         assert s.save() and load_config(cfg_path).emotion.speech_model == "emotion2vec_plus_base"
     finally:
         hub.close()
+
+
+def test_events_for_a_closed_window_are_dropped_not_raised(qtbot, caplog):
+    """A session still stopping may publish after the window (and its bridge) is gone."""
+    import shiboken6
+
+    from voiceassist.events import AudioLevel
+    from voiceassist.ui.bridge import EventBridge
+
+    bridge, got = EventBridge(), []
+    bridge.event.connect(got.append)
+    bridge(AudioLevel(rms_dbfs=-30.0, in_speech=False))
+    qtbot.waitUntil(lambda: len(got) == 1)
+    shiboken6.delete(bridge)
+    with caplog.at_level("DEBUG", logger="voiceassist.ui.bridge"):
+        bridge(AudioLevel(rms_dbfs=-30.0, in_speech=False))  # raised RuntimeError before
+    assert "closed window" in caplog.text and len(got) == 1
