@@ -242,3 +242,27 @@ def test_events_for_a_closed_window_are_dropped_not_raised(qtbot, caplog):
     with caplog.at_level("DEBUG", logger="voiceassist.ui.bridge"):
         bridge(AudioLevel(rms_dbfs=-30.0, in_speech=False))  # raised RuntimeError before
     assert "closed window" in caplog.text and len(got) == 1
+
+
+def test_reply_latency_bookkeeping_stays_bounded_without_playback(qtbot, cfg_path: Path):
+    """With no voice no PlaybackStarted comes: the speech end kept per reply grew by one entry an utterance
+    for as long as the window listened (the day-long soak). The latest are kept; a playback still finds its."""
+    from voiceassist import events as E
+    from voiceassist.ui.main_window import SPEECH_END_KEEP
+
+    w = window(qtbot, cfg_path, None)
+    for seg in range(1, 301):
+        reply = E.Reply(
+            segment_id=seg,
+            text="ok",
+            language="en",
+            tone="warm",
+            strategy="listen",
+            intent=None,
+            source="fallback",
+            speech_end_at=float(seg),
+        )
+        w.on_event((w._generation, reply))
+    assert len(w._speech_end) <= SPEECH_END_KEEP
+    w.on_event((w._generation, E.PlaybackStarted(segment_id=300, first_sample_at=301.5, duration_s=1.0, render_s=0.1)))
+    assert w.last_latency == pytest.approx(1.5) and 300 not in w._speech_end

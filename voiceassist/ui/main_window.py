@@ -24,6 +24,8 @@ from voiceassist.ui.timeline import TimelineTab
 
 log = logging.getLogger(__name__)
 STAGES = ("asr", "speech-emotion", "text-emotion", "reply", "tts")
+SPEECH_END_KEEP = 16
+"""Replies waiting for their playback to start whose speech end the window keeps (for the latency shown)."""
 
 
 def tr(text: str) -> str:
@@ -55,6 +57,8 @@ class MainWindow(QMainWindow):
         self.last_latency: float | None = None
         self._generation = 0  # which start of the pipeline an event comes from
         self._speech_end: dict[int, float] = {}
+        """segment -> when its speech ended, for the replies whose playback has not started yet (the latest
+        ``SPEECH_END_KEEP``: with no voice, or when a reply is not spoken, no PlaybackStarted takes them out)."""
         self.setWindowTitle("VoiceAssist")
         self.resize(1180, 760)
 
@@ -151,6 +155,7 @@ class MainWindow(QMainWindow):
             session.send(SetInput(False))
         self.session = session
         self.ready.clear()
+        self._speech_end.clear()  # the new session numbers its utterances afresh
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.status.setText(tr("Loading models..."))
@@ -287,6 +292,8 @@ class MainWindow(QMainWindow):
                 self._status_line()
         elif isinstance(ev, E.Reply) and ev.speech_end_at:
             self._speech_end[ev.segment_id or 0] = ev.speech_end_at
+            while len(self._speech_end) > SPEECH_END_KEEP:  # the oldest go (a day-long session grew it)
+                del self._speech_end[next(iter(self._speech_end))]
             self.last_latency = ev.t - ev.speech_end_at
             self._status_line()
         elif isinstance(ev, E.AlertRaised) and not ev.suppressed:
