@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=24.0, help="times real time between the stall minutes")
     ap.add_argument("--alerts", choices=("on", "off"), default="on")
     ap.add_argument("--stall-s", type=float, default=60.0, help="seconds of real time at the start and the end")
+    ap.add_argument("--every", type=float, default=1.0, help="simulated hours between samples")
     args = ap.parse_args()
 
     import logging
@@ -226,7 +227,7 @@ def main() -> None:
     start_stalls = stall_minute()
     rows = [sample()]
     source.speed = args.speed
-    next_hour = 1.0
+    next_hour = args.every
     while source.hours < args.hours - args.stall_s / 3600 - 1e-6:
         target = min(next_hour, args.hours - args.stall_s / 3600)
         pump(lambda target=target: source.hours >= target, 3600.0 / args.speed * 3)
@@ -237,7 +238,7 @@ def main() -> None:
             f"({time.monotonic() - t0:.0f} s wall)",
             flush=True,
         )
-        next_hour += 1.0
+        next_hour += args.every
     end_stalls = stall_minute()
     rows.append(sample())
     win.stop_listening(30.0)
