@@ -228,8 +228,11 @@ def main() -> None:
     rows = [sample()]
     source.speed = args.speed
     next_hour = args.every
-    while source.hours < args.hours - args.stall_s / 3600 - 1e-6:
-        target = min(next_hour, args.hours - args.stall_s / 3600)
+    # the last real-time minute (and the 2 s before it) must end before the audio does: a session ending
+    # inside it would be measured as a stall
+    last = args.hours - (args.stall_s + 10.0) / 3600
+    while source.hours < last - 1e-6:
+        target = min(next_hour, last)
         pump(lambda target=target: source.hours >= target, 3600.0 / args.speed * 3)
         rows.append(sample())
         print(
