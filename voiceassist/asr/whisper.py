@@ -199,9 +199,8 @@ class FasterWhisperBackend:
     def _transcribe(self, audio: np.ndarray, asked: str, words: bool, preview: bool = False) -> AsrResult:
         short = window_frames(len(audio), self.cfg.encoder_window_s)
         known = asked if asked != "auto" else None
-        self.model.window_frames = short if known is None or known in self.cfg.short_window_languages else 0
-        if preview:
-            self.model.window_frames = short
+        short_here = preview or known is None or known in self.cfg.short_window_languages
+        self.model.window_frames = short if short_here else 0
         g = guard.gate(audio, self.cfg)
         if not g.decode:  # silence, noise, hum: Whisper never sees it (it would write text for it)
             language = known or self.cfg.languages[0]
