@@ -137,6 +137,24 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def backlog() -> int:
+    """Items waiting in every stage worker's queue, the store writer's and the recorder's held events (a
+    queue that keeps growing would be memory that grows with the speed-up)."""
+    import gc
+
+    from voiceassist.storage.recorder import StoreRecorder
+    from voiceassist.storage.writer import WriterThread
+    from voiceassist.worker import Worker
+
+    n = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, (Worker, WriterThread)):
+            n += obj._queue.qsize()
+        elif isinstance(obj, StoreRecorder):
+            n += len(obj._held)
+    return n
+
+
 def db_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
@@ -219,6 +237,7 @@ def main() -> None:
             "db": db_mb(store_path),
             "utt": counts["utterances"],
             "chat": win.live.chat.count(),
+            "backlog": backlog(),
         }
 
     win.start_listening()
@@ -238,6 +257,7 @@ def main() -> None:
         print(
             f"  {rows[-1]['hour']:5.2f} h  rss {rows[-1]['rss']:7.1f} MB  threads {rows[-1]['threads']:3.0f}  "
             f"fds {rows[-1]['fds']:3.0f}  db {rows[-1]['db']:6.2f} MB  utterances {rows[-1]['utt']:.0f}  "
+            f"queued {rows[-1]['backlog']:.0f}  "
             f"({time.monotonic() - t0:.0f} s wall)",
             flush=True,
         )
@@ -256,8 +276,13 @@ def main() -> None:
     )
     first = next((r for r in rows if r["hour"] >= 1.0), rows[-1])
     print(f"{'':22s} {'start':>9s} {'hour 1':>9s} {'end':>9s} {'end/hour 1':>10s}")
-    for key, name in (("rss", "resident memory MB"), ("threads", "threads"), ("fds", "open files")):
-        ratio = rows[-1][key] / first[key]
+    for key, name in (
+        ("rss", "resident memory MB"),
+        ("threads", "threads"),
+        ("fds", "open files"),
+        ("backlog", "items queued"),
+    ):
+        ratio = rows[-1][key] / first[key] if first[key] else float("nan")
         print(f"{name:22s} {rows[0][key]:9.1f} {first[key]:9.1f} {rows[-1][key]:9.1f} {ratio:10.3f}")
     db_per_h = (rows[-1]["db"] - rows[0]["db"]) / max(hours, 1e-9)
     later = (rows[-1]["db"] - first["db"]) / max(hours - first["hour"], 1e-9)
