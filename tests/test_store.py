@@ -68,6 +68,49 @@ def test_schema_is_versioned(tmp_path: Path):
         SessionStore(tmp_path / "a.db")
 
 
+def test_audio_kept_by_an_older_version_moves_to_its_own_table(tmp_path: Path):
+    from voiceassist.storage.db import Database
+    from voiceassist.storage.sessions import MIGRATIONS
+
+    path = tmp_path / "v3.sqlite3"
+    db = Database(path, MIGRATIONS[:3])  # what schema 3 wrote: the audio in the utterance's row
+    db.write("INSERT INTO sessions (started_at, source) VALUES (1.0, 'old')")
+    audio = np.arange(-8000, 8000, dtype=np.int16)
+    for seg, a in ((1, audio), (2, None)):
+        db.write(
+            "INSERT INTO utterances (session_id, segment_id, wall_time, start_s, end_s, text, audio) "
+            "VALUES (1, ?, 2.0, 0.0, 1.0, 'hi', ?)",
+            (seg, None if a is None else a.tobytes()),
+        )
+    db.close()
+    store = SessionStore(path)
+    assert store.schema_version == SCHEMA_VERSION and store.integrity_ok()
+    u1, u2 = store.utterances(1)
+    assert np.array_equal(u1["audio"], audio) and u2["audio"] is None and u1["text"] == u2["text"] == "hi"
+    assert store.db.query("SELECT COUNT(*) FROM utterances WHERE audio IS NOT NULL")[0][0] == 0
+    store.delete_session(1)
+    assert store.db.query("SELECT COUNT(*) FROM audio")[0][0] == 0
+    store.close()
+
+
+def test_an_utterances_audio_is_written_once_however_often_its_row_changes(tmp_path: Path):
+    """The transcript, the emotions, the reply each update the utterance's row; SQLite rewrites a whole row
+    on update, so audio kept in it went to the write-ahead log again each time."""
+    store = SessionStore(tmp_path / "s.sqlite3")
+    sid = store.start_session("test")
+    audio = np.random.default_rng(0).integers(-3000, 3000, 16000 * 10, dtype=np.int16)  # 10 s: 320 kB
+    store.db.query("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.add_utterance(sid, 1, 0.0, 10.0, audio)
+    for field, value in (("text", "I miss her"), ("language", "en"), ("speech", "{}"), ("text_emotion", "{}"),
+                         ("fused", "{}"), ("reply", "That sounds hard.")):  # fmt: skip
+        store.update_utterance(sid, 1, **{field: value})
+    _busy, frames, _done = store.db.query("PRAGMA wal_checkpoint(PASSIVE)")[0]
+    page = int(store.db.query("PRAGMA page_size")[0][0])
+    assert frames * page < 1.5 * audio.nbytes  # once (it was seven times: the insert and six updates)
+    assert np.array_equal(store.utterances(sid)[0]["audio"], audio)
+    store.close()
+
+
 def test_a_session_is_written_as_it_goes(recorded):
     store, sid = recorded
     [info] = store.sessions()

@@ -49,7 +49,7 @@ MIGRATIONS: list[str] = [
         fallback_action TEXT,
         embedding BLOB, embedding_dim INTEGER,            -- float32
         reply TEXT, reply_tone TEXT,
-        audio BLOB,                                       -- int16 16 kHz, only with store.keep_audio
+        audio BLOB,                                       -- unused since schema 4 (the audio table)
         PRIMARY KEY (session_id, segment_id)
     );
     CREATE TABLE frames (
@@ -91,6 +91,19 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE sessions ADD COLUMN person TEXT NOT NULL DEFAULT '';
     CREATE TABLE profiles (person TEXT PRIMARY KEY, updated_at REAL NOT NULL, data TEXT NOT NULL)
+    """,
+    # 4: the audio in a table of its own. In the utterance's row it was copied again by each of the row's
+    # updates (transcript, emotions, reply: about six), since SQLite rewrites the whole row; utterances.audio
+    # stays, always NULL from now on (dropping a column needs SQLite 3.35)
+    """
+    CREATE TABLE audio (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        segment_id INTEGER NOT NULL,
+        samples BLOB NOT NULL,                            -- int16 16 kHz, only with store.keep_audio
+        PRIMARY KEY (session_id, segment_id)
+    );
+    INSERT INTO audio SELECT session_id, segment_id, audio FROM utterances WHERE audio IS NOT NULL;
+    UPDATE utterances SET audio = NULL WHERE audio IS NOT NULL
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -163,18 +176,21 @@ class SessionStore:
         self, session_id: int, segment_id: int, start_s: float, end_s: float, audio: np.ndarray | None = None
     ) -> None:
         self._purge_on_schedule()
-        self._write(
-            "INSERT OR IGNORE INTO utterances (session_id, segment_id, wall_time, start_s, end_s, audio) "
-            "VALUES (?,?,?,?,?,?)",
-            (
-                session_id,
-                segment_id,
-                time.time(),
-                start_s,
-                end_s,
-                None if audio is None else audio.astype(np.int16).tobytes(),
-            ),
-        )
+        row = (session_id, segment_id, time.time(), start_s, end_s)
+
+        def add(c: sqlite3.Connection) -> None:
+            c.execute(
+                "INSERT OR IGNORE INTO utterances (session_id, segment_id, wall_time, start_s, end_s) "
+                "VALUES (?,?,?,?,?)",
+                row,
+            )
+            if audio is not None:  # written once: the utterance's row is updated several times, its audio never
+                c.execute(
+                    "INSERT OR IGNORE INTO audio VALUES (?,?,?)",
+                    (session_id, segment_id, audio.astype(np.int16).tobytes()),
+                )
+
+        self.db.transact(add)
 
     def update_utterance(self, session_id: int, segment_id: int, **fields: Any) -> None:
         if not fields:
@@ -230,7 +246,13 @@ class SessionStore:
 
     def utterances(self, session_id: int) -> list[dict[str, Any]]:
         out = []
-        for d in self.db.query_dicts("SELECT * FROM utterances WHERE session_id=? ORDER BY segment_id", (session_id,)):
+        rows = self.db.query_dicts(
+            "SELECT u.*, a.samples AS audio FROM utterances u LEFT JOIN audio a "
+            "ON a.session_id = u.session_id AND a.segment_id = u.segment_id "
+            "WHERE u.session_id=? ORDER BY u.segment_id",
+            (session_id,),
+        )
+        for d in rows:
             for k in ("speech", "text_emotion", "fused"):
                 d[k] = json.loads(d[k]) if d[k] else None
             d["embedding"] = np.frombuffer(d["embedding"], dtype=np.float32) if d["embedding"] is not None else None
@@ -341,7 +363,7 @@ class SessionStore:
         def delete(c: sqlite3.Connection) -> None:
             # a profile is learnt from the person's corrections: it goes with them (refitted from what is left)
             c.execute("DELETE FROM profiles WHERE person IN (SELECT person FROM sessions WHERE id=?)", (session_id,))
-            for table in ("utterances", "frames", "moods", "alerts", "feedback"):
+            for table in ("audio", "utterances", "frames", "moods", "alerts", "feedback"):
                 c.execute(f"DELETE FROM {table} WHERE session_id=?", (session_id,))
             c.execute("DELETE FROM sessions WHERE id=?", (session_id,))
 
