@@ -227,6 +227,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=1, help="times through the sentence list")
     ap.add_argument("--barge-in", action="store_true")
+    ap.add_argument("--trace", action="store_true", help="log each speculative pass: its wait and its length")
     ap.add_argument("--zh", type=Path, help="AISHELL-1 dev manifest.jsonl: 10 real Mandarin sentences join")
     ap.add_argument("--only", choices=("en", "zh"), help="one language's utterances only")
     ap.add_argument(
@@ -240,7 +241,9 @@ def main() -> None:
         sys.exit("needs pulseaudio (scripts/test installs it)")
     import logging
 
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(threadName)s %(message)s")
+    if args.trace:
+        logging.getLogger("voiceassist.pipeline.transcribe").setLevel(logging.DEBUG)
     from voiceassist.events import BargeIn, PlaybackStarted, StageReady
     from voiceassist.session import SetInput
 

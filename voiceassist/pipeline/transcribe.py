@@ -212,6 +212,7 @@ class AsrStage:
         if p.segment_id <= early.closed_upto:
             return  # the utterance has ended: its final pass is queued, this would only delay it
         t0 = time.monotonic()
+        waited = t0 - p.audio.captured_at  # from the last sample it holds (a speculative pass: the speech end)
         try:
             asr, audio, language = self._backend(), p.audio.as_float32(), self.cfg.asr.language
             # the speculative pass is the final's own (reused when the turn ends there); a partial is cheap
@@ -230,6 +231,11 @@ class AsrStage:
             p_finished = self.eot.probability_or_none(r.text, r.language) if self.eot is not None else None
             ms = hangover_ms(self.cfg.turn, self.cfg.vad, r.text, r.language, falling, p_finished)
             early.hint(Hint(p.segment_id, p.voiced_key, ms))
+            log.debug(
+                "speculative pass, utterance %d: started %.3f s after the speech end, took %.3f s; P(finished) "
+                "%s, pitch falls %s: hangover %d ms",
+                p.segment_id, waited, time.monotonic() - t0, p_finished, falling, ms,
+            )  # fmt: skip
         if self._live_voice is not None and r.encoder is not None and p.segment_id > early.closed_upto:
             self._live_voice(LiveVoiceFrames(p.segment_id, r.encoder, p.audio.start_s, p.audio.captured_at))
         if r.text and p.segment_id > early.closed_upto:
