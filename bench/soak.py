@@ -1,6 +1,8 @@
 """A day-long session: hours of conversation fed faster than real time through the whole Session, into the
 window, with the store on; resident memory, threads, open files and the database size every simulated hour,
-and the longest GUI stall in a real-time minute at the start and at the end, side by side.
+and the longest GUI stall in a real-time minute at the start and at the end, side by side; with each sample,
+the items queued in the stage workers and the store's writer, and the longest an event waited for the window
+(Qt's queue) since the last one: where memory could pile up when the pipeline is fed faster than it drains.
 
 Run (offscreen, no display needed):
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/soak.py --hours 8 --speed 24 --alerts on
@@ -198,8 +200,11 @@ def main() -> None:
 
     counts = {"utterances": 0, "replies": 0, "alerts": 0, "partials": 0, "stopped": 0}
 
+    lag = [0.0]  # the longest an event waited in Qt's queue for the window since the last sample
+
     def count(item) -> None:
         ev = item[1]
+        lag[0] = max(lag[0], time.monotonic() - ev.t)
         if isinstance(ev, E.Transcript):
             counts["utterances"] += 1
         elif isinstance(ev, E.Reply):
@@ -238,7 +243,12 @@ def main() -> None:
             "utt": counts["utterances"],
             "chat": win.live.chat.count(),
             "backlog": backlog(),
+            "lag_ms": took_lag() * 1000,
         }
+
+    def took_lag() -> float:
+        was, lag[0] = lag[0], 0.0
+        return was
 
     win.start_listening()
     pump(lambda: "asr" in win.ready and source.emitted > 0, 300.0)
@@ -257,7 +267,7 @@ def main() -> None:
         print(
             f"  {rows[-1]['hour']:5.2f} h  rss {rows[-1]['rss']:7.1f} MB  threads {rows[-1]['threads']:3.0f}  "
             f"fds {rows[-1]['fds']:3.0f}  db {rows[-1]['db']:6.2f} MB  utterances {rows[-1]['utt']:.0f}  "
-            f"queued {rows[-1]['backlog']:.0f}  "
+            f"queued {rows[-1]['backlog']:.0f}  event lag max {rows[-1]['lag_ms']:.0f} ms  "
             f"({time.monotonic() - t0:.0f} s wall)",
             flush=True,
         )
