@@ -8,12 +8,12 @@ Run (offscreen, no display needed):
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/soak.py --hours 8 --speed 24 --alerts on
 
 What runs: the window (MainWindow, offscreen) listening to a live source (``realtime``: partial
-transcripts, the early turn end, level meter, live curves) that loops a 70 s conversation of espeak-ng
+transcripts, the early turn end, level meter, live curves) that loops a 45 s conversation of espeak-ng
 speech (English and Mandarin, one sentence with a thinking pause, one crisis phrase) at ``--speed`` times
 real time; the VAD, the voice-emotion and text-emotion stages, fusion, mood, the replies (text; no sound
 card here, so nothing is spoken), the session store (encrypted, no audio kept) and, with ``--alerts on``,
-the caregiver alerts and their outbox. The recogniser is a script (the sentence the clip holds, picked by
-the utterance's length): 8 hours of Whisper on these 2 cores would take longer than the 8 hours. The
+the caregiver alerts and their outbox. The recogniser is a script (the words of the clip where the
+utterance's audio lies in it): 8 hours of Whisper on these 2 cores would take longer than the 8 hours. The
 stall minutes run at real time (1x): the speed-up would otherwise multiply the curves the window draws.
 
 Targets (issue 32): memory and threads flat (growth under 5% after the first hour), database under 50 MB
@@ -59,28 +59,37 @@ SENTENCES = [
 PAUSED = ("I was thinking that maybe", "we could go for a walk tomorrow.")
 
 
-def conversation() -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-    """About 70 s of speech and pauses; and (length in samples, text, language) of each sentence."""
-    parts, script = [silence(0.6)], []
+def conversation() -> tuple[np.ndarray, list[tuple[int, int, str, str]]]:
+    """About 45 s of speech and pauses; and (first sample, end sample, text, language) of each sentence in it."""
+    parts, script, at = [silence(0.6)], [], int(0.6 * SAMPLE_RATE)
     for text, lang, voice in SENTENCES:
         audio = espeak(to_pinyin(text), voice="cmn-latn-pinyin") if voice == "cmn" else espeak(text, voice=voice)
         parts += [audio, silence(1.4)]
-        script.append((len(audio), text, lang))
+        script.append((at, at + len(audio), text, lang))
+        at += len(audio) + int(1.4 * SAMPLE_RATE)
     a, b = espeak(PAUSED[0]), espeak(PAUSED[1])
-    parts += [a, silence(0.45), b, silence(1.6)]  # a thinking pause: the early turn must not cut it
-    script.append((len(a) + len(b) + int(0.45 * SAMPLE_RATE), " ".join(PAUSED), "en"))
+    # a pause to think inside a sentence: 0.45 s, 0.8 s of silence with espeak-ng's own at the ends (longer
+    # than the usual hangover: one turn only when the words so far say the person is mid-thought)
+    parts += [a, silence(0.45), b, silence(1.6)]
+    script.append((at, at + len(a) + int(0.45 * SAMPLE_RATE) + len(b), " ".join(PAUSED), "en"))
     return np.concatenate(parts).astype(np.int16), script
 
 
 class ScriptAsr:
-    """The sentence whose length is nearest the utterance's (a probe for everything after the recogniser)."""
+    """The words of the clip where the utterance's audio lies in it (found by its first non-zero samples; the
+    clip's pauses are exact zeros): a whole sentence, or the part of it that was heard (a partial, or a
+    sentence the turn-taking cut at an inner pause). A probe for everything after the recogniser."""
 
     name = "script"
     description = "scripted recogniser (soak benchmark)"
     embedded = False
 
-    def __init__(self, script: list[tuple[int, str, str]]) -> None:
-        self.script = script
+    def __init__(self, clip: np.ndarray, script: list[tuple[int, int, str, str]]) -> None:
+        self.clip = clip.tobytes()
+        self.script = []  # each sentence from its first to its last non-zero sample
+        for a, b, text, language in script:
+            nz = np.flatnonzero(clip[a:b])
+            self.script.append((a + int(nz[0]), a + int(nz[-1]) + 1, text, language))
 
     def load(self) -> None:
         pass
@@ -88,11 +97,32 @@ class ScriptAsr:
     def warmup(self) -> None:
         pass
 
+    def _find(self, pcm: np.ndarray) -> int:
+        """The clip's sample index where ``pcm`` starts (-1: not in the clip)."""
+        key, at = pcm.tobytes(), -1
+        while True:
+            at = self.clip.find(key, at + 1)
+            if at < 0 or at % 2 == 0:
+                return at // 2 if at >= 0 else -1
+
     def transcribe(self, audio: np.ndarray, language: str | None = None, words: bool = False) -> AsrResult:
-        n, text, lang = min(self.script, key=lambda s: abs(s[0] - len(audio)))
-        if len(audio) < 0.8 * n:  # a partial: the first words
-            text = text[: max(1, int(len(text) * len(audio) / n))]
-        return AsrResult(text, lang, 1.0, 0.0, -0.1, False)
+        pcm = np.round(np.asarray(audio, np.float32) * 32768).clip(-32768, 32767).astype(np.int16)
+        voiced = np.flatnonzero(pcm)
+        begin = self._find(pcm[voiced[0] : voiced[0] + 64]) if len(voiced) else -1
+        if begin < 0:
+            return AsrResult("", "en", 1.0, 1.0, -1.0, False)
+        end = begin + int(voiced[-1] - voiced[0]) + 1
+        said, lang = [], ""
+        for a, b, text, language_ in self.script:
+            lo, hi = max(a, begin), min(b, end)
+            if hi <= lo:
+                continue
+            units = text.split(" ") if language_ == "en" else list(text)
+            i = round(len(units) * (lo - a) / (b - a))
+            j = len(units) if hi >= b else round(len(units) * (hi - a) / (b - a))
+            said.append((" " if language_ == "en" else "").join(units[i : max(j, i + 1)]))
+            lang = lang or language_
+        return AsrResult(" ".join(said), lang or "en", 1.0, 0.0, -0.1, False)
 
 
 class LoopSource(AudioSource):
@@ -193,7 +223,7 @@ def main() -> None:
     source = LoopSource(clip, args.hours, speed=1.0)
     models = Models.load(cfg)  # the real voice and text models, loaded once (the window reuses them)
     said = tuple(e for e in models.ready if getattr(e, "stage", "") != "asr")
-    models = Models(ScriptAsr(script), models.speech_emotion, models.text_emotion, said)
+    models = Models(ScriptAsr(clip, script), models.speech_emotion, models.text_emotion, said)
     win = MainWindow(cfg, tmp / "config.toml", store, lambda: source, models=models)
     win.live.hands_free.setChecked(True)
     win.show()
@@ -314,6 +344,10 @@ def main() -> None:
         "bytes per utterance: " + ", ".join(f"{k} {(store.db.query(q)[0][0] or 0) / n:.0f}" for k, q in parts.items())
     )
     print(f"chat list: {rows[-1]['chat']:.0f} items shown at the end")
+    said = store.db.query("SELECT text, COUNT(*) FROM utterances GROUP BY text ORDER BY 2 DESC LIMIT 14")
+    print("transcripts (the script's words for each utterance), most frequent first:")
+    for text, k in said:
+        print(f"  {k:6d}  {text}")
     for name, g in (("start", start_stalls), ("end", end_stalls)):
         print(
             f"GUI stalls, real-time minute at the {name:5s}: median {statistics.median(g):5.1f} ms, "
