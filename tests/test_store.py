@@ -73,7 +73,8 @@ def test_audio_kept_by_an_older_version_moves_to_its_own_table(tmp_path: Path):
     from voiceassist.storage.sessions import MIGRATIONS
 
     path = tmp_path / "v3.sqlite3"
-    db = Database(path, MIGRATIONS[:3])  # what schema 3 wrote: the audio in the utterance's row
+    # what schema 3 wrote (the audio in the utterance's row), and before encryption: encrypted in place first
+    db = Database(path, MIGRATIONS[:3], encrypted=False)
     db.write("INSERT INTO sessions (started_at, source) VALUES (1.0, 'old')")
     audio = np.arange(-8000, 8000, dtype=np.int16)
     for seg, a in ((1, audio), (2, None)):
@@ -85,6 +86,7 @@ def test_audio_kept_by_an_older_version_moves_to_its_own_table(tmp_path: Path):
     db.close()
     store = SessionStore(path)
     assert store.schema_version == SCHEMA_VERSION and store.integrity_ok()
+    assert b"SQLite format 3" not in path.read_bytes()[:16]  # encrypted now
     u1, u2 = store.utterances(1)
     assert np.array_equal(u1["audio"], audio) and u2["audio"] is None and u1["text"] == u2["text"] == "hi"
     assert store.db.query("SELECT COUNT(*) FROM utterances WHERE audio IS NOT NULL")[0][0] == 0
@@ -141,8 +143,10 @@ def test_export_delete_and_retention(recorded, tmp_path: Path):
     old = store.start_session("old", now=time.time() - 40 * 86400)
     assert store.apply_retention(30) == 1 and [s.id for s in store.sessions()] == [sid]
     assert old not in [s.id for s in store.sessions()]
+    assert store.db.query("SELECT COUNT(*) FROM audio WHERE session_id=?", (sid,))[0][0] == 2  # keep_audio was on
     store.delete_session(sid)
     assert store.sessions() == [] and store.utterances(sid) == [] and store.moods(sid) == []
+    assert store.db.query("SELECT COUNT(*) FROM audio")[0][0] == 0  # the audio goes with its session
 
 
 def test_audio_is_not_kept_by_default(tmp_path: Path, two_utterances):

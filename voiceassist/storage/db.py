@@ -136,11 +136,11 @@ class Database:
             self._db.execute("BEGIN")
             try:
                 out = fn(self._db)
+                self._db.execute("COMMIT")  # a COMMIT that fails (busy) leaves the transaction open: rolled back
             except BaseException:
                 if self._db.in_transaction:  # SQLite has already rolled back after some errors (a full disk)
                     self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
             return out
 
         return self._on_writer(run)

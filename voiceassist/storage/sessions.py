@@ -186,7 +186,7 @@ class SessionStore:
             )
             if audio is not None:  # written once: the utterance's row is updated several times, its audio never
                 c.execute(
-                    "INSERT OR IGNORE INTO audio VALUES (?,?,?)",
+                    "INSERT OR IGNORE INTO audio (session_id, segment_id, samples) VALUES (?,?,?)",
                     (session_id, segment_id, audio.astype(np.int16).tobytes()),
                 )
 
@@ -247,7 +247,9 @@ class SessionStore:
     def utterances(self, session_id: int) -> list[dict[str, Any]]:
         out = []
         rows = self.db.query_dicts(
-            "SELECT u.*, a.samples AS audio FROM utterances u LEFT JOIN audio a "
+            # the last "audio" column wins: the audio table's, or what a version before schema 4 still running
+            # on this file wrote in the row
+            "SELECT u.*, COALESCE(a.samples, u.audio) AS audio FROM utterances u LEFT JOIN audio a "
             "ON a.session_id = u.session_id AND a.segment_id = u.segment_id "
             "WHERE u.session_id=? ORDER BY u.segment_id",
             (session_id,),
