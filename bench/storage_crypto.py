@@ -24,7 +24,8 @@ import numpy as np
 
 def _store(path: Path, encrypted: bool):
     from voiceassist.storage.db import Database
-    from voiceassist.storage.sessions import MIGRATIONS, SessionStore
+    from voiceassist.storage.schema import MIGRATIONS
+    from voiceassist.storage.sessions import SessionStore
 
     s = SessionStore.__new__(SessionStore)
     s.path, s.db = path, Database(path, MIGRATIONS, key=bytes(range(32)), encrypted=encrypted)

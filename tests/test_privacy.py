@@ -64,7 +64,7 @@ def test_an_encrypted_store_opens_with_its_key_only(tmp_path: Path):
 
 def test_a_plain_store_is_encrypted_in_place_with_nothing_lost(tmp_path: Path):
     from voiceassist.storage.db import Database
-    from voiceassist.storage.sessions import MIGRATIONS
+    from voiceassist.storage.schema import MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
     db = Database(path, MIGRATIONS, encrypted=False)  # what an older VoiceAssist wrote

@@ -20,7 +20,7 @@ from tests.test_pipeline_emotion import ScriptedAsr
 from voiceassist.config import Config
 from voiceassist.pipeline import Models
 from voiceassist.storage import SessionStore
-from voiceassist.storage.sessions import SCHEMA_VERSION
+from voiceassist.storage.schema import SCHEMA_VERSION
 
 
 def raw(path: Path):
@@ -70,7 +70,7 @@ def test_schema_is_versioned(tmp_path: Path):
 
 def test_audio_kept_by_an_older_version_moves_to_its_own_table(tmp_path: Path):
     from voiceassist.storage.db import Database
-    from voiceassist.storage.sessions import MIGRATIONS
+    from voiceassist.storage.schema import MIGRATIONS
 
     path = tmp_path / "v3.sqlite3"
     # what schema 3 wrote (the audio in the utterance's row), and before encryption: encrypted in place first
