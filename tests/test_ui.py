@@ -3,6 +3,7 @@ timeline from a store with real rows, and the whole app on a replayed espeak-ng 
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -128,10 +129,15 @@ def test_the_app_end_to_end_on_a_recording(qtbot, cfg_path: Path, recording: Pat
     store = SessionStore(tmp_path / "sessions.db")
     w = window(qtbot, cfg_path, store, recording)
     seen: list = []
-    w.bridge.event.connect(lambda item: seen.append(item[1]))
+    frozen: list[int] = []  # objects left out of full collections when each event reached the window
+    w.bridge.event.connect(lambda item: (seen.append(item[1]), frozen.append(gc.get_freeze_count())))
     w.start_listening()
     qtbot.waitUntil(lambda: any(isinstance(e, E.PipelineStopped) for e in seen), timeout=120_000)
     qtbot.waitUntil(lambda: not w.listening, timeout=5_000)
+    # while listening, the heap alive at the start (the models) is out of Python's full collections (a GUI
+    # stall of 50-115 ms each); once stopped it is back in them
+    assert all(n > 100_000 for e, n in zip(seen, frozen, strict=True) if isinstance(e, E.Transcript))
+    assert gc.get_freeze_count() == 0
     rows = [w.live.chat.item(i).text() for i in range(w.live.chat.count())]
     you = [r for r in rows if r.startswith("You:")]
     assert len(you) == 2 and all("[" in r for r in you)  # each turn has its emotion chip

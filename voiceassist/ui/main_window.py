@@ -4,6 +4,7 @@ bridge, and the controls send it commands."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -26,6 +27,19 @@ log = logging.getLogger(__name__)
 STAGES = ("asr", "speech-emotion", "text-emotion", "reply", "tts")
 SPEECH_END_KEEP = 16
 """Replies waiting for their playback to start whose speech end the window keeps (for the latency shown)."""
+
+
+def keep_heap_out_of_full_collections(listening: bool) -> None:
+    """Python's full collections walk every object the process tracks: about 300,000 once the models are
+    loaded, 50-115 ms on 2 cores, in whichever thread triggers them, holding the GIL, so the window stalls
+    (bench/soak.py). While listening, what was alive when listening began (models, Qt, modules) is left out
+    of them (``gc.freeze``); when listening stops it is put back, so a stopped session's cycles are still
+    collected."""
+    if listening:
+        gc.collect()
+        gc.freeze()
+    else:
+        gc.unfreeze()
 
 
 def tr(text: str) -> str:
@@ -284,6 +298,8 @@ class MainWindow(QMainWindow):
             self.offer.offer_if_missing(ev)
         elif isinstance(ev, E.SourceStarted):
             self.progress.setVisible(False)
+            if current:
+                keep_heap_out_of_full_collections(True)
             self._status_line()
         elif isinstance(ev, E.PlaybackStarted):
             end = self._speech_end.pop(ev.segment_id or 0, None)
@@ -316,6 +332,7 @@ class MainWindow(QMainWindow):
             if self.session is not None:  # end of the file, or the device is gone: finish what was heard
                 self.stopping.append(self.session.stop_async(30.0))
         elif isinstance(ev, E.PipelineStopped) and current:
+            keep_heap_out_of_full_collections(False)
             self.progress.setVisible(False)
             self.session = None  # ended by itself (end of file, lost device) or stopped
             self.live.start_btn.setText(tr("Start listening"))
