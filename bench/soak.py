@@ -2,7 +2,8 @@
 window, with the store on; resident memory, threads, open files and the database size every simulated hour,
 and the longest GUI stall in a real-time minute at the start and at the end, side by side; with each sample,
 the items queued in the stage workers and the store's writer, and the longest an event waited for the window
-(Qt's queue) since the last one: where memory could pile up when the pipeline is fed faster than it drains.
+(Qt's queue) since the last one: where memory could pile up when the pipeline is fed faster than it drains;
+and Python's full garbage collections (they hold the GIL: the window waits), between samples and in each minute.
 
 Run (offscreen, no display needed):
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/soak.py --hours 8 --speed 24 --alerts on
@@ -23,6 +24,7 @@ per hour of speech, no GUI stall over 50 ms.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -231,6 +233,18 @@ def main() -> None:
     counts = {"utterances": 0, "replies": 0, "alerts": 0, "partials": 0, "stopped": 0}
 
     lag = [0.0]  # the longest an event waited in Qt's queue for the window since the last sample
+    full_gc: list[float] = []  # Python's full collections (ms) since the last sample: they hold the GIL
+    gc_began = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            gc_began[0] = time.perf_counter()
+        else:
+            full_gc.append((time.perf_counter() - gc_began[0]) * 1000)
+
+    gc.callbacks.append(on_gc)
 
     def count(item) -> None:
         ev = item[1]
@@ -256,11 +270,15 @@ def main() -> None:
             app.processEvents()
             time.sleep(0.001)
 
+    minute_gc: list[list[float]] = []  # the full collections inside each real-time minute
+
     def stall_minute() -> list[float]:
         source.speed = 1.0
         pump(lambda: False, 2.0)  # the backlog of the fast part drains first
         meter.restart()
+        full_gc.clear()
         pump(lambda: False, args.stall_s)
+        minute_gc.append(list(full_gc))
         return list(gaps[1:])
 
     def sample() -> dict[str, float]:
@@ -274,7 +292,13 @@ def main() -> None:
             "chat": win.live.chat.count(),
             "backlog": backlog(),
             "lag_ms": took_lag() * 1000,
+            **took_gc(),
         }
+
+    def took_gc() -> dict[str, float]:
+        n, longest = len(full_gc), max(full_gc, default=0.0)
+        full_gc.clear()
+        return {"gc_n": n, "gc_ms": longest}
 
     def took_lag() -> float:
         was, lag[0] = lag[0], 0.0
@@ -298,6 +322,7 @@ def main() -> None:
             f"  {rows[-1]['hour']:5.2f} h  rss {rows[-1]['rss']:7.1f} MB  threads {rows[-1]['threads']:3.0f}  "
             f"fds {rows[-1]['fds']:3.0f}  db {rows[-1]['db']:6.2f} MB  utterances {rows[-1]['utt']:.0f}  "
             f"queued {rows[-1]['backlog']:.0f}  event lag max {rows[-1]['lag_ms']:.0f} ms  "
+            f"full GCs {rows[-1]['gc_n']:.0f} (longest {rows[-1]['gc_ms']:.1f} ms)  "
             f"({time.monotonic() - t0:.0f} s wall)",
             flush=True,
         )
@@ -354,6 +379,9 @@ def main() -> None:
             f"p99 {np.percentile(g, 99):5.1f} ms, max {max(g):5.1f} ms ({len(g)} ticks)"
         )
     print(f"longest stall end/start: {max(end_stalls) / max(start_stalls):.2f}")
+    for name, ms in zip(("start", "end"), minute_gc, strict=False):
+        longest = f", longest {max(ms):.1f} ms" if ms else ""
+        print(f"full collections in the minute at the {name}: {len(ms)}{longest}")
     app.quit()
 
 
